@@ -1,0 +1,60 @@
+"""gridloop's Lambda handlers. Each one only hands over to a service.
+
+Imports here are paid on every cold start: everything heavy is imported by the
+composition root (chalicelib.bootstrap) when a handler first needs it.
+"""
+from chalice import Chalice, Rate
+
+from chalicelib import handlers
+from chalicelib.config import resource_name
+
+app = Chalice(app_name="gridloop")
+
+# Every request body is checked by chalicelib.handlers itself, so wrong content types get our
+# JSON error shape rather than Chalice's.
+ANY_CONTENT = {"content_types": ["*/*"]}
+
+
+@app.route("/health", methods=["GET"])
+def health():
+    return handlers.health()
+
+
+@app.route("/categories", methods=["GET"])
+def categories():
+    return handlers.categories()
+
+
+@app.route("/grid", methods=["GET"])
+def grid():
+    return handlers.grid()
+
+
+@app.route("/reports", methods=["POST"], **ANY_CONTENT)
+def submit_report():
+    return handlers.submit_report(app.current_request)
+
+
+@app.route("/reports/{id_or_code}", methods=["GET"])
+def get_report(id_or_code):
+    return handlers.get_report(id_or_code)
+
+
+@app.on_sqs_message(queue=resource_name("intake"), batch_size=10)
+def case_worker(event):
+    return handlers.consume("intake", event)
+
+
+@app.on_sqs_message(queue=resource_name("escalation"), batch_size=10)
+def escalation_worker(event):
+    return handlers.consume("escalation", event)
+
+
+@app.on_sqs_message(queue=resource_name("sms-inbound"), batch_size=10)
+def sms_reply_worker(event):
+    return handlers.consume("sms-inbound", event)
+
+
+@app.schedule(Rate(1, unit=Rate.MINUTES))
+def escalation_sweep(event):
+    return handlers.sweep()

@@ -1,0 +1,161 @@
+"""DynamoDB through PynamoDB: the cases table and the directory table.
+
+Table names depend on the stage, so the model classes are built at run time by
+the composition root, not at import.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Iterator
+
+from pynamodb.attributes import JSONAttribute, NumberAttribute, UnicodeAttribute, VersionAttribute
+from pynamodb.exceptions import DoesNotExist, PutError
+from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
+from pynamodb.models import Model
+
+from chalicelib.domain.case import Case
+from chalicelib.domain.directory import Community, Directory
+from chalicelib.services.ports import CodeTaken, ConcurrentUpdate
+
+DUE_INDEX = "open-due"
+ID_INDEX = "by-id"
+# Kept as plain top-level attributes so a person reading the table in the console
+# sees the case; the rest of the case is in `details`.
+TOP_LEVEL = ("id", "community_id", "category", "location", "status", "level", "holder",
+             "due_at", "created_at", "updated_at", "policy_version")
+
+
+def _meta(table_name: str, region: str, host: str | None) -> type:
+    attrs = {"table_name": table_name, "region": region, "max_retry_attempts": 3}
+    if host:
+        attrs["host"] = host
+    return type("Meta", (), attrs)
+
+
+def build_case_model(table_name: str, region: str, host: str | None) -> type[Model]:
+    class DueIndex(GlobalSecondaryIndex):
+        """Sparse: only open, unacknowledged cases carry due_shard/due_at, so the sweep's
+        cost follows the cases that are due, never the closed ones."""
+        Meta = type("Meta", (), {"index_name": DUE_INDEX, "projection": KeysOnlyProjection()})
+        due_shard = UnicodeAttribute(hash_key=True)
+        due_at = NumberAttribute(range_key=True)
+
+    class IdIndex(GlobalSecondaryIndex):
+        Meta = type("Meta", (), {"index_name": ID_INDEX, "projection": KeysOnlyProjection()})
+        id = UnicodeAttribute(hash_key=True)
+
+    class CaseRecord(Model):
+        Meta = _meta(table_name, region, host)
+        code = UnicodeAttribute(hash_key=True)
+        id = UnicodeAttribute()
+        community_id = UnicodeAttribute()
+        category = UnicodeAttribute()
+        location = UnicodeAttribute()
+        status = UnicodeAttribute()
+        level = NumberAttribute()
+        holder = UnicodeAttribute(null=True)
+        due_shard = UnicodeAttribute(null=True)
+        due_at = NumberAttribute(null=True)
+        created_at = NumberAttribute()
+        updated_at = NumberAttribute()
+        policy_version = UnicodeAttribute(null=True)
+        details = JSONAttribute()
+        version = VersionAttribute()
+        due_index = DueIndex()
+        id_index = IdIndex()
+
+    return CaseRecord
+
+
+def build_directory_model(table_name: str, region: str, host: str | None) -> type[Model]:
+    class CommunityRecord(Model):
+        """One item per community: its whole current directory."""
+        Meta = _meta(table_name, region, host)
+        community_id = UnicodeAttribute(hash_key=True)
+        document = JSONAttribute()
+        updated_at = NumberAttribute(null=True)
+
+    return CommunityRecord
+
+
+def _is_condition_failure(error: PutError) -> bool:
+    return getattr(error, "cause_response_code", None) == "ConditionalCheckFailedException"
+
+
+class DynamoCaseRepository:
+    def __init__(self, model: type[Model], due_shards: int = 4):
+        self._model, self._shards = model, due_shards
+
+    def shard_of(self, code: str) -> str:
+        return str(int(hashlib.sha1(code.encode()).hexdigest(), 16) % self._shards)
+
+    def add(self, case: Case) -> None:
+        record = self._to_record(case, version=None)
+        try:
+            record.save()   # VersionAttribute: on a new item, "version does not exist yet"
+        except PutError as error:
+            if _is_condition_failure(error):
+                raise CodeTaken(case.code) from None
+            raise
+        case.version = record.version
+
+    def save(self, case: Case) -> None:
+        record = self._to_record(case, version=case.version)
+        try:
+            record.save()   # VersionAttribute: only if nobody saved since we read it
+        except PutError as error:
+            if _is_condition_failure(error):
+                raise ConcurrentUpdate(case.code) from None
+            raise
+        case.version = record.version
+
+    def get(self, code: str) -> Case | None:
+        try:
+            return self._to_case(self._model.get(code, consistent_read=True))
+        except DoesNotExist:
+            return None
+
+    def get_by_id(self, case_id: str) -> Case | None:
+        for key in self._model.id_index.query(case_id, limit=1):
+            return self.get(key.code)
+        return None
+
+    def due(self, now: float) -> Iterator[tuple[str, float]]:
+        for shard in range(self._shards):
+            for key in self._model.due_index.query(str(shard), self._model.due_at <= now):
+                yield key.code, float(key.due_at)
+
+    def _to_record(self, case: Case, version: int | None) -> Model:
+        data = case.to_dict()
+        details = {k: v for k, v in data.items() if k not in TOP_LEVEL and k not in ("code", "version")}
+        record = self._model(case.code, **{k: data[k] for k in TOP_LEVEL}, details=details)
+        # Only a case that is waiting for an acknowledgement is in the sweep's index.
+        record.due_shard = self.shard_of(case.code) if case.is_open and case.due_at is not None else None
+        if record.due_shard is None:
+            record.due_at = None
+        record.version = version
+        return record
+
+    @staticmethod
+    def _to_case(record: Model) -> Case:
+        data = dict(record.details)
+        for key in TOP_LEVEL:
+            value = getattr(record, key)
+            data[key] = value
+        data["code"], data["version"] = record.code, record.version
+        data["level"] = int(data["level"])
+        return Case.from_dict(data)
+
+
+class DynamoDirectoryStore:
+    def __init__(self, model: type[Model]):
+        self._model = model
+
+    def load(self) -> Directory:
+        # The table holds one small item per community, so reading it whole is cheap.
+        return Directory(Community.from_dict(record.document) for record in self._model.scan())
+
+    def put_community(self, community: Community, now: float | None = None) -> None:
+        self._model(community.id, document=json.loads(json.dumps(community.to_dict())),
+                    updated_at=now).save()

@@ -1,0 +1,138 @@
+"""The composition root: builds every service and adapter, lazily.
+
+Nothing here runs at import: the first handler that needs DynamoDB pays for
+PynamoDB, the first that needs SQS pays for boto3, and a warm container keeps
+what it built. Tests and the local stack replace pieces through `Container`'s
+constructor arguments or by setting attributes before first use.
+"""
+from __future__ import annotations
+
+import json
+import time
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Callable
+
+from chalicelib.config import Config
+
+DATA = Path(__file__).parent / "data"
+
+
+def load_json(name: str) -> Any:
+    with open(DATA / name, encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+class Container:
+    def __init__(self, config: Config | None = None, clock: Callable[[], float] = time.time):
+        self.config = config or Config.from_env()
+        self.clock = clock
+
+    # -- data files ------------------------------------------------------------
+    @cached_property
+    def categories(self) -> dict[str, Any]:
+        return {c["code"]: c for c in load_json("categories.json")["categories"]}
+
+    @cached_property
+    def policy(self):
+        from chalicelib.domain.policy import EscalationPolicy
+        return EscalationPolicy.from_dict(load_json("policy.json"), time_scale=self.config.time_scale)
+
+    # -- AWS clients -------------------------------------------------------------
+    def _client(self, service: str) -> Any:
+        import boto3
+        return boto3.session.Session().client(service, region_name=self.config.region,
+                                              endpoint_url=self.config.endpoint_url)
+
+    @cached_property
+    def sqs_client(self) -> Any:
+        return self._client("sqs")
+
+    @cached_property
+    def sns_client(self) -> Any:
+        return self._client("sns")
+
+    # -- adapters ----------------------------------------------------------------
+    @cached_property
+    def case_model(self):
+        from chalicelib.adapters.dynamo import build_case_model
+        return build_case_model(self.config.name("cases"), self.config.region, self.config.endpoint_url)
+
+    @cached_property
+    def directory_model(self):
+        from chalicelib.adapters.dynamo import build_directory_model
+        return build_directory_model(self.config.name("directory"), self.config.region,
+                                     self.config.endpoint_url)
+
+    @cached_property
+    def cases(self):
+        from chalicelib.adapters.dynamo import DynamoCaseRepository
+        return DynamoCaseRepository(self.case_model, self.config.due_shards)
+
+    @cached_property
+    def directory_store(self):
+        from chalicelib.adapters.dynamo import DynamoDirectoryStore
+        return DynamoDirectoryStore(self.directory_model)
+
+    @cached_property
+    def directory_cache(self):
+        from chalicelib.services.directory import DirectoryCache
+        return DirectoryCache(self.directory_store, ttl=self.config.directory_ttl)
+
+    def directory(self):
+        return self.directory_cache.get()
+
+    def queue(self, purpose: str):
+        from chalicelib.adapters.sqs import SqsQueue
+        queues = self.__dict__.setdefault("_queues", {})
+        if purpose not in queues:
+            queues[purpose] = SqsQueue(lambda: self.sqs_client, self.config.name(purpose))
+        return queues[purpose]
+
+    def dead_letters(self, purpose: str):
+        from chalicelib.adapters.sqs import SqsDeadLetters
+        return SqsDeadLetters(self.queue(f"{purpose}-dlq"))
+
+    @cached_property
+    def sms(self):
+        from chalicelib.adapters.sns import SnsSmsSender
+        return SnsSmsSender(lambda: self.sns_client)
+
+    # -- services ----------------------------------------------------------------
+    @cached_property
+    def intake(self):
+        from chalicelib.services.intake import IntakeService
+        return IntakeService(self.cases, self.queue("intake"), self.directory, self.categories,
+                             self.clock)
+
+    @cached_property
+    def notices(self):
+        from chalicelib.services.notices import NoticeDelivery
+        return NoticeDelivery(self.cases, self.sms, self.directory, self.categories, self.clock)
+
+    @cached_property
+    def workflow(self):
+        from chalicelib.services.workflow import CaseWorkflow
+        return CaseWorkflow(self.cases, self.notices, self.sms, self.queue("escalation"),
+                            self.directory, self.policy, self.clock)
+
+    @cached_property
+    def inbound_sms(self):
+        from chalicelib.services.inbound import InboundSms
+        return InboundSms(self.queue("sms-inbound"), self.clock)
+
+
+_container: Container | None = None
+
+
+def container() -> Container:
+    global _container
+    if _container is None:
+        _container = Container()
+    return _container
+
+
+def use(replacement: Container | None) -> None:
+    """Install a container (tests, the local stack); None goes back to the default."""
+    global _container
+    _container = replacement

@@ -1,0 +1,262 @@
+"""The grid directory: who lives where and who answers for it.
+
+community → area (area chief) → grids (grid chief, grid members) → buildings
+(building leader) → stairwell units (stairwell leader), plus the community's
+committee members. Every record belongs to exactly one community.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Iterable, Mapping
+
+
+class MemberCategory(str, Enum):
+    AT_HOME = "at_home"      # 在家党员: given posts, the only ones ever assigned
+    AWAY = "away"            # 外出党员: tracked, never assigned on-site work
+    ELDERLY = "elderly"      # 年老体弱党员: cared for, never assigned
+
+
+class DirectoryError(ValueError):
+    """The directory data is inconsistent (an unknown parent, a duplicate, ...)."""
+
+
+@dataclass(frozen=True)
+class Member:
+    id: str
+    community_id: str
+    name: str
+    phone: str
+    roles: tuple[str, ...]
+    category: MemberCategory = MemberCategory.AT_HOME
+    lang: str = "zh"
+
+    @property
+    def assignable(self) -> bool:
+        return self.category is MemberCategory.AT_HOME
+
+
+@dataclass(frozen=True)
+class Grid:
+    id: str
+    name: str
+    chief_id: str
+    member_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Building:
+    id: str
+    number: int
+    grid_id: str
+    leader_id: str | None = None         # 楼长, steps in for an absent stairwell leader
+    grid_member_id: str | None = None    # the grid member who looks after this building
+
+
+@dataclass(frozen=True)
+class Unit:
+    id: str
+    building_id: str
+    number: int
+    leader_id: str                       # 楼道长
+
+
+@dataclass(frozen=True)
+class Location:
+    """A place a report can be about: a stairwell unit or a whole building."""
+    code: str
+    community_id: str
+    building_id: str
+    unit_id: str | None
+    name: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Level:
+    """One rung of the escalation ladder for a particular location.
+
+    `holder` is who gets the case at this level (None: nobody at home, the level
+    is skipped); `eligible` are the members of this level who may act on it.
+    """
+    level: int
+    role: str
+    holder: str | None
+    eligible: tuple[str, ...]
+
+
+# The ladder, bottom to top: 楼长发现、网格呼叫、社区响应, then the area chief.
+LEVEL_ROLES = ("stairwell_leader", "grid_member", "grid_chief", "committee", "area_chief")
+ROLE_NAMES = {
+    "stairwell_leader": {"zh": "楼道长", "en": "stairwell leader"},
+    "grid_member": {"zh": "网格员", "en": "grid member"},
+    "grid_chief": {"zh": "网格长", "en": "grid chief"},
+    "committee": {"zh": "社区两委", "en": "community committee"},
+    "area_chief": {"zh": "片长", "en": "area chief"},
+}
+
+
+@dataclass
+class Community:
+    id: str
+    name: dict[str, str]
+    area_name: str
+    area_chief_id: str
+    committee_ids: tuple[str, ...]
+    members: dict[str, Member]
+    grids: dict[str, Grid]
+    buildings: dict[str, Building]
+    units: dict[str, Unit]
+    locations: dict[str, Location] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._validate()
+        if not self.locations:
+            self.locations = self._build_locations()
+
+    # -- routing -----------------------------------------------------------
+    def chain_for(self, location_code: str) -> list[Level]:
+        """The escalation chain for a location, levels 1..5, skipping nobody yet.
+
+        A level's candidates are ordered; the first assignable one holds the case.
+        Only at-home members are ever holders or eligible.
+        """
+        location = self.locations[location_code]
+        building = self.buildings[location.building_id]
+        grid = self.grids[building.grid_id]
+        unit_leader = self.units[location.unit_id].leader_id if location.unit_id else None
+        candidates: list[tuple[str | None, ...]] = [
+            (unit_leader, building.leader_id),
+            (building.grid_member_id, *grid.member_ids),
+            (grid.chief_id,),
+            self.committee_ids,
+            (self.area_chief_id,),
+        ]
+        chain: list[Level] = []
+        for number, (role, ids) in enumerate(zip(LEVEL_ROLES, candidates), start=1):
+            eligible = tuple(dict.fromkeys(
+                i for i in ids if i is not None and self.members[i].assignable))
+            # With cross-appointments (交叉任职) one person can sit on two levels: climbing
+            # must reach someone new, so prefer a member who holds no lower level.
+            below = {lvl.holder for lvl in chain}
+            fresh = [i for i in eligible if i not in below]
+            chain.append(Level(number, role, fresh[0] if fresh else None, eligible))
+        return chain
+
+    # -- loading -----------------------------------------------------------
+    def _build_locations(self) -> dict[str, Location]:
+        locations: dict[str, Location] = {}
+        zh, en = self.name.get("zh", self.id), self.name.get("en", self.id)
+        for building in sorted(self.buildings.values(), key=lambda b: b.number):
+            code = f"{self.id}-{building.number:02d}"
+            locations[code] = Location(code, self.id, building.id, None, {
+                "zh": f"{zh}{building.number}号楼", "en": f"{en} Building {building.number}"})
+            for unit in sorted((u for u in self.units.values() if u.building_id == building.id),
+                               key=lambda u: u.number):
+                unit_code = f"{code}-{unit.number}"
+                locations[unit_code] = Location(unit_code, self.id, building.id, unit.id, {
+                    "zh": f"{zh}{building.number}号楼{unit.number}单元",
+                    "en": f"{en} Building {building.number} Unit {unit.number}"})
+        return locations
+
+    def _validate(self) -> None:
+        def known(member_id: str | None, what: str) -> None:
+            if member_id is not None and member_id not in self.members:
+                raise DirectoryError(f"{self.id}: {what} names unknown member {member_id!r}")
+
+        for member in self.members.values():
+            if member.community_id != self.id:
+                raise DirectoryError(f"member {member.id} belongs to {member.community_id}, not {self.id}")
+        known(self.area_chief_id, "area chief")
+        for member_id in self.committee_ids:
+            known(member_id, "committee")
+        for grid in self.grids.values():
+            known(grid.chief_id, f"grid {grid.id} chief")
+            for member_id in grid.member_ids:
+                known(member_id, f"grid {grid.id} member")
+        for building in self.buildings.values():
+            if building.grid_id not in self.grids:
+                raise DirectoryError(f"{self.id}: building {building.id} is in unknown grid {building.grid_id!r}")
+            known(building.leader_id, f"building {building.id} leader")
+            known(building.grid_member_id, f"building {building.id} grid member")
+        for unit in self.units.values():
+            if unit.building_id not in self.buildings:
+                raise DirectoryError(f"{self.id}: unit {unit.id} is in unknown building {unit.building_id!r}")
+            known(unit.leader_id, f"unit {unit.id} leader")
+
+    @classmethod
+    def from_dict(cls, data: Mapping) -> "Community":
+        """Build from the plain shape of the directory data file (one community)."""
+        cid = data["id"]
+        members = {m["id"]: Member(
+            id=m["id"], community_id=cid, name=m["name"], phone=m["phone"],
+            roles=tuple(m.get("roles", ())),
+            category=MemberCategory(m.get("category", "at_home")),
+            lang=m.get("lang", "zh")) for m in data.get("members", ())}
+        grids = {g["id"]: Grid(g["id"], g["name"], g["chief"], tuple(g.get("members", ())))
+                 for g in data.get("grids", ())}
+        buildings: dict[str, Building] = {}
+        units: dict[str, Unit] = {}
+        for b in data.get("buildings", ()):
+            buildings[b["id"]] = Building(b["id"], int(b["number"]), b["grid"],
+                                          b.get("leader"), b.get("grid_member"))
+            for u in b.get("units", ()):
+                unit_id = f"{b['id']}-{u['number']}"
+                units[unit_id] = Unit(unit_id, b["id"], int(u["number"]), u["leader"])
+        area = data["area"]
+        return cls(id=cid, name=dict(data["name"]), area_name=area["name"],
+                   area_chief_id=area["chief"], committee_ids=tuple(data.get("committee", ())),
+                   members=members, grids=grids, buildings=buildings, units=units)
+
+    def to_dict(self) -> dict:
+        """The inverse of from_dict: what the directory store keeps."""
+        return {
+            "id": self.id, "name": dict(self.name),
+            "area": {"name": self.area_name, "chief": self.area_chief_id},
+            "committee": list(self.committee_ids),
+            "grids": [{"id": g.id, "name": g.name, "chief": g.chief_id, "members": list(g.member_ids)}
+                      for g in self.grids.values()],
+            "buildings": [
+                {"id": b.id, "number": b.number, "grid": b.grid_id, "leader": b.leader_id,
+                 "grid_member": b.grid_member_id,
+                 "units": [{"number": u.number, "leader": u.leader_id}
+                           for u in sorted(self.units.values(), key=lambda u: u.number)
+                           if u.building_id == b.id]}
+                for b in self.buildings.values()],
+            "members": [{"id": m.id, "name": m.name, "phone": m.phone, "roles": list(m.roles),
+                         "category": m.category.value, "lang": m.lang}
+                        for m in self.members.values()],
+        }
+
+
+class Directory:
+    """Every community of one deployment, with deployment-wide look-ups."""
+
+    def __init__(self, communities: Iterable[Community]):
+        self.communities: dict[str, Community] = {}
+        self._locations: dict[str, Location] = {}
+        self._by_phone: dict[str, Member] = {}
+        for community in communities:
+            if community.id in self.communities:
+                raise DirectoryError(f"community {community.id} appears twice")
+            self.communities[community.id] = community
+            for code, location in community.locations.items():
+                self._locations[code] = location
+            for member in community.members.values():
+                other = self._by_phone.get(member.phone)
+                if other is not None:
+                    raise DirectoryError(
+                        f"phone {member.phone} belongs to both {other.id} ({other.community_id}) "
+                        f"and {member.id} ({member.community_id})")
+                self._by_phone[member.phone] = member
+
+    def location(self, code: str) -> Location | None:
+        return self._locations.get(code)
+
+    def locations(self) -> list[Location]:
+        return list(self._locations.values())
+
+    def member(self, community_id: str, member_id: str) -> Member:
+        return self.communities[community_id].members[member_id]
+
+    def member_by_phone(self, phone: str) -> Member | None:
+        return self._by_phone.get(phone)

@@ -1,0 +1,38 @@
+"""The escalation policy: how long each level has to acknowledge a case."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping
+
+
+class PolicyError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class EscalationPolicy:
+    version: str
+    ack_seconds: Mapping[int, int]    # level → seconds to acknowledge before the case climbs
+    time_scale: float = 1.0           # every duration is divided by this (demos and tests)
+
+    @classmethod
+    def from_dict(cls, data: Mapping, time_scale: float = 1.0) -> "EscalationPolicy":
+        if time_scale <= 0:
+            raise PolicyError("time scale must be positive")
+        limits: dict[int, int] = {}
+        for entry in data["levels"]:
+            level, minutes = int(entry["level"]), float(entry["ack_minutes"])
+            if minutes <= 0:
+                raise PolicyError(f"level {level}: ack_minutes must be positive")
+            limits[level] = int(minutes * 60)
+        if sorted(limits) != list(range(1, len(limits) + 1)):
+            raise PolicyError("levels must be numbered 1..n without gaps")
+        return cls(version=str(data["version"]), ack_seconds=limits, time_scale=time_scale)
+
+    @property
+    def top_level(self) -> int:
+        return max(self.ack_seconds)
+
+    def ack_deadline(self, level: int, now: float) -> float:
+        """When a case that reached `level` at `now` must have been acknowledged."""
+        return now + self.ack_seconds[level] / self.time_scale

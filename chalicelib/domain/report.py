@@ -1,0 +1,86 @@
+"""Validating what a resident submits, whatever door it came in by."""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from .directory import Directory
+
+REQUIRED = ("category", "location", "description")
+OPTIONAL = ("phone", "name")
+MAX_DESCRIPTION = 1000
+MAX_NAME = 50
+
+
+class InvalidReport(ValueError):
+    def __init__(self, code: str, message: str, field: str | None = None):
+        super().__init__(message)
+        self.code, self.message, self.field = code, message, field
+
+
+@dataclass(frozen=True)
+class ReportRequest:
+    community_id: str
+    category: str
+    location: str
+    description: str
+    phone: str | None = None
+    name: str | None = None
+
+    def fingerprint(self) -> str:
+        """Identifies the content, to tell a retry from a reused Idempotency-Key."""
+        body = json.dumps([self.category, self.location, self.description, self.phone, self.name],
+                          ensure_ascii=False)
+        return hashlib.sha256(body.encode()).hexdigest()[:32]
+
+
+def validate(payload: Any, directory: Directory, categories: Mapping[str, Any],
+             extra_allowed: tuple[str, ...] = ()) -> ReportRequest:
+    if not isinstance(payload, Mapping):
+        raise InvalidReport("invalid_body", "the body must be a JSON object")
+    unknown = sorted(set(payload) - set(REQUIRED) - set(OPTIONAL) - set(extra_allowed))
+    if unknown:
+        raise InvalidReport("unknown_field", f"unknown field: {unknown[0]}", unknown[0])
+    values: dict[str, str | None] = {}
+    for name in REQUIRED + OPTIONAL:
+        value = payload.get(name)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            if name in REQUIRED:
+                raise InvalidReport("missing_field", f"{name} is required", name)
+            values[name] = None
+            continue
+        if not isinstance(value, str):
+            raise InvalidReport("invalid_type", f"{name} must be a string", name)
+        values[name] = value.strip()
+
+    category = values["category"]
+    if category not in categories:
+        raise InvalidReport("unknown_category", f"unknown category: {category}; see GET /categories",
+                            "category")
+    location = directory.location(values["location"] or "")
+    if location is None:
+        raise InvalidReport("unknown_location", f"unknown location: {values['location']}; see GET /grid",
+                            "location")
+    if len(values["description"] or "") > MAX_DESCRIPTION:
+        raise InvalidReport("too_long", f"description is longer than {MAX_DESCRIPTION} characters",
+                            "description")
+    if values["name"] is not None and len(values["name"]) > MAX_NAME:
+        raise InvalidReport("too_long", f"name is longer than {MAX_NAME} characters", "name")
+    phone = normalize_phone(values["phone"]) if values["phone"] is not None else None
+    return ReportRequest(location.community_id, category, location.code, values["description"],
+                         phone, values["name"])
+
+
+def normalize_phone(raw: str) -> str:
+    """E.164 form; numbers without a country code are taken as Chinese."""
+    import phonenumbers  # lazily: its metadata is only needed when a phone is given
+
+    try:
+        number = phonenumbers.parse(raw, "CN")
+    except phonenumbers.NumberParseException:
+        raise InvalidReport("invalid_phone", "phone is not a phone number", "phone") from None
+    if not phonenumbers.is_valid_number(number):
+        raise InvalidReport("invalid_phone", "phone is not a valid phone number", "phone")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)

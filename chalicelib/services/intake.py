@@ -1,0 +1,86 @@
+"""Intake: a report from any door becomes a stored, queued case with a code."""
+from __future__ import annotations
+
+import json
+from typing import Any, Callable, Mapping
+
+from chalicelib.domain.case import Case, Status
+from chalicelib.domain.codes import code_for, random_seed, report_id_for
+from chalicelib.domain.directory import Directory
+from chalicelib.domain.report import InvalidReport, ReportRequest, validate
+
+from .ports import CaseRepository, CodeTaken, MessageQueue
+
+MAX_CODE_ATTEMPTS = 8
+ROUTE = "route"   # the intake-queue message kind that our own API sends
+
+
+class PermanentFailure(Exception):
+    """A message that no retry can make work: it goes to the dead-letter queue with this reason."""
+
+
+class IdempotencyConflict(Exception):
+    """An Idempotency-Key was used again with a different report."""
+
+
+class IntakeService:
+    def __init__(self, cases: CaseRepository, queue: MessageQueue, directory: Callable[[], Directory],
+                 categories: Mapping[str, Any], clock: Callable[[], float]):
+        self._cases, self._queue, self._directory = cases, queue, directory
+        self._categories, self._clock = categories, clock
+
+    def submit(self, payload: Any, idempotency_key: str | None = None, source: str = "web") -> Case:
+        """Validate, store as received, and queue for routing. The same key twice
+        gives the same report (and queues it again only if it is still waiting)."""
+        request = validate(payload, self._directory(), self._categories)
+        seed = f"key:{request.community_id}:{idempotency_key}" if idempotency_key else random_seed()
+        case, created = self.create(request, seed, source)
+        if created or case.status is Status.RECEIVED:
+            # Also for a retry of a request whose first attempt stopped before queueing.
+            self._queue.send({"kind": ROUTE, "case": case.to_dict()})
+        return case
+
+    def create(self, request: ReportRequest, seed: str, source: str) -> tuple[Case, bool]:
+        """Store a new received case, or find the one this seed already made."""
+        fingerprint = request.fingerprint()
+        for attempt in range(MAX_CODE_ATTEMPTS):
+            case = Case.receive(
+                id=report_id_for(seed), code=code_for(seed, attempt),
+                community_id=request.community_id, category=request.category,
+                location=request.location, description=request.description, now=self._clock(),
+                source=source, reporter_phone=request.phone, reporter_name=request.name,
+                dedupe_key=seed, request_hash=fingerprint)
+            try:
+                self._cases.add(case)
+                return case, True
+            except CodeTaken:
+                existing = self._cases.get(case.code)
+                if existing is not None and existing.dedupe_key == seed:
+                    if existing.request_hash != fingerprint:
+                        raise IdempotencyConflict(existing.code) from None
+                    return existing, False
+        raise RuntimeError(f"no free report code after {MAX_CODE_ATTEMPTS} attempts")
+
+    def parse_queue_message(self, body: str, message_id: str) -> Case:
+        """An intake-queue message: our own routing request, or a report typed into
+        the console. Returns the case to route; PermanentFailure if the message is bad."""
+        try:
+            payload = json.loads(body)
+        except (ValueError, TypeError) as error:
+            raise PermanentFailure(f"not JSON: {error}") from None
+        if not isinstance(payload, dict):
+            raise PermanentFailure("not a JSON object")
+        if payload.get("kind") == ROUTE:
+            try:
+                return Case.from_dict(payload["case"])
+            except (KeyError, TypeError, ValueError) as error:
+                raise PermanentFailure(f"malformed routing message: {error!r}") from None
+        if payload.get("source") != "console":
+            raise PermanentFailure('a report sent to the queue needs "source": "console"')
+        try:
+            request = validate(payload, self._directory(), self._categories, extra_allowed=("source",))
+        except InvalidReport as error:
+            raise PermanentFailure(f"{error.code}: {error.message}") from None
+        # The SQS message id is the same on every redelivery: one message, one report.
+        case, _ = self.create(request, f"sqs:{message_id}", "console")
+        return case

@@ -1,0 +1,69 @@
+"""Delivering the notices a transition put in a case's outbox.
+
+The transition and its notices are saved in one write; only then are the SMS
+sent, and each sent notice is moved into the history. A crash before the send
+leaves the notice in the outbox, and the next handler that touches the case
+(the SQS redelivery of the same message, at the latest) sends it.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any, Callable
+
+from chalicelib.domain.case import Case, Notice
+from chalicelib.domain.directory import Directory, ROLE_NAMES
+from chalicelib.domain.messages import render
+
+from .ports import CaseRepository, ConcurrentUpdate, SmsSender
+
+log = logging.getLogger(__name__)
+
+
+class NoticeDelivery:
+    def __init__(self, cases: CaseRepository, sms: SmsSender, directory: Callable[[], Directory],
+                 categories: dict[str, Any], clock: Callable[[], float]):
+        self._cases, self._sms, self._directory = cases, sms, directory
+        self._categories, self._clock = categories, clock
+
+    def deliver(self, case: Case) -> Case:
+        """Send everything in the case's outbox and record it; returns the saved case."""
+        if not case.outbox:
+            return case
+        directory = self._directory()
+        sent: list[tuple[Notice, str | None, str]] = []
+        for notice in list(case.outbox):
+            member = directory.member(case.community_id, notice.member_id)
+            text = self.text_for(case, notice, directory, member.lang)
+            message_id = self._sms.send(member.phone, text, case.code)
+            sent.append((notice, message_id, member.id))
+        return self._record_sent(case, sent)
+
+    def text_for(self, case: Case, notice: Notice, directory: Directory, lang: str) -> str:
+        community = directory.communities[case.community_id]
+        location = community.locations.get(case.location)
+        category = self._categories.get(case.category, {}).get("name", {})
+        params = dict(notice.params)
+        if "role" in params:
+            params["role"] = ROLE_NAMES.get(params["role"], {}).get(lang, params["role"])
+        if "by" in params:
+            params["by"] = community.members[params["by"]].name
+        return render(notice.template, lang, code=case.code,
+                      community=community.name.get(lang, community.name.get("zh", community.id)),
+                      location=location.name.get(lang, location.code) if location else case.location,
+                      category=category.get(lang, case.category), **params)
+
+    def _record_sent(self, case: Case, sent: list[tuple[Notice, str | None, str]]) -> Case:
+        for _ in range(5):
+            now = self._clock()
+            for notice, message_id, recipient in sent:
+                case.mark_sent(notice, now, message_id, recipient)
+            try:
+                self._cases.save(case)
+                return case
+            except ConcurrentUpdate:
+                fresh = self._cases.get(case.code)
+                if fresh is None:
+                    return case
+                case = fresh
+        log.warning("could not record sent notices on %s after retries", case.code)
+        return case

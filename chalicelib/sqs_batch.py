@@ -1,0 +1,43 @@
+"""Running a queue consumer over an SQS batch with partial batch responses.
+
+A message that can never work (PermanentFailure) goes to the queue's dead-letter
+queue at once, with the reason; one that keeps failing goes there with its last
+error when its receive count reaches the redrive limit. Either way nothing is
+dropped, and the rest of the batch is processed.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any, Callable
+
+from chalicelib.services.intake import PermanentFailure
+from chalicelib.services.ports import DeadLetters
+
+log = logging.getLogger("gridloop.consumer")
+
+RecordHandler = Callable[[str, str], Any]   # (body, message_id)
+
+
+def process_batch(event: dict, context: Any, handle: RecordHandler, dead_letters: DeadLetters,
+                  source: str, max_receive_count: int) -> dict:
+    from aws_lambda_powertools.utilities.batch import (BatchProcessor, EventType,
+                                                       process_partial_response)
+
+    def record_handler(record: Any) -> None:
+        try:
+            handle(record.body, record.message_id)
+        except PermanentFailure as failure:
+            log.warning("dead-lettering %s from %s: %s", record.message_id, source, failure)
+            dead_letters.put(record.body, str(failure), source)
+        except Exception as error:
+            receives = int(record.attributes.approximate_receive_count or 1)
+            if receives >= max_receive_count:
+                log.error("giving up on %s from %s after %d receives: %r",
+                          record.message_id, source, receives, error)
+                dead_letters.put(record.body, f"failed {receives} times, last: {error!r}", source)
+                return
+            raise
+
+    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+    return process_partial_response(event=event, record_handler=record_handler,
+                                    processor=processor, context=context)
