@@ -134,7 +134,8 @@ class DynamoCaseRepository:
         record.due_shard = self.shard_of(case.code) if case.is_open and case.due_at is not None else None
         if record.due_shard is None:
             record.due_at = None
-        record.version = version
+        if version is not None:
+            record.version = version
         return record
 
     @staticmethod

@@ -69,6 +69,7 @@ class Location:
     building_id: str
     unit_id: str | None
     name: dict[str, str]
+    short_name: dict[str, str]           # without the community's name, for SMS
 
 
 @dataclass(frozen=True)
@@ -148,14 +149,16 @@ class Community:
         zh, en = self.name.get("zh", self.id), self.name.get("en", self.id)
         for building in sorted(self.buildings.values(), key=lambda b: b.number):
             code = f"{self.id}-{building.number:02d}"
-            locations[code] = Location(code, self.id, building.id, None, {
-                "zh": f"{zh}{building.number}号楼", "en": f"{en} Building {building.number}"})
+            b_zh, b_en = f"{building.number}号楼", f"Building {building.number}"
+            locations[code] = Location(code, self.id, building.id, None,
+                                       {"zh": zh + b_zh, "en": f"{en} {b_en}"}, {"zh": b_zh, "en": b_en})
             for unit in sorted((u for u in self.units.values() if u.building_id == building.id),
                                key=lambda u: u.number):
                 unit_code = f"{code}-{unit.number}"
-                locations[unit_code] = Location(unit_code, self.id, building.id, unit.id, {
-                    "zh": f"{zh}{building.number}号楼{unit.number}单元",
-                    "en": f"{en} Building {building.number} Unit {unit.number}"})
+                u_zh, u_en = f"{b_zh}{unit.number}单元", f"{b_en} Unit {unit.number}"
+                locations[unit_code] = Location(unit_code, self.id, building.id, unit.id,
+                                                {"zh": zh + u_zh, "en": f"{en} {u_en}"},
+                                                {"zh": u_zh, "en": u_en})
         return locations
 
     def _validate(self) -> None:

@@ -49,7 +49,7 @@ class NoticeDelivery:
             params["by"] = community.members[params["by"]].name
         return render(notice.template, lang, code=case.code,
                       community=community.name.get(lang, community.name.get("zh", community.id)),
-                      location=location.name.get(lang, location.code) if location else case.location,
+                      location=location.short_name.get(lang, location.code) if location else case.location,
                       category=category.get(lang, case.category), **params)
 
     def _record_sent(self, case: Case, sent: list[tuple[Notice, str | None, str]]) -> Case:

@@ -1,0 +1,93 @@
+"""In-memory stand-ins for the adapters, for service tests that need no AWS."""
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any, Iterable, Iterator
+
+from chalicelib.domain.case import Case
+from chalicelib.domain.directory import Community, Directory
+from chalicelib.services.ports import CodeTaken, ConcurrentUpdate
+
+
+class FakeClock:
+    def __init__(self, now: float = 1_790_000_000.0):
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+class InMemoryCases:
+    def __init__(self) -> None:
+        self.items: dict[str, dict[str, Any]] = {}
+
+    def add(self, case: Case) -> None:
+        if case.code in self.items:
+            raise CodeTaken(case.code)
+        case.version = 1
+        self.items[case.code] = copy.deepcopy(case.to_dict())
+
+    def save(self, case: Case) -> None:
+        stored = self.items.get(case.code)
+        if stored is None or stored["version"] != case.version:
+            raise ConcurrentUpdate(case.code)
+        case.version += 1
+        self.items[case.code] = copy.deepcopy(case.to_dict())
+
+    def get(self, code: str) -> Case | None:
+        stored = self.items.get(code)
+        return Case.from_dict(copy.deepcopy(stored)) if stored else None
+
+    def get_by_id(self, case_id: str) -> Case | None:
+        return next((self.get(c) for c, d in self.items.items() if d["id"] == case_id), None)
+
+    def due(self, now: float) -> Iterator[tuple[str, float]]:
+        for code, data in self.items.items():
+            case = Case.from_dict(copy.deepcopy(data))
+            if case.is_open and case.due_at is not None and case.due_at <= now:
+                yield code, case.due_at
+
+
+class FakeQueue:
+    def __init__(self) -> None:
+        self.messages: list[str] = []
+
+    def send(self, body: Any, attributes: dict[str, str] | None = None) -> None:
+        self.messages.append(body if isinstance(body, str) else json.dumps(body, ensure_ascii=False))
+
+    def send_batch(self, bodies: Iterable[dict[str, Any]]) -> None:
+        for body in bodies:
+            self.send(body)
+
+    def take(self) -> list[str]:
+        taken, self.messages = self.messages, []
+        return taken
+
+
+class FakeSms:
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str]] = []
+
+    def send(self, phone: str, text: str, case_code: str | None = None) -> str:
+        self.sent.append((phone, text))
+        return f"msg-{len(self.sent)}"
+
+    def to(self, phone: str) -> list[str]:
+        return [text for to, text in self.sent if to == phone]
+
+
+class FixedDirectoryStore:
+    def __init__(self, communities: list[Community]):
+        self.communities = {c.id: c for c in communities}
+        self.loads = 0
+
+    def load(self) -> Directory:
+        self.loads += 1
+        return Directory(self.communities.values())
+
+    def put_community(self, community: Community) -> None:
+        self.communities[community.id] = community
