@@ -8,7 +8,7 @@ class SnsSmsSender:
     def __init__(self, client: Callable[[], Any], sender_id: str | None = None):
         self._client, self._sender_id = client, sender_id
 
-    def send(self, phone: str, text: str, case_code: str | None = None) -> str | None:
+    def send(self, phone: str, text: str, case_id: str | None = None) -> str | None:
         attributes = {"AWS.SNS.SMS.SMSType": {"DataType": "String", "StringValue": "Transactional"}}
         if self._sender_id:
             attributes["AWS.SNS.SMS.SenderID"] = {"DataType": "String", "StringValue": self._sender_id}

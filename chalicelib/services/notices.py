@@ -34,7 +34,7 @@ class NoticeDelivery:
         for notice in list(case.outbox):
             member = directory.member(case.community_id, notice.member_id)
             text = self.text_for(case, notice, directory, member.lang)
-            message_id = self._sms.send(member.phone, text, case.code)
+            message_id = self._sms.send(member.phone, text, case.id)
             sent.append((notice, message_id, member.id))
         return self._record_sent(case, sent)
 

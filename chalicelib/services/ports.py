@@ -50,7 +50,7 @@ class DeadLetters(Protocol):
 
 
 class SmsSender(Protocol):
-    def send(self, phone: str, text: str, case_code: str | None = None) -> str | None:
+    def send(self, phone: str, text: str, case_id: str | None = None) -> str | None:
         """Send one SMS; returns the provider's message id."""
 
 

@@ -1,0 +1,146 @@
+"""Helpers for the functional suite: the Chalice app, driven through `chalice.test.Client`,
+on the in-process moto stack of `aws_stack` (tests/conftest.py).
+
+Queue consumers are fed the way Lambda's event source mapping feeds them: messages are
+received from the real (moto) queue and wrapped in a Lambda-shaped SQS event, each record
+with its own messageId and receive count.
+"""
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+from typing import Any, Iterable
+
+import pytest
+
+from tests.conftest import sent_sms
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+ACCOUNT = "123456789012"
+WORKERS = {"intake": "case_worker", "escalation": "escalation_worker",
+           "sms-inbound": "sms_reply_worker"}
+
+# Demo directory (data/directory/changmu.yaml): building 1, unit 1.
+LOCATION = "changmu-01-1"
+STAIRWELL_LEADER = "m10"      # level 1 for changmu-01-1
+GRID_MEMBER = "m06"           # level 2 for changmu-01-1
+OTHER_COMMUNITY_PHONE = "+861389752001"   # garang's area chief: on no changmu chain
+
+
+@pytest.fixture
+def client(aws_stack):
+    from chalice.test import Client
+
+    from app import app
+
+    with Client(app, stage_name="local", project_dir=str(PROJECT_DIR)) as test_client:
+        yield test_client
+
+
+def report(**overrides: Any) -> dict[str, Any]:
+    body = {"category": "stairwell_light", "location": LOCATION,
+            "description": "楼道灯坏了 the stairwell light is out",
+            "phone": "13912345678", "name": "卓玛"}
+    body.update(overrides)
+    return {k: v for k, v in body.items() if v is not ...}
+
+
+def post_report(client, body: Any = None, headers: dict[str, str] | None = None,
+                content_type: str | None = "application/json"):
+    if body is None:
+        body = report()
+    raw = body if isinstance(body, (str, bytes)) else json.dumps(body, ensure_ascii=False)
+    all_headers = dict(headers or {})
+    if content_type is not None:
+        all_headers.setdefault("Content-Type", content_type)
+    return client.http.post("/reports", headers=all_headers, body=raw)
+
+
+def member_phone(aws_stack, member_id: str, community: str = "changmu") -> str:
+    return aws_stack.directory().member(community, member_id).phone
+
+
+def sms_to(phone: str) -> list[str]:
+    return [text for to, text in sent_sms() if to == phone]
+
+
+# -- queues ---------------------------------------------------------------------
+def receive_all(aws_stack, purpose: str, delete: bool = True) -> list[dict[str, Any]]:
+    """Everything now visible on a queue, with attributes; deleted unless told not to."""
+    sqs, url = aws_stack.sqs_client, aws_stack.queue(purpose).url
+    messages: list[dict[str, Any]] = []
+    while True:
+        batch = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10,
+                                    AttributeNames=["All"], MessageAttributeNames=["All"],
+                                    WaitTimeSeconds=0).get("Messages", [])
+        if not batch:
+            return messages
+        messages.extend(batch)
+        if delete:
+            sqs.delete_message_batch(QueueUrl=url, Entries=[
+                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(batch)])
+
+
+def dead_letters(aws_stack, purpose: str) -> list[dict[str, Any]]:
+    """(body, reason, source_queue) of every message in a queue's dead-letter queue."""
+    return [{"body": m["Body"],
+             "reason": m.get("MessageAttributes", {}).get("reason", {}).get("StringValue"),
+             "source_queue": m.get("MessageAttributes", {}).get("source_queue", {}).get("StringValue")}
+            for m in receive_all(aws_stack, f"{purpose}-dlq")]
+
+
+def record(body: str, message_id: str | None = None, receive_count: int = 1,
+           purpose: str = "intake") -> dict[str, Any]:
+    return {
+        "messageId": message_id or str(uuid.uuid4()),
+        "receiptHandle": f"handle-{uuid.uuid4()}",
+        "body": body,
+        "attributes": {"ApproximateReceiveCount": str(receive_count),
+                       "SentTimestamp": "1790000000000", "SenderId": "AIDAEXAMPLE",
+                       "ApproximateFirstReceiveTimestamp": "1790000000000"},
+        "messageAttributes": {},
+        "md5OfBody": "0" * 32,
+        "eventSource": "aws:sqs",
+        "eventSourceARN": f"arn:aws:sqs:us-east-1:{ACCOUNT}:gridloop-local-{purpose}",
+        "awsRegion": "us-east-1",
+    }
+
+
+def records_from(messages: Iterable[dict[str, Any]], purpose: str,
+                 receive_count: int | None = None) -> list[dict[str, Any]]:
+    """Lambda records for messages received from a queue, keeping their SQS ids."""
+    return [record(m["Body"], m["MessageId"],
+                   receive_count or int(m.get("Attributes", {}).get("ApproximateReceiveCount", "1")),
+                   purpose) for m in messages]
+
+
+def invoke(client, purpose: str, records: list[dict[str, Any]]) -> dict[str, Any]:
+    """Run a queue's consumer over a batch; returns its partial batch response."""
+    response = client.lambda_.invoke(WORKERS[purpose], {"Records": records})
+    return response.payload
+
+
+def failed_ids(response: dict[str, Any]) -> list[str]:
+    return [f["itemIdentifier"] for f in response.get("batchItemFailures", [])]
+
+
+def run_queue(client, aws_stack, purpose: str) -> list[dict[str, Any]]:
+    """Feed everything on a queue to its consumer, as the event source mapping would;
+    returns the records given. Fails the test if any record is reported as failed."""
+    records = records_from(receive_all(aws_stack, purpose), purpose)
+    for start in range(0, len(records), 10):
+        response = invoke(client, purpose, records[start:start + 10])
+        assert failed_ids(response) == [], response
+    return records
+
+
+def case(aws_stack, code: str):
+    return aws_stack.cases.get(code)
+
+
+def sweep(client) -> dict[str, Any]:
+    event = client.events.generate_cw_event(
+        source="aws.events", detail_type="Scheduled Event", detail={},
+        resources=["arn:aws:events:us-east-1:123456789012:rule/gridloop-local-escalation_sweep"])
+    return client.lambda_.invoke("escalation_sweep", event).payload
