@@ -1,0 +1,161 @@
+"""End to end: start the local stack as a user would (`make run`) and follow a
+report through the contract's routes only: HTTP API, /dev/sms and /dev/outbox."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.e2e
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class LocalStack:
+    def __init__(self, time_scale: float, log_dir: Path):
+        self.http_port, self.aws_port = free_port(), free_port()
+        self.base = f"http://127.0.0.1:{self.http_port}"
+        env = dict(os.environ, GRIDLOOP_HTTP_PORT=str(self.http_port), GRIDLOOP_AWS_PORT=str(self.aws_port),
+                   GRIDLOOP_TIME_SCALE=str(time_scale), GRIDLOOP_SWEEP_SECONDS="0.5")
+        self.log = open(log_dir / f"stack-{self.http_port}.log", "w+")
+        self.process = subprocess.Popen(["make", "--no-print-directory", "run"], cwd=ROOT, env=env,
+                                        stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
+        self.wait_until(lambda: self.get("/health")[0] == 200, timeout=60, what="the stack to come up")
+
+    def stop(self) -> None:
+        os.killpg(self.process.pid, signal.SIGINT)
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.log.close()
+
+    def request(self, method: str, path: str, body: dict | None = None) -> tuple[int, dict]:
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(self.base + path, data=data, method=method,
+                                         headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read())
+        except OSError:
+            return 0, {}
+
+    def get(self, path: str) -> tuple[int, dict]:
+        return self.request("GET", path)
+
+    def post(self, path: str, body: dict) -> tuple[int, dict]:
+        return self.request("POST", path, body)
+
+    def outbox(self, to: str | None = None) -> list[dict]:
+        messages = self.get("/dev/outbox")[1].get("messages", [])
+        return [m for m in messages if to is None or m["to"] == to]
+
+    def wait_until(self, condition, timeout: float = 30, what: str = "it"):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                self.log.seek(0)
+                raise AssertionError(f"the local stack exited:\n{self.log.read()[-3000:]}")
+            result = condition()
+            if result:
+                return result
+            time.sleep(0.2)
+        self.log.seek(0)
+        raise AssertionError(f"timed out waiting for {what}; stack log:\n{self.log.read()[-3000:]}")
+
+
+@pytest.fixture(scope="module")
+def members():
+    import yaml
+
+    data = yaml.safe_load((ROOT / "data/directory/changmu.yaml").read_text(encoding="utf-8"))
+    return {m["id"]: m for m in data["members"]}, data
+
+
+def chain_phones(members, location: tuple[str, int]):
+    people, data = members
+    building = next(b for b in data["buildings"] if b["id"] == location[0])
+    unit = next(u for u in building["units"] if u["number"] == location[1])
+    grid = next(g for g in data["grids"] if g["id"] == building["grid"])
+    return (people[unit["leader"]]["phone"], people[building["grid_member"]]["phone"],
+            people[grid["chief"]]["phone"])
+
+
+def test_report_assigned_acknowledged_and_resolved_by_sms(members, tmp_path):
+    stairwell, _, _ = chain_phones(members, ("b03", 2))
+    stack = LocalStack(time_scale=1, log_dir=tmp_path)
+    try:
+        # GIVEN a resident's report about 3号楼2单元
+        status, created = stack.post("/reports", {"category": "stairwell_light", "location": "changmu-03-2",
+                                                  "description": "楼道灯坏了，晚上看不见"})
+        assert status == 202 and created["status"] == "received"
+        code = created["code"]
+        # THEN the stairwell leader's phone gets the case
+        notice = stack.wait_until(lambda: [m for m in stack.outbox(stairwell) if code in m["text"]],
+                                  what="the assignment SMS")[0]
+        assert notice["case_id"] == created["id"] and "收到 " + code in notice["text"]
+        assert stack.get(f"/reports/{code}")[1]["status"] == "assigned"
+
+        # WHEN the leader replies 收到 CODE (in lower case, as people type)
+        assert stack.post("/dev/sms", {"from": stairwell, "text": f"收到 {code.lower()}"})[0] == 202
+        stack.wait_until(lambda: stack.get(f"/reports/{code}")[1]["status"] == "acknowledged",
+                         what="the acknowledgement")
+        # AND then 完成 CODE
+        assert stack.post("/dev/sms", {"from": stairwell, "text": f"完成 {code}"})[0] == 202
+        report = stack.wait_until(
+            lambda: (r := stack.get(f"/reports/{code}")[1])["status"] == "resolved" and r, what="resolution")
+
+        # THEN the public view tells the whole story, without personal data
+        events = [e["event"] for e in report["history"]]
+        assert events[:3] == ["received", "assigned", "notified"]
+        assert "acknowledged" in events and events.index("acknowledged") < events.index("resolved")
+        assert report["level"] == 1 and report["level_role"] == "stairwell_leader"
+        assert stairwell not in json.dumps(report)
+        texts = [m["text"] for m in stack.outbox(stairwell)]
+        assert any(t.startswith("已接单") for t in texts) and any("已办结" in t for t in texts)
+    finally:
+        stack.stop()
+
+
+def test_unanswered_report_climbs_two_levels(members, tmp_path):
+    stairwell, grid_member, grid_chief = chain_phones(members, ("b07", 1))
+    stack = LocalStack(time_scale=600, log_dir=tmp_path)   # 30 min → 3 s, 2 h → 12 s
+    try:
+        status, created = stack.post("/reports", {"category": "water_pipe", "location": "changmu-07-1",
+                                                  "description": "水管漏水"})
+        assert status == 202
+        code = created["code"]
+        # Nobody answers: the grid member, then the grid chief, are called
+        stack.wait_until(lambda: [m for m in stack.outbox(grid_member) if code in m["text"]],
+                         timeout=30, what="the first escalation")
+        stack.wait_until(lambda: [m for m in stack.outbox(grid_chief) if code in m["text"]],
+                         timeout=45, what="the second escalation")
+        report = stack.get(f"/reports/{code}")[1]
+        assert report["level"] >= 3 and report["status"] == "assigned"
+        escalations = [e for e in report["history"] if e["event"] == "escalated"]
+        assert [e["level"] for e in escalations][:2] == [2, 3]
+        # the previous holders were told where the case went
+        assert any("已升级" in m["text"] for m in stack.outbox(stairwell))
+        assert any("已升级" in m["text"] for m in stack.outbox(grid_member))
+
+        # WHEN the grid chief acknowledges, the case stops climbing
+        assert stack.post("/dev/sms", {"from": grid_chief, "text": f"OK {code}"})[0] == 202
+        stack.wait_until(lambda: stack.get(f"/reports/{code}")[1]["status"] == "acknowledged",
+                         what="the acknowledgement")
+    finally:
+        stack.stop()
