@@ -35,8 +35,10 @@ class Container:
 
     @cached_property
     def policy(self):
+        from chalicelib.domain.directory import LEVEL_ROLES
         from chalicelib.domain.policy import EscalationPolicy
-        return EscalationPolicy.from_dict(load_json("policy.json"), time_scale=self.config.time_scale)
+        return EscalationPolicy.from_dict(load_json("policy.json"), time_scale=self.config.time_scale
+                                          ).require_levels(len(LEVEL_ROLES))
 
     # -- AWS clients -------------------------------------------------------------
     def _client(self, service: str) -> Any:

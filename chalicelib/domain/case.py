@@ -136,16 +136,20 @@ class Case:
         self._hand_to(target, policy, now, event="assigned")
         self._notify(target.holder, "assigned")
 
-    def escalate(self, expected_due_at: float, policy: EscalationPolicy, now: float) -> bool:
+    def escalate(self, expected_due_at: float, policy: EscalationPolicy, now: float,
+                 current_chain: Iterable[Level] | None = None) -> bool:
         """Move an unacknowledged, overdue case one level up (or remind at the top).
 
         `expected_due_at` is the deadline the sweep saw: if the case has since been
         acknowledged, escalated or resolved, the request is stale and does nothing.
-        Returns whether anything changed.
+        A case that found nobody at home is routed again on `current_chain`, the
+        directory as it is now. Returns whether anything changed.
         """
         if self.due_at is None or abs(self.due_at - expected_due_at) > 1e-3 or not self.overdue(now):
             return False
-        if self.status is Status.RECEIVED:        # was unroutable: try the chain again
+        if self.status is Status.RECEIVED:        # was unroutable: try again
+            if current_chain is not None:
+                self.chain = list(current_chain)
             self._route_to_first_holder(policy, now)
             return True
         if self.status is not Status.ASSIGNED:

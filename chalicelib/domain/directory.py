@@ -77,7 +77,8 @@ class Level:
     """One rung of the escalation ladder for a particular location.
 
     `holder` is who gets the case at this level (None: nobody at home, the level
-    is skipped); `eligible` are the members of this level who may act on it.
+    is skipped); `eligible` are this level's at-home members, any of whom may act
+    on the case while it is held below this level.
     """
     level: int
     role: str
@@ -189,9 +190,18 @@ class Community:
     @classmethod
     def from_dict(cls, data: Mapping) -> "Community":
         """Build from the plain shape of the directory data file (one community)."""
+        from .report import InvalidReport, normalize_phone
+
         cid = data["id"]
+
+        def phone(member: Mapping) -> str:
+            try:
+                return normalize_phone(str(member["phone"]))
+            except InvalidReport:
+                raise DirectoryError(f"{cid}: member {member['id']} has an invalid phone {member['phone']!r}") from None
+
         members = {m["id"]: Member(
-            id=m["id"], community_id=cid, name=m["name"], phone=m["phone"],
+            id=m["id"], community_id=cid, name=m["name"], phone=phone(m),
             roles=tuple(m.get("roles", ())),
             category=MemberCategory(m.get("category", "at_home")),
             lang=m.get("lang", "zh")) for m in data.get("members", ())}

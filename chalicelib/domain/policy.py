@@ -22,12 +22,22 @@ class EscalationPolicy:
         limits: dict[int, int] = {}
         for entry in data["levels"]:
             level, minutes = int(entry["level"]), float(entry["ack_minutes"])
+            if level in limits:
+                raise PolicyError(f"level {level} is listed twice")
             if minutes <= 0:
                 raise PolicyError(f"level {level}: ack_minutes must be positive")
             limits[level] = int(minutes * 60)
         if sorted(limits) != list(range(1, len(limits) + 1)):
             raise PolicyError("levels must be numbered 1..n without gaps")
+        if not limits:
+            raise PolicyError("the policy has no levels")
         return cls(version=str(data["version"]), ack_seconds=limits, time_scale=time_scale)
+
+    def require_levels(self, count: int) -> "EscalationPolicy":
+        """Check the policy has a limit for each of the chain's `count` levels."""
+        if self.top_level < count:
+            raise PolicyError(f"policy {self.version} has limits for {self.top_level} levels; the chain has {count}")
+        return self
 
     @property
     def top_level(self) -> int:

@@ -5,11 +5,21 @@ spaces, and a code glued to the word ("收到ABC234").
 """
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass
 from enum import Enum
 
-from .codes import ALPHABET, CODE_LENGTH, normalize_code
+from .codes import ALPHABET, CODE_LENGTH
+
+
+SEPARATORS = r"[\s:：,，.。!！\-]*"
+# The code right after the word; spaces or a dash inside it are allowed, as people
+# group characters when they read a code out ("ABC 234").
+CODE_AFTER_WORD = (
+    re.compile(rf"^{SEPARATORS}([{ALPHABET}]{{{CODE_LENGTH}}})(?![0-9A-Z])"),
+    re.compile(rf"^{SEPARATORS}([{ALPHABET}](?:[\s\-]?[{ALPHABET}]){{{CODE_LENGTH - 1}}})(?![0-9A-Z])"),
+)
 
 
 class Action(str, Enum):
@@ -41,16 +51,15 @@ def parse(text: str) -> Command:
     cleaned = unicodedata.normalize("NFKC", text or "").strip().upper()
     for word, action in WORDS.items():
         if cleaned.startswith(word):
-            rest = cleaned[len(word):].strip(" \t:：,，.。!！")
-            code = normalize_code(rest)
-            if code is None:
-                raise Unparsable(text)
-            return Command(action, code)
+            # The code is what follows the word; words after it ("OK ABC234 谢谢") are fine.
+            rest = cleaned[len(word):]
+            match = CODE_AFTER_WORD[0].match(rest) or CODE_AFTER_WORD[1].match(rest)
+            if match is None:
+                raise Unparsable(text, _find_code(cleaned))
+            return Command(action, re.sub(r"[\s\-]", "", match.group(1)))
     raise Unparsable(text, _find_code(cleaned))
 
 
 def _find_code(cleaned: str) -> str | None:
-    for token in cleaned.split():
-        if len(token) == CODE_LENGTH and all(c in ALPHABET for c in token):
-            return token
-    return None
+    match = re.search(rf"(?<![0-9A-Z])([{ALPHABET}]{{{CODE_LENGTH}}})(?![0-9A-Z])", cleaned)
+    return match.group(1) if match else None

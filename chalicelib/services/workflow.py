@@ -66,8 +66,16 @@ class CaseWorkflow:
         if case is None:
             raise PermanentFailure(f"no case {code}")
         now = self._clock()
+
+        def current_chain(current: Case) -> list | None:
+            if current.status is not Status.RECEIVED:
+                return None
+            community = self._directory().communities.get(current.community_id)
+            return community.chain_for(current.location) if community else None
+
         # Stale or duplicate requests change nothing: escalate() checks the deadline.
-        case = self._change(case, lambda current: current.escalate(due_at, self._policy, now))
+        case = self._change(case, lambda current: current.escalate(
+            due_at, self._policy, now, current_chain(current)))
         return self._notices.deliver(case)
 
     # -- members' SMS replies --------------------------------------------------

@@ -1,0 +1,395 @@
+"""The case state machine: route, escalate, acknowledge, resolve, the outbox and the plain form."""
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import pytest
+
+from chalicelib.domain.case import Authority, Case, Event, Notice, Status, TransitionRefused
+from chalicelib.domain.directory import Level
+from chalicelib.domain.policy import EscalationPolicy
+
+T0 = 1_000_000.0
+POLICY = EscalationPolicy("test-v1", {1: 1800, 2: 7200, 3: 14400, 4: 86400, 5: 86400})
+CHAIN = [
+    Level(1, "stairwell_leader", "s1", ("s1", "b1")),
+    Level(2, "grid_member", "g1", ("g1", "g2")),
+    Level(3, "grid_chief", "c1", ("c1",)),
+    Level(4, "committee", "k1", ("k1", "k2")),
+    Level(5, "area_chief", "a1", ("a1",)),
+]
+HOLDERS = {1: "s1", 2: "g1", 3: "c1", 4: "k1", 5: "a1"}
+
+
+def without(*levels):
+    """CHAIN with nobody at home on the given levels."""
+    return [replace(r, holder=None, eligible=()) if r.level in levels else r for r in CHAIN]
+
+
+def received(code="ABC234"):
+    return Case.receive(id="id-1", code=code, community_id="tiny", category="water_pipe",
+                        location="tiny-01-1", description="水管漏水", now=T0)
+
+
+def routed(chain=CHAIN):
+    case = received()
+    case.route(chain, POLICY, T0)
+    return case
+
+
+def at_level(level, chain=CHAIN):
+    """A case routed at T0 and left unacknowledged until it reached `level`."""
+    case = routed(chain)
+    while case.level < level:
+        assert case.escalate(case.due_at, POLICY, case.due_at)
+    assert case.level == level
+    return case
+
+
+def events(case, since=0):
+    return [(e.event, e.level) for e in case.history[since:]]
+
+
+def notices(case, since=0):
+    return [(n.member_id, n.template, n.params) for n in case.outbox[since:]]
+
+
+def snapshot(case):
+    return json.dumps(case.to_dict(), sort_keys=True, default=str)
+
+
+# -- receive and route ------------------------------------------------------------------------
+
+def test_given_a_new_report_then_it_is_received_with_no_level_and_no_timer():
+    case = received()
+    assert (case.status, case.level, case.holder, case.due_at) == (Status.RECEIVED, 0, None, None)
+    assert case.is_open
+    assert case.history == [Event(T0, "received", None, None, "web")]
+    assert case.outbox == []
+
+
+def test_given_received_when_routed_then_assigned_to_level_1_with_deadline_and_notice():
+    case = received()
+    case.route(CHAIN, POLICY, T0 + 5)
+    assert case.status is Status.ASSIGNED
+    assert (case.level, case.holder, case.level_role) == (1, "s1", "stairwell_leader")
+    assert case.due_at == T0 + 5 + 1800
+    assert case.policy_version == "test-v1"
+    assert case.chain == CHAIN
+    assert case.outbox == [Notice("ABC234.1", "s1", "assigned", {})]
+    assert case.history[-1] == Event(T0 + 5, "assigned", 1, "s1")
+    assert case.updated_at == T0 + 5
+
+
+def test_given_routed_when_routed_again_then_refused():
+    case = routed()
+    before = snapshot(case)
+    with pytest.raises(TransitionRefused) as refused:
+        case.route(CHAIN, POLICY, T0 + 1)
+    assert refused.value.reason == "already_assigned"
+    assert snapshot(case) == before
+
+
+@pytest.mark.parametrize("empty, expected_level, expected_skipped", [
+    ((1,), 2, [1]),
+    ((1, 2), 3, [1, 2]),
+    ((1, 2, 3, 4), 5, [1, 2, 3, 4]),
+])
+def test_given_nobody_at_home_on_low_levels_when_routed_then_skipped_levels_are_recorded(
+        empty, expected_level, expected_skipped):
+    case = routed(without(*empty))
+    assert (case.level, case.holder) == (expected_level, HOLDERS[expected_level])
+    assert case.due_at == T0 + POLICY.ack_seconds[expected_level]
+    skipped = [e for e in case.history if e.event == "level_skipped"]
+    assert [e.level for e in skipped] == expected_skipped
+    assert {e.detail for e in skipped} == {"nobody_at_home"}
+    assert notices(case) == [(HOLDERS[expected_level], "assigned", {})]
+
+
+def test_given_nobody_at_home_anywhere_when_routed_then_unroutable_on_a_retry_timer():
+    case = routed(without(1, 2, 3, 4, 5))
+    assert case.status is Status.RECEIVED
+    assert (case.level, case.holder) == (0, None)
+    assert case.due_at == T0 + 1800
+    assert events(case)[-1] == ("unroutable", None)
+    assert case.outbox == []
+    # the sweep's retry: still nobody, still waiting, a new timer
+    assert case.escalate(case.due_at, POLICY, T0 + 1800)
+    assert case.status is Status.RECEIVED
+    assert case.due_at == T0 + 3600
+    assert events(case)[-1] == ("unroutable", None)
+
+
+# -- escalate -----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("start, expected", [(1, 2), (2, 3), (3, 4), (4, 5)])
+def test_given_overdue_when_escalated_then_one_level_up_notifying_new_and_previous_holder(start, expected):
+    case = at_level(start)
+    due, outbox_before = case.due_at, len(case.outbox)
+    assert case.escalate(due, POLICY, due + 1)
+    assert (case.status, case.level, case.holder) == (Status.ASSIGNED, expected, HOLDERS[expected])
+    assert case.due_at == due + 1 + POLICY.ack_seconds[expected]
+    assert case.history[-1] == Event(due + 1, "escalated", expected, HOLDERS[expected])
+    assert notices(case, outbox_before) == [
+        (HOLDERS[expected], "escalated_to_you", {}),
+        (HOLDERS[start], "escalated_away", {"role": CHAIN[expected - 1].role}),
+    ]
+
+
+def test_given_due_exactly_now_when_escalated_then_it_climbs():
+    case = routed()
+    assert case.escalate(case.due_at, POLICY, case.due_at)
+    assert case.level == 2
+
+
+def _ack(case):
+    case.acknowledge(case.holder, case.due_at - 10)
+
+
+def _resolve(case):
+    case.resolve(case.holder, case.due_at - 10)
+
+
+def _escalated_already(case):
+    case.escalate(case.due_at, POLICY, case.due_at)
+
+
+@pytest.mark.parametrize("meanwhile, expected_due_offset, now_offset", [
+    (None, +5.0, +10),                 # the sweep saw another deadline
+    (None, 0.0, -1),                   # not yet overdue
+    (_ack, 0.0, +10),                  # acknowledged meanwhile
+    (_resolve, 0.0, +10),              # resolved meanwhile
+    (_escalated_already, 0.0, +10),    # a duplicate escalation message
+], ids=["wrong-deadline", "not-overdue", "acknowledged", "resolved", "duplicate"])
+def test_given_a_stale_escalation_request_when_escalated_then_nothing_changes(
+        meanwhile, expected_due_offset, now_offset):
+    case = routed()
+    seen_due = case.due_at
+    if meanwhile:
+        meanwhile(case)
+    before = snapshot(case)
+    assert case.escalate(seen_due + expected_due_offset, POLICY, seen_due + now_offset) is False
+    assert snapshot(case) == before
+
+
+def test_given_top_level_overdue_when_escalated_then_reminded_instead_of_climbing():
+    case = at_level(5)
+    due, outbox_before = case.due_at, len(case.outbox)
+    assert case.escalate(due, POLICY, due + 3)
+    assert (case.status, case.level, case.holder) == (Status.ASSIGNED, 5, "a1")
+    assert case.due_at == due + 3 + 86400
+    assert events(case)[-1] == ("reminded", 5)
+    assert notices(case, outbox_before) == [("a1", "reminder", {})]
+    # and again one deadline later: a second reminder, still level 5
+    assert case.escalate(case.due_at, POLICY, case.due_at)
+    assert [e.event for e in case.history].count("reminded") == 2
+    assert case.level == 5
+
+
+def test_given_the_top_levels_empty_when_escalated_from_the_last_holder_then_reminded_there():
+    case = at_level(3, without(4, 5))
+    assert case.escalate(case.due_at, POLICY, case.due_at)
+    assert (case.level, case.holder) == (3, "c1")
+    assert events(case)[-3:] == [("level_skipped", 4), ("level_skipped", 5), ("reminded", 3)]
+    assert notices(case)[-1] == ("c1", "reminder", {})
+
+
+@pytest.mark.parametrize("empty, start, expected, skipped", [
+    ((2,), 1, 3, [2]),
+    ((2, 3), 1, 4, [2, 3]),
+    ((4,), 3, 5, [4]),
+])
+def test_given_empty_levels_above_when_escalated_then_they_are_skipped_and_recorded(
+        empty, start, expected, skipped):
+    case = at_level(start, without(*empty))
+    since = len(case.history)
+    assert case.escalate(case.due_at, POLICY, case.due_at)
+    assert (case.level, case.holder) == (expected, HOLDERS[expected])
+    assert events(case, since) == [("level_skipped", s) for s in skipped] + [("escalated", expected)]
+    assert case.outbox[-1].params == {"role": CHAIN[expected - 1].role}
+
+
+# -- acknowledge --------------------------------------------------------------------------------
+
+def test_given_assigned_when_holder_acknowledges_then_acknowledged_and_timer_stops():
+    case = routed()
+    assert case.acknowledge("s1", T0 + 60)
+    assert (case.status, case.level, case.holder, case.due_at) == (Status.ACKNOWLEDGED, 1, "s1", None)
+    assert case.history[-1] == Event(T0 + 60, "acknowledged", 1, "s1")
+    assert notices(case)[-1] == ("s1", "acknowledged", {})
+    assert case.is_open
+    assert not case.overdue(T0 + 10 * 86400)
+
+
+def test_given_acknowledged_when_the_holder_acknowledges_again_then_false_and_unchanged():
+    case = routed()
+    case.acknowledge("s1", T0 + 60)
+    before = snapshot(case)
+    assert case.acknowledge("s1", T0 + 120) is False
+    assert snapshot(case) == before
+
+
+@pytest.mark.parametrize("level, actor, new_level", [
+    (1, "g2", 2),
+    (1, "c1", 3),
+    (1, "k2", 4),
+    (2, "a1", 5),
+    (4, "a1", 5),
+])
+def test_given_a_member_above_the_holder_when_acknowledges_then_takes_over(level, actor, new_level):
+    case = at_level(level)
+    previous, outbox_before, since = case.holder, len(case.outbox), len(case.history)
+    now = case.due_at - 1
+    assert case.acknowledge(actor, now)
+    assert (case.status, case.level, case.holder, case.due_at) == (Status.ACKNOWLEDGED, new_level, actor, None)
+    assert case.history[since:] == [Event(now, "taken_over", new_level, actor),
+                                    Event(now, "acknowledged", new_level, actor)]
+    assert notices(case, outbox_before) == [(previous, "taken_over", {"by": actor}),
+                                            (actor, "acknowledged", {})]
+
+
+def test_given_acknowledged_by_holder_when_a_member_above_acknowledges_then_takes_over():
+    case = routed()
+    case.acknowledge("s1", T0 + 1)
+    assert case.acknowledge("c1", T0 + 2)
+    assert (case.level, case.holder, case.status) == (3, "c1", Status.ACKNOWLEDGED)
+    assert notices(case)[-2:] == [("s1", "taken_over", {"by": "c1"}), ("c1", "acknowledged", {})]
+
+
+@pytest.mark.parametrize("action", ["acknowledge", "resolve"])
+@pytest.mark.parametrize("level, actor", [
+    (1, "zz"),           # not on the chain at all
+    (3, "zz"),
+    (2, "s1"),           # the previous holder, now below
+    (3, "g2"),           # eligible below the holder
+    (2, "b1"),
+])
+def test_given_someone_not_above_the_holder_when_acting_then_refused_and_case_unchanged(action, level, actor):
+    case = at_level(level)
+    before = snapshot(case)
+    with pytest.raises(TransitionRefused) as refused:
+        getattr(case, action)(actor, case.due_at - 1)
+    assert refused.value.reason == "not_on_chain"
+    assert snapshot(case) == before
+
+
+@pytest.mark.parametrize("level, member, expected", [
+    (1, "s1", Authority.HOLDER), (1, "g1", Authority.ABOVE), (1, "a1", Authority.ABOVE),
+    (1, "zz", Authority.NONE), (3, "g1", Authority.NONE), (3, "k2", Authority.ABOVE),
+    (5, "a1", Authority.HOLDER), (5, "k1", Authority.NONE),
+])
+def test_authority_table(level, member, expected):
+    assert at_level(level).authority(member) is expected
+
+
+def test_given_an_unroutable_case_when_a_chain_member_acknowledges_then_refused():
+    case = received()
+    case.route([*without(1, 2, 3, 4)[:4], replace(CHAIN[4], holder=None)], POLICY, T0)  # a1: eligible only
+    assert case.status is Status.RECEIVED
+    with pytest.raises(TransitionRefused) as refused:
+        case.acknowledge("a1", T0 + 1)
+    assert refused.value.reason == "not_acknowledgeable_received"
+
+
+# -- resolve -------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("acknowledged_first", [False, True])
+def test_given_open_when_holder_resolves_then_resolved_and_every_timer_ends(acknowledged_first):
+    case = routed()
+    if acknowledged_first:
+        case.acknowledge("s1", T0 + 1)
+    assert case.resolve("s1", T0 + 100)
+    assert (case.status, case.due_at, case.is_open) == (Status.RESOLVED, None, False)
+    assert case.history[-1] == Event(T0 + 100, "resolved", 1, "s1")
+    assert notices(case)[-1] == ("s1", "resolved", {})
+    assert case.escalate(T0 + 1800, POLICY, T0 + 1800) is False
+
+
+def test_given_resolved_when_resolved_again_then_false_and_unchanged():
+    case = routed()
+    case.resolve("s1", T0 + 1)
+    before = snapshot(case)
+    assert case.resolve("s1", T0 + 2) is False
+    assert snapshot(case) == before
+
+
+def test_given_resolved_when_acknowledged_then_refused_and_unchanged():
+    case = routed()
+    case.resolve("s1", T0 + 1)
+    before = snapshot(case)
+    with pytest.raises(TransitionRefused) as refused:
+        case.acknowledge("s1", T0 + 2)
+    assert refused.value.reason == "not_acknowledgeable_resolved"
+    assert snapshot(case) == before
+
+
+def test_given_assigned_when_a_member_above_resolves_then_takes_over_and_resolves():
+    case = routed()
+    assert case.resolve("g2", T0 + 5)
+    assert (case.status, case.level, case.holder) == (Status.RESOLVED, 2, "g2")
+    assert events(case)[-2:] == [("taken_over", 2), ("resolved", 2)]
+    assert notices(case)[-2:] == [("s1", "taken_over", {"by": "g2"}), ("g2", "resolved", {})]
+
+
+def test_given_received_but_unrouted_when_resolved_then_refused():
+    with pytest.raises(TransitionRefused) as refused:
+        received().resolve("s1", T0)
+    assert refused.value.reason == "not_on_chain"
+
+
+# -- outbox ----------------------------------------------------------------------------------------
+
+def test_given_a_notice_in_the_outbox_when_marked_sent_then_it_moves_to_the_history():
+    case = routed()
+    notice = case.outbox[0]
+    case.mark_sent(notice, T0 + 7, "msg-9", "s1")
+    assert case.outbox == []
+    assert case.history[-1] == Event(T0 + 7, "notified", 1, "s1", "assigned:ABC234.1:msg-9")
+    # marking it again (a retry) records nothing more
+    case.mark_sent(notice, T0 + 8, "msg-10", "s1")
+    assert [e.event for e in case.history].count("notified") == 1
+
+
+def test_given_no_provider_message_id_when_marked_sent_then_detail_has_template_and_notice_id():
+    case = routed()
+    case.mark_sent(case.outbox[0], T0 + 7, None, "s1")
+    assert case.history[-1].detail == "assigned:ABC234.1"
+
+
+def test_given_several_transitions_then_notice_ids_are_unique_and_sequential():
+    case = at_level(3)
+    case.acknowledge("k2", case.due_at - 1)
+    ids = [n.id for n in case.outbox]
+    assert ids == [f"ABC234.{i}" for i in range(1, len(ids) + 1)]
+    assert case.notice_seq == len(ids)
+
+
+# -- plain form ----------------------------------------------------------------------------------
+
+def _busy_case():
+    case = at_level(2, without(3))
+    case.mark_sent(case.outbox[0], T0 + 1, "msg-1", "s1")
+    case.acknowledge("k2", case.due_at - 1)
+    case.version = 7
+    return case
+
+
+@pytest.mark.parametrize("case_factory", [received, routed, _busy_case,
+                                          lambda: routed(without(1, 2, 3, 4, 5))],
+                         ids=["received", "routed", "busy", "unroutable"])
+def test_given_a_case_when_to_dict_then_from_dict_then_equal(case_factory):
+    case = case_factory()
+    assert Case.from_dict(case.to_dict()) == case
+    # and through JSON, as it travels on a queue
+    again = Case.from_dict(json.loads(json.dumps(case.to_dict(), ensure_ascii=False)))
+    assert again == case
+    assert again.status is case.status
+    assert again.chain == case.chain
+
+
+def test_given_a_round_tripped_case_then_transitions_continue_where_they_left_off():
+    case = Case.from_dict(json.loads(json.dumps(routed().to_dict())))
+    assert case.escalate(T0 + 1800, POLICY, T0 + 1800)
+    assert (case.level, case.holder) == (2, "g1")
+    assert [n.id for n in case.outbox] == ["ABC234.1", "ABC234.2", "ABC234.3"]

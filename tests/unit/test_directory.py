@@ -1,0 +1,264 @@
+"""The grid directory: loading, validation, deployment-wide checks and routing (chain_for)."""
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import pytest
+
+from chalicelib.domain.directory import (LEVEL_ROLES, Community, Directory, DirectoryError, Member,
+                                         MemberCategory, Unit)
+from chalicelib.domain.report import normalize_phone
+from tests.unit.builders import edited, tiny, tiny_dict
+
+
+def holders(chain):
+    return [level.holder for level in chain]
+
+
+# -- from_dict / to_dict ------------------------------------------------------------------
+
+def test_given_demo_communities_when_to_dict_then_from_dict_then_equal(communities):
+    for community in communities:
+        again = Community.from_dict(community.to_dict())
+        assert again == community
+        assert again.locations == community.locations
+
+
+def test_given_community_when_round_tripped_through_json_then_equal(communities):
+    # The directory store keeps the plain shape; it must survive JSON (tuples become lists).
+    for community in [*communities, tiny(away=["sl"], elderly=["k2"])]:
+        plain = json.loads(json.dumps(community.to_dict(), ensure_ascii=False))
+        assert Community.from_dict(plain) == community
+
+
+def test_given_data_file_shape_when_loaded_then_defaults_and_nesting_apply():
+    data = tiny_dict()
+    for m in data["members"]:
+        del m["category"], m["lang"], m["roles"]
+    del data["buildings"][0]["grid_member"]
+    community = Community.from_dict(data)
+    assert community.members["sl"].category is MemberCategory.AT_HOME
+    assert community.members["sl"].lang == "zh"
+    assert community.members["sl"].roles == ()
+    assert community.members["sl"].community_id == "tiny"
+    assert community.buildings["b1"].grid_member_id is None
+    assert community.units["b1-2"] == Unit("b1-2", "b1", 2, "bl")
+    assert set(community.units) == {"b1-1", "b1-2", "b2-1"}
+
+
+def test_given_demo_changmu_when_loaded_then_it_matches_the_article_sizes(communities):
+    changmu = next(c for c in communities if c.id == "changmu")
+    assert (len(changmu.grids), len(changmu.buildings), len(changmu.units), len(changmu.members)) \
+        == (4, 20, 60, 40)
+
+
+# -- validation -----------------------------------------------------------------------------
+
+def _set(path, value):
+    def edit(data):
+        target = data
+        for key in path[:-1]:
+            target = target[key]
+        target[path[-1]] = value
+    return edit
+
+
+@pytest.mark.parametrize("edit, match", [
+    (_set(("buildings", 0, "grid"), "g9"), "unknown grid 'g9'"),
+    (_set(("area", "chief"), "nobody"), "area chief names unknown member 'nobody'"),
+    (_set(("committee",), ["k1", "nobody"]), "committee names unknown member 'nobody'"),
+    (_set(("grids", 0, "chief"), "nobody"), "grid g1 chief names unknown member 'nobody'"),
+    (_set(("grids", 0, "members"), ["gm", "nobody"]), "grid g1 member names unknown member 'nobody'"),
+    (_set(("buildings", 0, "leader"), "nobody"), "building b1 leader names unknown member 'nobody'"),
+    (_set(("buildings", 1, "grid_member"), "nobody"), "building b2 grid member names unknown member"),
+    (_set(("buildings", 1, "units", 0, "leader"), "nobody"), "unit b2-1 leader names unknown member"),
+], ids=["building-in-unknown-grid", "area-chief", "committee", "grid-chief", "grid-member",
+        "building-leader", "building-grid-member", "unit-leader"])
+def test_given_a_reference_to_something_unknown_when_loaded_then_directory_error(edit, match):
+    with pytest.raises(DirectoryError, match=match):
+        Community.from_dict(edited(tiny_dict(), edit))
+
+
+def test_given_a_unit_in_an_unknown_building_when_built_then_directory_error():
+    community = tiny()
+    units = dict(community.units, **{"b9-1": Unit("b9-1", "b9", 1, "sl")})
+    with pytest.raises(DirectoryError, match="unit b9-1 is in unknown building 'b9'"):
+        replace(community, units=units, locations={})
+
+
+def test_given_a_member_of_another_community_when_built_then_directory_error():
+    community = tiny()
+    stranger = replace(community.members["sl"], community_id="elsewhere")
+    with pytest.raises(DirectoryError, match="belongs to elsewhere"):
+        replace(community, members=dict(community.members, sl=stranger), locations={})
+
+
+def test_given_one_phone_in_two_communities_when_directory_built_then_error():
+    one, two = tiny("one"), tiny("two")          # same phone prefix: every phone is shared
+    with pytest.raises(DirectoryError, match=r"phone \+8613900000000 belongs to both area \(one\)"):
+        Directory([one, two])
+
+
+def test_given_distinct_phones_when_directory_built_then_both_communities_present():
+    directory = Directory([tiny("one"), tiny("two", phone_prefix="+86139000001")])
+    assert set(directory.communities) == {"one", "two"}
+    assert directory.member_by_phone("+8613900000100").community_id == "two"
+
+
+def test_given_the_same_community_id_twice_when_directory_built_then_error():
+    with pytest.raises(DirectoryError, match="community tiny appears twice"):
+        Directory([tiny(), tiny(phone_prefix="+86139000001")])
+
+
+@pytest.mark.parametrize("community_id", [
+    "changmu",
+    "garang",
+])
+def test_given_demo_directory_then_every_member_phone_is_valid_e164(communities, community_id):
+    community = next(c for c in communities if c.id == community_id)
+    for member in community.members.values():
+        assert normalize_phone(member.phone) == member.phone, member.id
+
+
+# -- look-ups --------------------------------------------------------------------------------
+
+def test_given_demo_directory_when_looking_up_then_members_and_locations_are_found(directory):
+    assert directory.member("changmu", "m10").name == "周毛"
+    assert directory.member_by_phone("+8613971096146") == directory.member("changmu", "m10")
+    assert directory.member_by_phone("+8613900000000") is None
+    assert directory.location("garang-02-1").community_id == "garang"
+    assert directory.location("changmu-21") is None
+    assert len(directory.locations()) == 80 + 6
+
+
+@pytest.mark.parametrize("code, unit_id, name_zh, short_zh, name_en, short_en", [
+    ("changmu-01", None, "常牧家园1号楼", "1号楼", "Changmu Homeland Building 1", "Building 1"),
+    ("changmu-01-1", "b01-1", "常牧家园1号楼1单元", "1号楼1单元",
+     "Changmu Homeland Building 1 Unit 1", "Building 1 Unit 1"),
+    ("changmu-20-3", "b20-3", "常牧家园20号楼3单元", "20号楼3单元",
+     "Changmu Homeland Building 20 Unit 3", "Building 20 Unit 3"),
+    ("garang-02", None, "尕让家园2号楼", "2号楼", "Garang Homeland Building 2", "Building 2"),
+])
+def test_given_demo_directory_then_locations_have_names_and_short_names(
+        directory, code, unit_id, name_zh, short_zh, name_en, short_en):
+    location = directory.location(code)
+    assert location.code == code
+    assert location.unit_id == unit_id
+    assert location.name == {"zh": name_zh, "en": name_en}
+    assert location.short_name == {"zh": short_zh, "en": short_en}
+
+
+def test_given_community_then_locations_are_each_building_followed_by_its_units():
+    assert list(tiny().locations) == ["tiny-01", "tiny-01-1", "tiny-01-2", "tiny-02", "tiny-02-1"]
+
+
+# -- routing: chain_for ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("location, expected", [
+    ("changmu-01-1", ["m10", "m06", "m02", "m03", "m01"]),
+    # unit 3 of building 2: stairwell leader m34 is away → building leader m11 steps in
+    ("changmu-02-3", ["m11", "m06", "m02", "m03", "m01"]),
+    # unit 2 of building 11: stairwell leader m35 is away → building leader m20
+    ("changmu-11-2", ["m20", "m08", "m04", "m03", "m01"]),
+    ("changmu-03-2", ["m30", "m06", "m02", "m03", "m01"]),
+    ("changmu-20", ["m29", "m09", "m04", "m03", "m01"]),     # a whole building: its leader
+    ("garang-01-2", ["m06", "m04", "m03", "m02", "m01"]),
+])
+def test_given_demo_location_when_chain_for_then_holders_climb_the_grid(directory, location, expected):
+    community = directory.communities[directory.location(location).community_id]
+    chain = community.chain_for(location)
+    assert holders(chain) == expected
+    assert [level.level for level in chain] == [1, 2, 3, 4, 5]
+    assert [level.role for level in chain] == list(LEVEL_ROLES)
+
+
+def test_given_unit_with_own_leader_then_level_1_eligible_lists_unit_then_building_leader(directory):
+    chain = directory.communities["changmu"].chain_for("changmu-03-2")
+    assert chain[0].eligible == ("m30", "m12")
+
+
+def test_given_away_unit_leader_then_they_are_not_even_eligible(directory):
+    chain = directory.communities["changmu"].chain_for("changmu-02-3")
+    assert chain[0].eligible == ("m11",)
+
+
+def test_given_demo_directory_then_only_at_home_members_ever_hold_or_are_eligible(directory):
+    seen = set()
+    for location in directory.locations():
+        community = directory.communities[location.community_id]
+        for level in community.chain_for(location.code):
+            assert level.holder is not None, (location.code, level.level)
+            for member_id in (level.holder, *level.eligible):
+                assert community.members[member_id].category is MemberCategory.AT_HOME
+                seen.add((community.id, member_id))
+    # the away stairwell leaders and the volunteers never appear
+    assert not {("changmu", m) for m in ("m34", "m35", "m36", "m37", "m38", "m39", "m40")} & seen
+
+
+@pytest.mark.parametrize("location, away, elderly, expected_holders, expected_eligible", [
+    ("tiny-01-1", [], [], ["sl", "gm", "chief", "k1", "area"],
+     [("sl", "bl"), ("gm", "gm2"), ("chief",), ("k1", "k2"), ("area",)]),
+    # the stairwell leader is away: the building leader holds level 1
+    ("tiny-01-1", ["sl"], [], ["bl", "gm", "chief", "k1", "area"],
+     [("bl",), ("gm", "gm2"), ("chief",), ("k1", "k2"), ("area",)]),
+    # nobody at home on level 1: holder None, nobody eligible
+    ("tiny-01-1", ["sl", "bl"], [], [None, "gm", "chief", "k1", "area"],
+     [(), ("gm", "gm2"), ("chief",), ("k1", "k2"), ("area",)]),
+    # the building's own grid member is away: another member of the grid holds level 2
+    ("tiny-01-1", ["gm"], [], ["sl", "gm2", "chief", "k1", "area"],
+     [("sl", "bl"), ("gm2",), ("chief",), ("k1", "k2"), ("area",)]),
+    # the building's grid member comes first on level 2
+    ("tiny-02-1", [], [], ["sl2", "gm2", "chief", "k1", "area"],
+     [("sl2", "bl"), ("gm2", "gm"), ("chief",), ("k1", "k2"), ("area",)]),
+    # elderly members are cared for, never assigned
+    ("tiny-01-1", [], ["k1", "chief"], ["sl", "gm", None, "k2", "area"],
+     [("sl", "bl"), ("gm", "gm2"), (), ("k2",), ("area",)]),
+    ("tiny-01-1", ["sl", "bl", "gm", "gm2", "chief", "k1", "k2", "area"], [],
+     [None] * 5, [()] * 5),
+])
+def test_given_members_away_or_elderly_when_chain_for_then_only_at_home_hold(
+        location, away, elderly, expected_holders, expected_eligible):
+    chain = tiny(away=away, elderly=elderly).chain_for(location)
+    assert holders(chain) == expected_holders
+    assert [level.eligible for level in chain] == expected_eligible
+
+
+def test_given_one_person_on_levels_1_and_2_then_level_2_goes_to_someone_new():
+    # 交叉任职: the building leader is also the building's grid member.
+    data = edited(tiny_dict(away=["sl"]), _set(("buildings", 0, "grid_member"), "bl"))
+    data["grids"][0]["members"] = ["bl", "gm2"]
+    chain = Community.from_dict(data).chain_for("tiny-01-1")
+    assert chain[0].holder == "bl"
+    assert chain[1].eligible == ("bl", "gm2")
+    assert chain[1].holder == "gm2"
+
+
+def test_given_grid_chief_also_on_committee_then_committee_level_goes_to_another_member():
+    data = edited(tiny_dict(), _set(("committee",), ["chief", "k1"]))
+    chain = Community.from_dict(data).chain_for("tiny-01-1")
+    assert chain[2].holder == "chief"
+    assert chain[3].eligible == ("chief", "k1")
+    assert chain[3].holder == "k1"
+
+
+def test_given_the_only_member_of_a_level_already_holds_a_lower_one_then_that_level_has_no_holder():
+    # The area chief is also the only at-home committee member: level 5 would repeat level 4.
+    data = edited(tiny_dict(away=["k2"]), _set(("area", "chief"), "k1"))
+    chain = Community.from_dict(data).chain_for("tiny-01-1")
+    assert holders(chain) == ["sl", "gm", "chief", "k1", None]
+    assert chain[4].eligible == ("k1",)     # still eligible: may act on the case
+
+
+def test_given_no_two_consecutive_levels_share_a_holder_in_the_demo(directory):
+    for location in directory.locations():
+        chain = directory.communities[location.community_id].chain_for(location.code)
+        held = [h for h in holders(chain) if h is not None]
+        assert len(held) == len(set(held)), location.code
+
+
+def test_given_member_dataclass_then_only_at_home_is_assignable():
+    member = Member("x", "c", "n", "+8613900000000", ())
+    assert member.assignable
+    assert not replace(member, category=MemberCategory.AWAY).assignable
+    assert not replace(member, category=MemberCategory.ELDERLY).assignable

@@ -1,0 +1,121 @@
+"""validate(): what a resident submits, from any door."""
+from __future__ import annotations
+
+import pytest
+
+from chalicelib.bootstrap import load_json
+from chalicelib.domain.report import MAX_DESCRIPTION, MAX_NAME, InvalidReport, ReportRequest, validate
+
+CATEGORIES = {c["code"]: c for c in load_json("categories.json")["categories"]}
+
+
+def body(**overrides):
+    data = {"category": "stairwell_light", "location": "changmu-01-1", "description": "楼道灯坏了"}
+    data.update(overrides)
+    return {k: v for k, v in data.items() if v is not ...}
+
+
+def rejected(directory, payload, **kwargs) -> InvalidReport:
+    with pytest.raises(InvalidReport) as error:
+        validate(payload, directory, CATEGORIES, **kwargs)
+    return error.value
+
+
+def test_given_a_valid_report_then_a_request_for_its_community(directory):
+    request = validate(body(phone="13912345678", name=" 卓玛 "), directory, CATEGORIES)
+    assert request == ReportRequest("changmu", "stairwell_light", "changmu-01-1", "楼道灯坏了",
+                                    "+8613912345678", "卓玛")
+
+
+def test_given_a_location_in_the_other_community_then_that_community(directory):
+    assert validate(body(location="garang-02-1"), directory, CATEGORIES).community_id == "garang"
+
+
+def test_given_padded_values_then_they_are_trimmed_and_blank_optionals_are_none(directory):
+    request = validate(body(description="  漏水  ", category=" water_pipe ", phone="  ", name=""),
+                       directory, CATEGORIES)
+    assert (request.description, request.category, request.phone, request.name) == ("漏水", "water_pipe", None, None)
+
+
+@pytest.mark.parametrize("payload", [[], "text", None, 42, ["category"]])
+def test_given_not_an_object_then_invalid_body(directory, payload):
+    assert rejected(directory, payload).code == "invalid_body"
+
+
+@pytest.mark.parametrize("extra, field", [({"source": "console"}, "source"), ({"zz": 1, "aa": 2}, "aa"),
+                                          ({"Phone": "139"}, "Phone")])
+def test_given_an_unknown_field_then_unknown_field_naming_it(directory, extra, field):
+    error = rejected(directory, body(**extra))
+    assert (error.code, error.field) == ("unknown_field", field)
+
+
+def test_given_an_extra_allowed_field_then_accepted(directory):
+    assert validate(body(source="console"), directory, CATEGORIES, extra_allowed=("source",)).category \
+        == "stairwell_light"
+
+
+@pytest.mark.parametrize("field", ["category", "location", "description"])
+@pytest.mark.parametrize("value", [..., None, "", "   "], ids=["absent", "null", "empty", "blank"])
+def test_given_a_required_field_missing_then_missing_field(directory, field, value):
+    error = rejected(directory, body(**{field: value}))
+    assert (error.code, error.field) == ("missing_field", field)
+
+
+@pytest.mark.parametrize("field, value", [
+    ("category", 1), ("location", ["changmu-01-1"]), ("description", {"text": "x"}),
+    ("phone", 13912345678), ("name", True), ("description", True),
+])
+def test_given_a_field_of_the_wrong_type_then_invalid_type(directory, field, value):
+    error = rejected(directory, body(**{field: value}))
+    assert (error.code, error.field) == ("invalid_type", field)
+
+
+@pytest.mark.parametrize("field, value, code", [
+    ("category", "potholes", "unknown_category"),
+    ("category", "Water_Pipe", "unknown_category"),
+    ("location", "changmu-21", "unknown_location"),
+    ("location", "changmu-01-4", "unknown_location"),
+    ("location", "changmu", "unknown_location"),
+])
+def test_given_an_unknown_category_or_location_then_rejected(directory, field, value, code):
+    error = rejected(directory, body(**{field: value}))
+    assert (error.code, error.field) == (code, field)
+
+
+def test_given_description_at_the_limit_then_accepted_and_one_more_too_long(directory):
+    assert validate(body(description="灯" * MAX_DESCRIPTION), directory, CATEGORIES)
+    error = rejected(directory, body(description="灯" * (MAX_DESCRIPTION + 1)))
+    assert (error.code, error.field) == ("too_long", "description")
+
+
+def test_given_name_at_the_limit_then_accepted_and_one_more_too_long(directory):
+    assert validate(body(name="卓" * MAX_NAME), directory, CATEGORIES)
+    error = rejected(directory, body(name="卓" * (MAX_NAME + 1)))
+    assert (error.code, error.field) == ("too_long", "name")
+
+
+@pytest.mark.parametrize("raw, e164", [
+    ("13912345678", "+8613912345678"),
+    ("139 1234 5678", "+8613912345678"),
+    ("139-1234-5678", "+8613912345678"),
+    ("+86 139 1234 5678", "+8613912345678"),
+    ("+8613912345678", "+8613912345678"),
+    ("008613912345678", "+8613912345678"),
+    ("0971 8123456", "+869718123456"),          # a Xining landline
+    ("+1 650 253 0000", "+16502530000"),
+])
+def test_given_a_phone_then_normalized_to_e164(directory, raw, e164):
+    assert validate(body(phone=raw), directory, CATEGORIES).phone == e164
+
+
+@pytest.mark.parametrize("raw", ["12345", "abc", "+86 123", "1391234567", "139123456789", "+861389752001"])
+def test_given_an_invalid_phone_then_invalid_phone(directory, raw):
+    error = rejected(directory, body(phone=raw))
+    assert (error.code, error.field) == ("invalid_phone", "phone")
+
+
+def test_fingerprint_tells_content_apart(directory):
+    one = validate(body(), directory, CATEGORIES)
+    assert one.fingerprint() == validate(body(description=" 楼道灯坏了 "), directory, CATEGORIES).fingerprint()
+    assert one.fingerprint() != validate(body(description="楼道灯坏了!"), directory, CATEGORIES).fingerprint()
+    assert one.fingerprint() != validate(body(phone="13912345678"), directory, CATEGORIES).fingerprint()
