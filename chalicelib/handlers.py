@@ -35,10 +35,7 @@ def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> Resp
 
 
 def _error(error: HttpError) -> Response:
-    payload = {"code": error.code, "message": error.message}
-    if error.field:
-        payload["field"] = error.field
-    return _json(error.status, {"error": payload})
+    return _json(error.status, {"error": {"code": error.code, "message": error.message, "field": error.field}})
 
 
 def _guarded(handler):
@@ -143,14 +140,17 @@ def _decode_body(request: Any) -> Any:
     except UnicodeDecodeError:
         raise HttpError(400, "invalid_encoding", "the body is not UTF-8") from None
     if content_type in FORM_TYPES:
-        fields = parse_qs(text, keep_blank_values=True)
+        try:
+            fields = parse_qs(text, keep_blank_values=True, errors="strict")
+        except UnicodeDecodeError:
+            raise HttpError(400, "invalid_encoding", "a form field is not UTF-8 once decoded") from None
         repeated = sorted(k for k, v in fields.items() if len(v) > 1)
         if repeated:
             raise HttpError(400, "repeated_field", f"{repeated[0]} is given more than once", repeated[0])
         return {k: v[0] for k, v in fields.items()}
     try:
         return json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise HttpError(400, "invalid_json", "the body is not valid JSON") from None
 
 

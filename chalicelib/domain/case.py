@@ -127,12 +127,15 @@ class Case:
         self._route_to_first_holder(policy, now)
 
     def _route_to_first_holder(self, policy: EscalationPolicy, now: float) -> None:
-        target = self._next_held_rung(above=0, now=now)
-        if target is None:
-            # Nobody on the whole chain is at home: keep it on a timer so the sweep retries.
-            self._record(now, "unroutable")
+        if all(rung.holder is None for rung in self.chain):
+            # Nobody on the whole chain is at home: keep it on a timer so the sweep
+            # retries, and say so once rather than on every retry.
+            if not any(e.event == "unroutable" for e in self.history):
+                self._record(now, "unroutable")
             self.due_at = policy.ack_deadline(1, now)
             return
+        target = self._next_held_rung(above=0, now=now)
+        assert target is not None
         self._hand_to(target, policy, now, event="assigned")
         self._notify(target.holder, "assigned")
 
@@ -185,9 +188,9 @@ class Case:
 
     def resolve(self, member_id: str, now: float) -> bool:
         """办结. Returns False when it was already resolved."""
+        authority = self._check_can_act(member_id)
         if self.status is Status.RESOLVED:
             return False
-        authority = self._check_can_act(member_id)
         if self.status not in (Status.ASSIGNED, Status.ACKNOWLEDGED):
             raise TransitionRefused(f"not_resolvable_{self.status.value}")
         if authority is Authority.ABOVE:

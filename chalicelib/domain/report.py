@@ -53,6 +53,10 @@ def validate(payload: Any, directory: Directory, categories: Mapping[str, Any],
             continue
         if not isinstance(value, str):
             raise InvalidReport("invalid_type", f"{name} must be a string", name)
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:   # a lone surrogate from a JSON "\ud800" escape
+            raise InvalidReport("invalid_text", f"{name} is not valid Unicode text", name) from None
         values[name] = value.strip()
 
     category = values["category"]

@@ -31,11 +31,17 @@ class NoticeDelivery:
             return case
         directory = self._directory()
         sent: list[tuple[Notice, str | None, str]] = []
-        for notice in list(case.outbox):
-            member = directory.member(case.community_id, notice.member_id)
-            text = self.text_for(case, notice, directory, member.lang)
-            message_id = self._sms.send(member.phone, text, case.id)
-            sent.append((notice, message_id, member.id))
+        try:
+            for notice in list(case.outbox):
+                member = directory.member(case.community_id, notice.member_id)
+                text = self.text_for(case, notice, directory, member.lang)
+                message_id = self._sms.send(member.phone, text, case.id)
+                sent.append((notice, message_id, member.id))
+        except Exception:
+            # Record what did go out, so the retry sends only the rest.
+            if sent:
+                self._record_sent(case, sent)
+            raise
         return self._record_sent(case, sent)
 
     def text_for(self, case: Case, notice: Notice, directory: Directory, lang: str) -> str:

@@ -1,0 +1,128 @@
+"""python -m bench: gridloop's cost budgets, each figure beside its budget.
+
+Exit status: 0 when every figure is within its budget, 1 when one is over, 2 when a
+figure could not be measured. See bench/README.md for what each figure means.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+import traceback
+from collections import Counter
+from typing import Callable
+
+REQUESTS_BUDGET = 4
+IMPORT_BUDGET = 1.15
+EPSILON = 1e-9
+
+FIGURES = ("requests", "sweep", "coldstart")
+
+
+def _ops(counter: Counter, per: int) -> str:
+    return ", ".join(f"{op} {n / per:g}" for op, n in sorted(counter.items())) or "none"
+
+
+def line(verdict: str, what: str, figure: str, budget: str = "") -> None:
+    print(f"{verdict:<5} {what:<62} {figure:>24}   {budget}".rstrip(), flush=True)
+
+
+def info(text: str) -> None:
+    print(f"{'':<5}   {text}", flush=True)
+
+
+def requests_figure(args: argparse.Namespace) -> bool:
+    from bench import requests_per_report
+
+    r = requests_per_report.run(args.reports)
+    ok = r.to_first_sms <= REQUESTS_BUDGET + EPSILON and r.missing_sms == 0
+    line("PASS" if ok else "FAIL", "AWS requests per report, POST /reports to its first SMS",
+         f"{r.to_first_sms:.3f}", f"budget <= {REQUESTS_BUDGET}")
+    line("info", "  ... and with recording that SMS as sent (not budgeted)", f"{r.total:.3f}",
+         "the budget applies to the line above")
+    info(f"to the first SMS: {_ops(r.breakdown_first, r.reports)}"
+         + (f"; outside any report: {_ops(r.unattributed, r.reports)}" if r.unattributed else ""))
+    info(f"after it: {_ops(r.breakdown_after, r.reports)}")
+    info(f"averaged over {r.reports:,} reports on moto: POST /reports via the HTTP handler, then the case "
+         f"worker over {r.batches} SQS batches (up to 10); HTTP attempts incl. retries {r.attempts:.3f}/report")
+    info(f"warm container: directory and intake queue URL loaded before counting; a cold one adds "
+         f"{_ops(r.warmup, 1)} once")
+    if r.missing_sms:
+        info(f"!! {r.missing_sms} reports got no SMS from the case worker")
+    info(f"({r.seconds:.1f}s)")
+    return ok
+
+
+def sweep_figure(args: argparse.Namespace) -> bool:
+    from bench import sweep_reads
+
+    r = sweep_reads.run(args.closed, use_moto=args.sweep_on_moto)
+    empty, full = r.runs
+    if not r.real_capacity:
+        banner = "!" * 100
+        print(banner)
+        print(f"!!! DynamoDB Local NOT USED ({r.fallback_reason}).")
+        print("!!! The sweep ran on moto, whose ConsumedCapacity is a made-up constant: the read units")
+        print("!!! below mean nothing. Judged on ScannedCount (items the sweep's queries read) instead.")
+        print(banner, flush=True)
+        ok = full.scanned == empty.scanned and full.queued == empty.queued
+        line("PASS" if ok else "FAIL", f"sweep items read (moto fallback), {full.closed:,} closed cases vs none",
+             f"{full.scanned} vs {empty.scanned}", "budget: the same")
+        info(f"read units as moto makes them up: {full.read_units:g} vs {empty.read_units:g} (meaningless)")
+    else:
+        ok = abs(full.read_units - empty.read_units) < EPSILON and full.queued == empty.queued
+        line("PASS" if ok else "FAIL", f"sweep read units, {full.closed:,} closed cases vs none",
+             f"{full.read_units:g} vs {empty.read_units:g}", "budget: the same")
+    info(f"engine: {r.engine}; {full.queries} vs {empty.queries} Query calls, {full.scanned} vs "
+         f"{empty.scanned} items read, {full.queued} vs {empty.queued} overdue cases queued")
+    if r.real_capacity and r.control_scan_units is not None:
+        info(f"control: a filtered Scan finding the same due cases reads {r.control_scan_units:g} units "
+             f"with the {full.closed:,} closed cases in the table")
+    info(f"({r.seconds:.1f}s)")
+    return ok
+
+
+def coldstart_figure(args: argparse.Namespace) -> bool:
+    from bench import coldstart
+
+    r = coldstart.run(args.runs)
+    ok = r.ratio <= IMPORT_BUDGET + EPSILON
+    line("PASS" if ok else "FAIL", "cold start: import app / import boto3, chalice, pynamodb.models",
+         f"{r.app_us / 1000:.1f} / {r.sdks_us / 1000:.1f} ms = {r.ratio:.2f}", f"budget <= {IMPORT_BUDGET}")
+    info(f"-X importtime cumulative, median of {r.runs} fresh interpreters each, "
+         "interpreter start-up imports excluded")
+    return ok
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--only", choices=FIGURES, action="append", help="run only this figure (repeatable)")
+    parser.add_argument("--reports", type=int, default=1000, help="reports for the requests figure")
+    parser.add_argument("--closed", type=int, default=10_000, help="closed cases for the sweep figure")
+    parser.add_argument("--runs", type=int, default=9, help="fresh interpreters per import statement")
+    parser.add_argument("--sweep-on-moto", action="store_true",
+                        help="skip DynamoDB Local (its read units are then meaningless)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.CRITICAL)   # the services' own logs are not the bench's output
+
+    figures: dict[str, Callable[[argparse.Namespace], bool]] = {
+        "requests": requests_figure, "sweep": sweep_figure, "coldstart": coldstart_figure}
+    started = time.perf_counter()
+    over, broken = [], []
+    for name in args.only or FIGURES:
+        try:
+            if not figures[name](args):
+                over.append(name)
+        except Exception:
+            broken.append(name)
+            line("ERROR", f"{name}: could not be measured", "")
+            traceback.print_exc()
+    print(f"{len(over)} over budget, {len(broken)} not measured ({time.perf_counter() - started:.0f}s)",
+          flush=True)
+    return 2 if broken else 1 if over else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
