@@ -104,7 +104,7 @@ class Container:
     @cached_property
     def intake(self):
         from chalicelib.services.intake import IntakeService
-        return IntakeService(self.cases, self.queue("intake"), self.directory, self.categories,
+        return IntakeService(self.cases, self.queue("intake"), self.directory, self.categories, self.policy,
                              self.clock)
 
     @cached_property

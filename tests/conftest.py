@@ -53,7 +53,8 @@ class FakeServices:
         self.directory = cache.get
         container = Container(_config(), clock)
         self.categories, self.policy = container.categories, container.policy
-        self.intake = IntakeService(self.cases, self.intake_queue, self.directory, self.categories, clock)
+        self.intake = IntakeService(self.cases, self.intake_queue, self.directory, self.categories,
+                                    self.policy, clock)
         self.notices = NoticeDelivery(self.cases, self.sms, self.directory, self.categories, clock)
         self.workflow = CaseWorkflow(self.cases, self.notices, self.sms, self.escalation_queue,
                                      self.directory, self.policy, clock)

@@ -153,6 +153,7 @@ class Case:
         if self.status is Status.RECEIVED:        # was unroutable: try again
             if current_chain is not None:
                 self.chain = list(current_chain)
+            self.policy_version = policy.version
             self._route_to_first_holder(policy, now)
             return True
         if self.status is not Status.ASSIGNED:

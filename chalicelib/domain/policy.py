@@ -14,6 +14,7 @@ class EscalationPolicy:
     version: str
     ack_seconds: Mapping[int, int]    # level → seconds to acknowledge before the case climbs
     time_scale: float = 1.0           # every duration is divided by this (demos and tests)
+    routing_grace_seconds: int = 120  # a stored report not routed by then is routed by the sweep
 
     @classmethod
     def from_dict(cls, data: Mapping, time_scale: float = 1.0) -> "EscalationPolicy":
@@ -31,7 +32,11 @@ class EscalationPolicy:
             raise PolicyError("levels must be numbered 1..n without gaps")
         if not limits:
             raise PolicyError("the policy has no levels")
-        return cls(version=str(data["version"]), ack_seconds=limits, time_scale=time_scale)
+        grace = float(data.get("routing_grace_minutes", 2))
+        if grace <= 0:
+            raise PolicyError("routing_grace_minutes must be positive")
+        return cls(version=str(data["version"]), ack_seconds=limits, time_scale=time_scale,
+                   routing_grace_seconds=int(grace * 60))
 
     def require_levels(self, count: int) -> "EscalationPolicy":
         """Check the policy has a limit for each of the chain's `count` levels."""
@@ -42,6 +47,11 @@ class EscalationPolicy:
     @property
     def top_level(self) -> int:
         return max(self.ack_seconds)
+
+    def routing_deadline(self, now: float) -> float:
+        """When a received report must have been routed: should its routing message be
+        lost (a crash right after storing it), the sweep routes it then."""
+        return now + self.routing_grace_seconds / self.time_scale
 
     def ack_deadline(self, level: int, now: float) -> float:
         """When a case that reached `level` at `now` must have been acknowledged."""

@@ -7,6 +7,7 @@ from typing import Any, Callable, Mapping
 from chalicelib.domain.case import Case, Status
 from chalicelib.domain.codes import code_for, random_seed, report_id_for
 from chalicelib.domain.directory import Directory
+from chalicelib.domain.policy import EscalationPolicy
 from chalicelib.domain.report import InvalidReport, ReportRequest, validate
 
 from .ports import CaseRepository, CodeTaken, MessageQueue
@@ -25,9 +26,9 @@ class IdempotencyConflict(Exception):
 
 class IntakeService:
     def __init__(self, cases: CaseRepository, queue: MessageQueue, directory: Callable[[], Directory],
-                 categories: Mapping[str, Any], clock: Callable[[], float]):
+                 categories: Mapping[str, Any], policy: EscalationPolicy, clock: Callable[[], float]):
         self._cases, self._queue, self._directory = cases, queue, directory
-        self._categories, self._clock = categories, clock
+        self._categories, self._policy, self._clock = categories, policy, clock
 
     def submit(self, payload: Any, idempotency_key: str | None = None, source: str = "web") -> Case:
         """Validate, store as received, and queue for routing. The same key twice
@@ -44,12 +45,16 @@ class IntakeService:
         """Store a new received case, or find the one this seed already made."""
         fingerprint = request.fingerprint()
         for attempt in range(MAX_CODE_ATTEMPTS):
+            now = self._clock()
             case = Case.receive(
                 id=report_id_for(seed), code=code_for(seed, attempt),
                 community_id=request.community_id, category=request.category,
-                location=request.location, description=request.description, now=self._clock(),
+                location=request.location, description=request.description, now=now,
                 source=source, reporter_phone=request.phone, reporter_name=request.name,
                 dedupe_key=seed, request_hash=fingerprint)
+            # Nothing is lost if the routing message never reaches the queue: the sweep
+            # finds the report on this deadline and routes it.
+            case.due_at = self._policy.routing_deadline(now)
             try:
                 self._cases.add(case)
                 return case, True

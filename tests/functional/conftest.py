@@ -25,7 +25,33 @@ WORKERS = {"intake": "case_worker", "escalation": "escalation_worker",
 LOCATION = "changmu-01-1"
 STAIRWELL_LEADER = "m10"      # level 1 for changmu-01-1
 GRID_MEMBER = "m06"           # level 2 for changmu-01-1
-OTHER_COMMUNITY_PHONE = "+861389752001"   # garang's area chief: on no changmu chain
+
+
+@pytest.fixture(scope="package", autouse=True)
+def _botocore_reads_each_model_once():
+    """Speed only: every test builds new boto3 sessions, and each session would parse
+    botocore's JSON service models again (most of a test's time). Parse each file once."""
+    from botocore import loaders
+
+    cache: dict[tuple[str, str], Any] = {}
+    load_file = loaders.JSONFileLoader.load_file
+    list_services = loaders.Loader.list_available_services
+
+    def cached_load_file(self, file_path):
+        if ("file", file_path) not in cache:
+            cache[("file", file_path)] = load_file(self, file_path)
+        return cache[("file", file_path)]
+
+    def cached_list_services(self, type_name):
+        key = ("services", f"{type_name}:{self.search_paths}")
+        if key not in cache:
+            cache[key] = list_services(self, type_name)
+        return list(cache[key])
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(loaders.JSONFileLoader, "load_file", cached_load_file)
+        patch.setattr(loaders.Loader, "list_available_services", cached_list_services)
+        yield
 
 
 @pytest.fixture
@@ -144,3 +170,99 @@ def sweep(client) -> dict[str, Any]:
         source="aws.events", detail_type="Scheduled Event", detail={},
         resources=["arn:aws:events:us-east-1:123456789012:rule/gridloop-local-escalation_sweep"])
     return client.lambda_.invoke("escalation_sweep", event).payload
+
+
+@pytest.fixture(scope="module")
+def shared_stack():
+    """Like `aws_stack`, but one per module: for tests that change nothing (bad requests).
+    Each such test still checks that nothing was queued or stored."""
+    import boto3
+    from moto import mock_aws
+
+    from chalicelib import bootstrap
+    from devstack.resources import create_all, load_demo_directory
+    from tests.conftest import _config
+    from tests.fakes import FakeClock
+
+    with pytest.MonkeyPatch.context() as patch:
+        for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                           "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": "us-east-1",
+                           "GRIDLOOP_STAGE": "local"}.items():
+            patch.setenv(key, value)
+        patch.delenv("GRIDLOOP_AWS_ENDPOINT", raising=False)
+        with mock_aws():
+            create_all(boto3.session.Session(), "local")
+            container = bootstrap.Container(_config(), FakeClock())
+            load_demo_directory(container.directory_store)
+            bootstrap.use(container)
+            try:
+                yield container
+            finally:
+                bootstrap.use(None)
+
+
+@pytest.fixture(scope="module")
+def shared_client(shared_stack):
+    from chalice.test import Client
+
+    from app import app
+
+    with Client(app, stage_name="local", project_dir=str(PROJECT_DIR)) as test_client:
+        yield test_client
+
+
+def count_cases(stack) -> int:
+    return sum(1 for _ in stack.case_model.scan())
+
+
+def all_cases(stack) -> list:
+    """Every stored case (read back through the repository)."""
+    return [stack.cases.get(record.code) for record in stack.case_model.scan()]
+
+
+def snapshot(stack, code: str) -> dict[str, Any]:
+    """A stored case as plain data, to tell whether anything changed."""
+    return stack.cases.get(code).to_dict()
+
+
+def send_to(stack, purpose: str, body: str) -> None:
+    """Put a message on a queue as a console user or another system would."""
+    stack.sqs_client.send_message(QueueUrl=stack.queue(purpose).url, MessageBody=body)
+
+
+def routed_report(client, stack, **overrides: Any) -> str:
+    """Post a report and let the case worker route it; returns its code."""
+    response = post_report(client, report(**overrides))
+    assert response.status_code == 202, response.body
+    run_queue(client, stack, "intake")
+    return response.json_body["code"]
+
+
+def text_in(stack, sender: str, text: str, client=None) -> None:
+    """An SMS from `sender` arrives: through the one inbound path onto the sms-inbound queue,
+    then, given a client, through sms_reply_worker."""
+    stack.inbound_sms.accept(sender, text, "test-gateway")
+    if client is not None:
+        run_queue(client, stack, "sms-inbound")
+
+
+def escalate_due(client, stack) -> int:
+    """The scheduled sweep, then the escalation worker over what it queued; returns how many."""
+    queued = sweep(client)["queued"]
+    run_queue(client, stack, "escalation")
+    return queued
+
+
+class FlakySms:
+    """The SMS sender failing its first `failures` calls (every call with None), or just the
+    calls numbered in `fail_on` (1-based); otherwise sending for real."""
+
+    def __init__(self, monkeypatch, sender, failures: int | None = 0, fail_on: Iterable[int] = ()):
+        self.real, self.failures, self.fail_on, self.calls = sender.send, failures, set(fail_on), 0
+        monkeypatch.setattr(sender, "send", self)
+
+    def __call__(self, *args, **kwargs):
+        self.calls += 1
+        if self.failures is None or self.calls <= self.failures or self.calls in self.fail_on:
+            raise ConnectionError("SNS is unreachable")
+        return self.real(*args, **kwargs)

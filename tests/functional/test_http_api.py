@@ -6,8 +6,10 @@ from urllib.parse import urlencode
 
 import pytest
 
-from tests.functional.conftest import (LOCATION, STAIRWELL_LEADER, case, invoke, member_phone,
-                                       post_report, receive_all, records_from, report, run_queue)
+from tests.conftest import sent_sms
+from tests.functional.conftest import (LOCATION, STAIRWELL_LEADER, all_cases, case, count_cases,
+                                       invoke, member_phone, post_report, receive_all, records_from,
+                                       report, run_queue, sweep)
 
 PUBLIC_FIELDS = {"id", "code", "status", "level", "level_role", "category", "location",
                  "created_at", "updated_at", "history"}
@@ -168,3 +170,86 @@ def test_an_unknown_report_is_a_json_404(client, key):
     error = response.json_body["error"]
     assert error["code"] == "not_found"
     assert isinstance(error["message"], str) and error["message"]
+
+
+class FailingOnce:
+    def __init__(self, monkeypatch, target, name: str, times: int = 1):
+        self.real, self.left = getattr(target, name), times
+        monkeypatch.setattr(target, name, self)
+
+    def __call__(self, *args, **kwargs):
+        if self.left:
+            self.left -= 1
+            raise ConnectionError("SQS is unreachable")
+        return self.real(*args, **kwargs)
+
+
+def test_a_failure_of_ours_is_a_json_503_and_a_retry_with_the_key_is_one_report(client, aws_stack, monkeypatch):
+    # GIVEN the intake queue fails once
+    FailingOnce(monkeypatch, aws_stack.queue("intake"), "send")
+    key = {"Idempotency-Key": "phone-retry-1"}
+
+    # WHEN a report is posted
+    failed = post_report(client, report(), headers=key)
+
+    # THEN the answer says to try again, in the error shape, without details
+    assert failed.status_code == 503
+    assert set(failed.json_body["error"]) >= {"code", "message"}
+    assert "SQS" not in failed.body.decode() and "Traceback" not in failed.body.decode()
+
+    # WHEN the phone retries with the same key
+    retried = post_report(client, report(), headers=key)
+
+    # THEN the report is taken, queued and routed once
+    assert retried.status_code == 202
+    run_queue(client, aws_stack, "intake")
+    assert count_cases(aws_stack) == 1
+    assert case(aws_stack, retried.json_body["code"]).status.value == "assigned"
+    assert len(sent_sms()) == 1
+
+
+def test_a_report_stored_but_not_queued_is_still_routed_in_the_end(client, aws_stack, clock, monkeypatch):
+    # GIVEN a report stored while the intake queue was failing, and no retry by the client
+    FailingOnce(monkeypatch, aws_stack.queue("intake"), "send")
+    assert post_report(client, report()).status_code == 503
+    [stored] = all_cases(aws_stack)
+
+    # WHEN the routing grace passes and the sweep runs as usual
+    sweep(client)
+    run_queue(client, aws_stack, "escalation")
+    assert case(aws_stack, stored.code).status.value == "received"   # not before the grace
+    clock.advance(3 * 60)
+    sweep(client)
+    run_queue(client, aws_stack, "escalation")
+
+    # THEN the report reached its stairwell leader: a report is never lost
+    routed = case(aws_stack, stored.code)
+    assert routed.status.value == "assigned" and routed.level == 1
+    assert len(sent_sms()) == 1
+
+
+def test_health_is_not_ok_without_a_directory(aws_credentials, clock):
+    # GIVEN a stack whose directory table is empty (nothing can be routed)
+    import boto3
+    from chalice.test import Client
+    from moto import mock_aws
+
+    from app import app
+    from chalicelib import bootstrap
+    from devstack.resources import create_all
+    from tests.conftest import _config
+    from tests.functional.conftest import PROJECT_DIR
+
+    with mock_aws():
+        create_all(boto3.session.Session(), "local")
+        bootstrap.use(bootstrap.Container(_config(), clock))
+        try:
+            with Client(app, stage_name="local", project_dir=str(PROJECT_DIR)) as client:
+                # WHEN a monitor asks
+                response = client.http.get("/health")
+        finally:
+            bootstrap.use(None)
+
+    # THEN it is told the system cannot take reports
+    assert response.status_code == 503
+    assert response.json_body["status"] != "ok"
