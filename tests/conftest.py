@@ -7,6 +7,7 @@ tables, queues and topics created from infra/resources.json.
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from dataclasses import replace
 
 import pytest
@@ -89,18 +90,26 @@ def services(communities, clock):
     return FakeServices(communities, clock)
 
 
+TEST_ENVIRONMENT = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                    "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": "us-east-1",
+                    "GRIDLOOP_STAGE": "local"}
+
+
+def use_test_environment(patch: pytest.MonkeyPatch) -> None:
+    for key, value in TEST_ENVIRONMENT.items():
+        patch.setenv(key, value)
+    patch.delenv("GRIDLOOP_AWS_ENDPOINT", raising=False)
+
+
 @pytest.fixture
 def aws_credentials(monkeypatch):
-    for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                       "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": "us-east-1",
-                       "GRIDLOOP_STAGE": "local"}.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.delenv("GRIDLOOP_AWS_ENDPOINT", raising=False)
+    use_test_environment(monkeypatch)
 
 
-@pytest.fixture
-def aws_stack(aws_credentials, clock):
-    """The real adapters on in-process moto; installed as the handlers' container."""
+@contextmanager
+def moto_stack(clock):
+    """The real adapters on in-process moto, with every resource of infra/resources.json
+    and the demo directory; installed as the handlers' container while it lasts."""
     import boto3
     from moto import mock_aws
 
@@ -116,6 +125,12 @@ def aws_stack(aws_credentials, clock):
             yield container
         finally:
             bootstrap.use(None)
+
+
+@pytest.fixture
+def aws_stack(aws_credentials, clock):
+    with moto_stack(clock) as container:
+        yield container
 
 
 def sent_sms() -> list[tuple[str, str]]:

@@ -176,29 +176,13 @@ def sweep(client) -> dict[str, Any]:
 def shared_stack():
     """Like `aws_stack`, but one per module: for tests that change nothing (bad requests).
     Each such test still checks that nothing was queued or stored."""
-    import boto3
-    from moto import mock_aws
-
-    from chalicelib import bootstrap
-    from devstack.resources import create_all, load_demo_directory
-    from tests.conftest import _config
+    from tests.conftest import moto_stack, use_test_environment
     from tests.fakes import FakeClock
 
     with pytest.MonkeyPatch.context() as patch:
-        for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                           "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": "us-east-1",
-                           "GRIDLOOP_STAGE": "local"}.items():
-            patch.setenv(key, value)
-        patch.delenv("GRIDLOOP_AWS_ENDPOINT", raising=False)
-        with mock_aws():
-            create_all(boto3.session.Session(), "local")
-            container = bootstrap.Container(_config(), FakeClock())
-            load_demo_directory(container.directory_store)
-            bootstrap.use(container)
-            try:
-                yield container
-            finally:
-                bootstrap.use(None)
+        use_test_environment(patch)
+        with moto_stack(FakeClock()) as container:
+            yield container
 
 
 @pytest.fixture(scope="module")
