@@ -126,8 +126,10 @@ def test_report_assigned_acknowledged_and_resolved_by_sms(members, tmp_path):
         assert "acknowledged" in events and events.index("acknowledged") < events.index("resolved")
         assert report["level"] == 1 and report["level_role"] == "stairwell_leader"
         assert stairwell not in json.dumps(report)
-        texts = [m["text"] for m in stack.outbox(stairwell)]
-        assert any(t.startswith("已接单") for t in texts) and any("已办结" in t for t in texts)
+        # the confirmations go out just after each change is saved
+        stack.wait_until(lambda: any(m["text"].startswith("已接单") for m in stack.outbox(stairwell))
+                         and any("已办结" in m["text"] for m in stack.outbox(stairwell)),
+                         what="the confirmations to the stairwell leader")
     finally:
         stack.stop()
 
@@ -150,8 +152,10 @@ def test_unanswered_report_climbs_two_levels(members, tmp_path):
         escalations = [e for e in report["history"] if e["event"] == "escalated"]
         assert [e["level"] for e in escalations][:2] == [2, 3]
         # the previous holders were told where the case went
-        assert any("已升级" in m["text"] for m in stack.outbox(stairwell))
-        assert any("已升级" in m["text"] for m in stack.outbox(grid_member))
+        for previous in (stairwell, grid_member):
+            stack.wait_until(lambda: any("已升级" in m["text"] and code in m["text"]
+                                         for m in stack.outbox(previous)),
+                             what=f"the escalation notice to {previous}")
 
         # WHEN the grid chief acknowledges, the case stops climbing
         assert stack.post("/dev/sms", {"from": grid_chief, "text": f"OK {code}"})[0] == 202
