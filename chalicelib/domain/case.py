@@ -7,7 +7,7 @@ crash between the two never loses a notice (see services.notices).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, asdict
+from dataclasses import asdict, dataclass, field, replace
 from enum import Enum
 from typing import Any, Iterable
 
@@ -78,6 +78,7 @@ class Case:
     holder: str | None = None
     chain: list[Level] = field(default_factory=list)
     policy_version: str | None = None
+    ack_limits: dict[int, int] | None = None  # the policy's limits when the case was routed
     due_at: float | None = None           # acknowledge deadline; only open, unacknowledged cases have one
     updated_at: float = 0.0
     history: list[Event] = field(default_factory=list)
@@ -123,8 +124,8 @@ class Case:
         if self.status is not Status.RECEIVED:
             raise TransitionRefused(f"already_{self.status.value}")
         self.chain = list(chain)
-        self.policy_version = policy.version
-        self._route_to_first_holder(policy, now)
+        self._adopt(policy)
+        self._route_to_first_holder(self._policy(policy), now)
 
     def _route_to_first_holder(self, policy: EscalationPolicy, now: float) -> None:
         if all(rung.holder is None for rung in self.chain):
@@ -153,11 +154,12 @@ class Case:
         if self.status is Status.RECEIVED:        # was unroutable: try again
             if current_chain is not None:
                 self.chain = list(current_chain)
-            self.policy_version = policy.version
-            self._route_to_first_holder(policy, now)
+            self._adopt(policy)
+            self._route_to_first_holder(self._policy(policy), now)
             return True
         if self.status is not Status.ASSIGNED:
             return False
+        policy = self._policy(policy)
         previous = self.holder
         target = self._next_held_rung(above=self.level, now=now)
         if target is None:
@@ -236,6 +238,18 @@ class Case:
             self._record(now, "level_skipped", level=rung.level, detail="nobody_at_home")
         return None
 
+    def _adopt(self, policy: EscalationPolicy) -> None:
+        """Keep the limits the case starts under: editing the policy later never
+        changes an escalation that is already running."""
+        self.policy_version = policy.version
+        self.ack_limits = dict(policy.ack_seconds)
+
+    def _policy(self, current: EscalationPolicy) -> EscalationPolicy:
+        if not self.ack_limits:
+            return current
+        return replace(current, version=self.policy_version or current.version,
+                       ack_seconds=self.ack_limits)
+
     def _hand_to(self, rung: Level, policy: EscalationPolicy, now: float, event: str) -> None:
         self.status = Status.ASSIGNED
         self.level, self.holder = rung.level, rung.holder
@@ -263,6 +277,8 @@ class Case:
     def from_dict(cls, data: dict[str, Any]) -> "Case":
         data = dict(data)
         data["status"] = Status(data["status"])
+        if data.get("ack_limits"):   # JSON keys are strings
+            data["ack_limits"] = {int(k): int(v) for k, v in data["ack_limits"].items()}
         data["chain"] = [Level(r["level"], r["role"], r.get("holder"), tuple(r.get("eligible", ())))
                          for r in data.get("chain", ())]
         data["history"] = [Event(**e) for e in data.get("history", ())]

@@ -246,3 +246,26 @@ def test_an_sms_failure_in_the_middle_of_an_escalation_sends_each_notice_once(cl
     assert case(aws_stack, code).level == 2
     assert len(sms_to(leader)) == 2          # assigned, then escalated away
     assert len(sms_to(grid_member)) == 1     # escalated to them: once, not once per attempt
+
+
+def test_a_case_keeps_the_limits_it_started_under_when_the_policy_changes(client, aws_stack, clock):
+    # GIVEN a case routed under the default policy (30 minutes for level 1)
+    code = routed_report(client, aws_stack)
+    # WHEN the community shortens level 1's limit to 5 minutes
+    from dataclasses import replace
+    aws_stack.policy = replace(aws_stack.policy, version="shorter", ack_seconds={
+        **aws_stack.policy.ack_seconds, 1: 5 * MINUTE, 2: 10 * MINUTE})
+    aws_stack.__dict__.pop("workflow", None)   # rebuilt with the new policy
+    clock.advance(6 * MINUTE)
+    # THEN the running case is not escalated before its own 30 minutes
+    assert sweep(client) == {"queued": 0}
+    clock.advance(25 * MINUTE)
+    sweep(client)
+    run_queue(client, aws_stack, "escalation")
+    stored = case(aws_stack, code)
+    assert stored.level == 2 and stored.policy_version != "shorter"
+    # AND its next deadline is the old policy's two hours, not the new ten minutes
+    assert stored.due_at == pytest.approx(clock.now + 120 * MINUTE)
+    # while a case reported now runs on the new policy
+    new_code = routed_report(client, aws_stack)
+    assert case(aws_stack, new_code).due_at == pytest.approx(clock.now + 5 * MINUTE)
