@@ -23,7 +23,7 @@ ID_INDEX = "by-id"
 # Kept as plain top-level attributes so a person reading the table in the console
 # sees the case; the rest of the case is in `details`.
 TOP_LEVEL = ("id", "community_id", "category", "location", "status", "level", "holder",
-             "due_at", "created_at", "updated_at", "policy_version")
+             "due_at", "timer", "resolve_due_at", "created_at", "updated_at", "policy_version")
 
 
 def _meta(table_name: str, region: str, host: str | None) -> type:
@@ -57,6 +57,8 @@ def build_case_model(table_name: str, region: str, host: str | None) -> type[Mod
         holder = UnicodeAttribute(null=True)
         due_shard = UnicodeAttribute(null=True)
         due_at = NumberAttribute(null=True)
+        timer = UnicodeAttribute(null=True)
+        resolve_due_at = NumberAttribute(null=True)
         created_at = NumberAttribute()
         updated_at = NumberAttribute()
         policy_version = UnicodeAttribute(null=True)
@@ -133,7 +135,7 @@ class DynamoCaseRepository:
         # Only a case that is waiting for an acknowledgement is in the sweep's index.
         record.due_shard = self.shard_of(case.code) if case.is_open and case.due_at is not None else None
         if record.due_shard is None:
-            record.due_at = None
+            record.due_at = record.timer = None
         if version is not None:
             record.version = version
         return record

@@ -78,8 +78,12 @@ class Case:
     holder: str | None = None
     chain: list[Level] = field(default_factory=list)
     policy_version: str | None = None
-    ack_limits: dict[int, int] | None = None  # the policy's limits when the case was routed
-    due_at: float | None = None           # acknowledge deadline; only open, unacknowledged cases have one
+    ack_limits: dict[int, int] | None = None      # the policy's limits when the case was routed
+    resolve_limits: dict[int, int] | None = None
+    yellow_at: float | None = None
+    due_at: float | None = None           # when the case's running clock next fires; open cases only
+    timer: str | None = None              # which clock that is: "ack", "yellow" or "red"
+    resolve_due_at: float | None = None   # the resolve limit of the current holder, once acknowledged
     updated_at: float = 0.0
     history: list[Event] = field(default_factory=list)
     outbox: list[Notice] = field(default_factory=list)
@@ -133,7 +137,7 @@ class Case:
             # retries, and say so once rather than on every retry.
             if not any(e.event == "unroutable" for e in self.history):
                 self._record(now, "unroutable")
-            self.due_at = policy.ack_deadline(1, now)
+            self._set_timer("ack", policy.ack_deadline(1, now))
             return
         target = self._next_held_rung(above=0, now=now)
         assert target is not None
@@ -157,14 +161,16 @@ class Case:
             self._adopt(policy)
             self._route_to_first_holder(self._policy(policy), now)
             return True
+        policy = self._policy(policy)
+        if self.status is Status.ACKNOWLEDGED:
+            return self._supervise(policy, now)
         if self.status is not Status.ASSIGNED:
             return False
-        policy = self._policy(policy)
         previous = self.holder
         target = self._next_held_rung(above=self.level, now=now)
         if target is None:
             # At the top: repeat the notice instead of climbing.
-            self.due_at = policy.ack_deadline(self.level, now)
+            self._set_timer("ack", policy.ack_deadline(self.level, now))
             self._record(now, "reminded", level=self.level)
             self._notify(self.holder, "reminder")
             return True
@@ -174,8 +180,9 @@ class Case:
             self._notify(previous, "escalated_away", role=target.role)
         return True
 
-    def acknowledge(self, member_id: str, now: float) -> bool:
-        """接单. Returns False when it was already acknowledged by this member."""
+    def acknowledge(self, member_id: str, now: float, policy: EscalationPolicy | None = None) -> bool:
+        """接单. Returns False when it was already acknowledged by this member. With a
+        policy that has resolve limits, the resolve clock starts."""
         authority = self._check_can_act(member_id)
         if self.status is Status.ACKNOWLEDGED and member_id == self.holder:
             return False
@@ -184,9 +191,14 @@ class Case:
         if authority is Authority.ABOVE:
             self._take_over(member_id, now)
         self.status = Status.ACKNOWLEDGED
-        self.due_at = None                          # escalation stops here
         self._record(now, "acknowledged", level=self.level, actor=member_id)
         self._notify(member_id, "acknowledged")
+        # The acknowledge clock stops; the resolve clock starts for whoever holds it now.
+        self._set_timer(None)
+        deadlines = self._policy(policy).resolve_deadlines(self.level, now) if policy else None
+        if deadlines:
+            self.resolve_due_at = deadlines[1]
+            self._set_timer("yellow", deadlines[0])
         return True
 
     def resolve(self, member_id: str, now: float) -> bool:
@@ -199,7 +211,8 @@ class Case:
         if authority is Authority.ABOVE:
             self._take_over(member_id, now)
         self.status = Status.RESOLVED
-        self.due_at = None                          # every timer of the case ends
+        self._set_timer(None)                       # every clock of the case ends
+        self.resolve_due_at = None
         self._record(now, "resolved", level=self.level, actor=member_id)
         self._notify(member_id, "resolved")
         return True
@@ -243,17 +256,46 @@ class Case:
         changes an escalation that is already running."""
         self.policy_version = policy.version
         self.ack_limits = dict(policy.ack_seconds)
+        self.resolve_limits = dict(policy.resolve_seconds) if policy.resolve_seconds else None
+        self.yellow_at = policy.yellow_at
 
     def _policy(self, current: EscalationPolicy) -> EscalationPolicy:
         if not self.ack_limits:
             return current
         return replace(current, version=self.policy_version or current.version,
-                       ack_seconds=self.ack_limits)
+                       ack_seconds=self.ack_limits, resolve_seconds=self.resolve_limits,
+                       yellow_at=self.yellow_at or current.yellow_at)
+
+    def _supervise(self, policy: EscalationPolicy, now: float) -> bool:
+        """The resolve clock fired on an acknowledged case: the holder keeps it, and the
+        level above is told — a yellow warning first, red supervision (督办) at the
+        limit, repeated each further limit — and may take it over."""
+        supervisor = next((r for r in sorted(self.chain, key=lambda r: r.level)
+                           if r.level > self.level and r.holder not in (None, self.holder)), None)
+        if self.timer == "yellow":
+            self._record(now, "supervised_yellow", level=supervisor.level if supervisor else self.level,
+                         actor=supervisor.holder if supervisor else None)
+            self._notify(self.holder, "resolve_warning")
+            if supervisor:
+                self._notify(supervisor.holder, "supervise_yellow", holder=self.holder)
+            self._set_timer("red", self.resolve_due_at)
+            return True
+        self._record(now, "supervised_red", level=supervisor.level if supervisor else self.level,
+                     actor=supervisor.holder if supervisor else None)
+        self._notify(self.holder, "resolve_overdue")
+        if supervisor:
+            self._notify(supervisor.holder, "supervise_red", holder=self.holder)
+        limits = policy.resolve_seconds or {}
+        self._set_timer("red", now + limits.get(self.level, 86400) / policy.time_scale)
+        return True
+
+    def _set_timer(self, kind: str | None, at: float | None = None) -> None:
+        self.timer, self.due_at = (kind, at) if kind else (None, None)
 
     def _hand_to(self, rung: Level, policy: EscalationPolicy, now: float, event: str) -> None:
         self.status = Status.ASSIGNED
         self.level, self.holder = rung.level, rung.holder
-        self.due_at = policy.ack_deadline(rung.level, now)
+        self._set_timer("ack", policy.ack_deadline(rung.level, now))
         self._record(now, event, level=rung.level, actor=rung.holder)
 
     def _record(self, now: float, event: str, level: int | None = None,
@@ -277,8 +319,9 @@ class Case:
     def from_dict(cls, data: dict[str, Any]) -> "Case":
         data = dict(data)
         data["status"] = Status(data["status"])
-        if data.get("ack_limits"):   # JSON keys are strings
-            data["ack_limits"] = {int(k): int(v) for k, v in data["ack_limits"].items()}
+        for limits in ("ack_limits", "resolve_limits"):
+            if data.get(limits):   # JSON keys are strings
+                data[limits] = {int(k): int(v) for k, v in data[limits].items()}
         data["chain"] = [Level(r["level"], r["role"], r.get("holder"), tuple(r.get("eligible", ())))
                          for r in data.get("chain", ())]
         data["history"] = [Event(**e) for e in data.get("history", ())]

@@ -21,6 +21,23 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "zh": "【{community}】提醒：事项{code}仍未接单：{location}，{category}。回复“收到 {code}”接单",
         "en": "[{community}] Reminder: case {code} is still not accepted: {location}, {category}. Reply OK {code}.",
     },
+    # the resolve clock (办结): the holder is warned, the level above supervises (督办)
+    "resolve_warning": {
+        "zh": "【{community}】事项{code}将到办结时限：{location}，{category}。办完请回复“完成 {code}”",
+        "en": "[{community}] Case {code} is nearly due: {location}, {category}. Reply DONE {code} when done.",
+    },
+    "resolve_overdue": {
+        "zh": "【{community}】事项{code}已超办结时限，已报上级督办。办完请回复“完成 {code}”",
+        "en": "[{community}] Case {code} is overdue and under supervision. Reply DONE {code} when done.",
+    },
+    "supervise_yellow": {
+        "zh": "【{community}】黄牌督办：{holder}办理的事项{code}将到办结时限。",
+        "en": "[{community}] Yellow card: {holder}'s case {code} is nearly due.",
+    },
+    "supervise_red": {
+        "zh": "红牌督办：{holder}办理的事项{code}已超时未办结。回复“收到 {code}”可接手",
+        "en": "Red card: case {code} ({holder}) is overdue. Reply OK {code} to take over.",
+    },
     # to the member a case was taken from
     "escalated_away": {
         "zh": "【{community}】事项{code}超时未接，已升级至{role}。",

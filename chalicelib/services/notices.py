@@ -51,8 +51,9 @@ class NoticeDelivery:
         params = dict(notice.params)
         if "role" in params:
             params["role"] = ROLE_NAMES.get(params["role"], {}).get(lang, params["role"])
-        if "by" in params:
-            params["by"] = community.members[params["by"]].name
+        for who in ("by", "holder"):   # member ids become names
+            if who in params:
+                params[who] = community.members[params[who]].name
         return render(notice.template, lang, code=case.code,
                       community=community.name.get(lang, community.name.get("zh", community.id)),
                       location=location.short_name.get(lang, location.code) if location else case.location,

@@ -106,9 +106,13 @@ class CaseWorkflow:
             self._sms.send(phone, render("unknown_case", member.lang, code=command.code))
             return "unknown_case"
         now = self._clock()
-        act = (Case.acknowledge if command.action is sms.Action.ACKNOWLEDGE else Case.resolve)
+        def act(current: Case) -> bool:
+            if command.action is sms.Action.ACKNOWLEDGE:
+                return current.acknowledge(member.id, now, self._policy)
+            return current.resolve(member.id, now)
+
         try:
-            case = self._change(case, lambda current: act(current, member.id, now))
+            case = self._change(case, act)
         except TransitionRefused as refused:
             template = "refused_not_on_chain" if refused.reason == "not_on_chain" else "refused_closed"
             self._sms.send(phone, render(template, member.lang, code=case.code))

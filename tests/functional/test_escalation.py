@@ -112,15 +112,16 @@ def test_an_unanswered_case_climbs_the_whole_chain_then_reminds_the_area_chief(c
     assert "reminded" in [e["event"] for e in client.http.get(f"/reports/{code}").json_body["history"]]
 
 
-def test_an_acknowledged_case_is_never_escalated(client, aws_stack, clock):
+def test_an_acknowledged_case_is_never_escalated_before_its_resolve_limit(client, aws_stack, clock):
     # GIVEN the stairwell leader acknowledged the case by SMS
     code = routed_report(client, aws_stack)
     text_in(aws_stack, member_phone(aws_stack, STAIRWELL_LEADER), f"收到 {code}", client)
     before, sms_before = snapshot(aws_stack, code), sent_sms()
 
-    # WHEN days pass and the sweep runs again and again
+    # WHEN hours pass (the acknowledge limits of every level, but less than 80% of the
+    # stairwell leader's one-day resolve limit) and the sweep runs again and again
     for _ in range(3):
-        clock.advance(3 * 24 * 60 * MINUTE)
+        clock.advance(6 * 60 * MINUTE)
         assert sweep(client) == {"queued": 0}
 
     # THEN nothing was queued and the case is still the stairwell leader's
@@ -128,6 +129,40 @@ def test_an_acknowledged_case_is_never_escalated(client, aws_stack, clock):
     assert snapshot(aws_stack, code) == before
     assert sent_sms() == sms_before
     assert case(aws_stack, code).status.value == "acknowledged"
+
+
+def test_an_acknowledged_but_unresolved_case_draws_yellow_then_red_supervision(client, aws_stack, clock):
+    # GIVEN the stairwell leader acknowledged the case (resolve limit: one day, yellow at 80%)
+    code = routed_report(client, aws_stack)
+    leader, grid_member = member_phone(aws_stack, STAIRWELL_LEADER), member_phone(aws_stack, GRID_MEMBER)
+    text_in(aws_stack, leader, f"收到 {code}", client)
+    # WHEN 80% of the day has passed
+    clock.advance(0.8 * 24 * 60 * MINUTE + 1)
+    assert sweep(client) == {"queued": 1}
+    run_queue(client, aws_stack, "escalation")
+    # THEN the grid member above gets a yellow card and the leader a warning; the leader keeps it
+    stored = case(aws_stack, code)
+    assert (stored.status.value, stored.level, stored.holder) == ("acknowledged", 1, STAIRWELL_LEADER)
+    assert "黄牌督办" in sms_to(grid_member)[-1] and code in sms_to(grid_member)[-1]
+    assert "将到办结时限" in sms_to(leader)[-1]
+    # WHEN the whole day has passed
+    clock.advance(0.2 * 24 * 60 * MINUTE)
+    sweep(client)
+    run_queue(client, aws_stack, "escalation")
+    # THEN red supervision: the grid member may take it over, and does
+    assert "红牌督办" in sms_to(grid_member)[-1]
+    assert stored.holder == case(aws_stack, code).holder
+    text_in(aws_stack, grid_member, f"收到 {code}", client)
+    taken = case(aws_stack, code)
+    assert (taken.level, taken.holder, taken.status.value) == (2, GRID_MEMBER, "acknowledged")
+    # AND the grid member's own two-day resolve clock runs from now
+    assert taken.resolve_due_at == pytest.approx(clock.now + 2 * 24 * 60 * MINUTE)
+    events = [e["event"] for e in client.http.get(f"/reports/{code}").json_body["history"]]
+    assert events.index("supervised_yellow") < events.index("supervised_red") < events.index("taken_over")
+    # AND resolving ends every clock
+    text_in(aws_stack, grid_member, f"完成 {code}", client)
+    clock.advance(30 * 24 * 60 * MINUTE)
+    assert sweep(client) == {"queued": 0}
 
 
 def test_an_acknowledgement_between_the_sweep_and_the_worker_wins(client, aws_stack, clock):
@@ -203,10 +238,11 @@ def test_the_sweep_reads_only_open_cases(client, aws_stack, clock):
     assert open_code in message["Body"]
     for code in resolved + [acknowledged]:
         assert code not in message["Body"]
-    # AND the sweep's index holds that case alone: closed cases are not in it at all
+    # AND the sweep's index holds the open cases alone (the acknowledged one for its resolve
+    # clock, not yet due): closed cases are not in it at all
     dynamodb = boto3.client("dynamodb", region_name="us-east-1")
     index = dynamodb.scan(TableName=aws_stack.config.name("cases"), IndexName="open-due")
-    assert [item["code"]["S"] for item in index["Items"]] == [open_code]
+    assert sorted(item["code"]["S"] for item in index["Items"]) == sorted([open_code, acknowledged])
     # AND the escalation it queued moves the open case on
     assert failed_ids(invoke(client, "escalation", records_from([message], "escalation"))) == []
     assert case(aws_stack, open_code).level == 2

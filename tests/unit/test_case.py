@@ -393,3 +393,91 @@ def test_given_a_round_tripped_case_then_transitions_continue_where_they_left_of
     assert case.escalate(T0 + 1800, POLICY, T0 + 1800)
     assert (case.level, case.holder) == (2, "g1")
     assert [n.id for n in case.outbox] == ["ABC234.1", "ABC234.2", "ABC234.3"]
+
+
+# -- the resolve clock (办结) and supervision (督办) ------------------------------------
+TWO_CLOCKS = replace(POLICY, resolve_seconds={1: 1000, 2: 2000, 3: 3000, 4: 4000, 5: 5000}, yellow_at=0.8)
+
+
+def acknowledged(level=1, policy=TWO_CLOCKS):
+    case = received()
+    case.route(CHAIN, policy, T0)
+    while case.level < level:
+        assert case.escalate(case.due_at, policy, case.due_at)
+    case.acknowledge(HOLDERS[level], T0 + 10_000, policy)
+    case.outbox.clear()
+    return case
+
+
+def test_given_no_resolve_limits_when_acknowledged_then_no_clock_runs():
+    case = acknowledged(policy=POLICY)
+    assert (case.timer, case.due_at, case.resolve_due_at) == (None, None, None)
+
+
+def test_given_resolve_limits_when_acknowledged_then_yellow_at_80_percent_and_red_at_the_limit():
+    case = acknowledged()
+    assert case.timer == "yellow"
+    assert case.due_at == pytest.approx(T0 + 10_000 + 800)
+    assert case.resolve_due_at == pytest.approx(T0 + 10_000 + 1000)
+
+
+@pytest.mark.parametrize("level, supervisor", [(1, "g1"), (2, "c1"), (3, "k1"), (4, "a1")])
+def test_yellow_then_red_supervision_tells_the_level_above_and_the_holder_keeps_it(level, supervisor):
+    case = acknowledged(level)
+    holder = HOLDERS[level]
+    # WHEN the yellow point passes
+    assert case.escalate(case.due_at, TWO_CLOCKS, case.due_at)
+    assert (case.status, case.level, case.holder, case.timer) == (Status.ACKNOWLEDGED, level, holder, "red")
+    assert notices(case) == [(holder, "resolve_warning", {}),
+                             (supervisor, "supervise_yellow", {"holder": holder})]
+    assert events(case)[-1] == ("supervised_yellow", level + 1)
+    # WHEN the limit passes
+    case.outbox.clear()
+    red_at = case.due_at
+    assert red_at == case.resolve_due_at
+    assert case.escalate(red_at, TWO_CLOCKS, red_at)
+    assert notices(case) == [(holder, "resolve_overdue", {}), (supervisor, "supervise_red", {"holder": holder})]
+    assert events(case)[-1] == ("supervised_red", level + 1)
+    # AND red supervision repeats after another full limit, never climbing
+    assert case.due_at == pytest.approx(red_at + TWO_CLOCKS.resolve_seconds[level])
+    assert (case.level, case.holder) == (level, holder)
+
+
+def test_at_the_top_the_holder_is_warned_with_nobody_above_to_supervise():
+    case = acknowledged(5)
+    assert case.escalate(case.due_at, TWO_CLOCKS, case.due_at)
+    assert notices(case) == [("a1", "resolve_warning", {})]
+
+
+def test_a_stale_supervision_request_does_nothing():
+    case = acknowledged()
+    before = snapshot(case)
+    assert not case.escalate(case.due_at - 5, TWO_CLOCKS, case.due_at + 1)   # not the deadline it has
+    assert not case.escalate(case.due_at, TWO_CLOCKS, case.due_at - 1)       # not yet due
+    assert snapshot(case) == before
+
+
+def test_the_supervisor_takes_over_and_its_own_resolve_clock_starts():
+    case = acknowledged()
+    case.escalate(case.due_at, TWO_CLOCKS, case.due_at)
+    now = case.resolve_due_at + 5
+    case.escalate(case.resolve_due_at, TWO_CLOCKS, case.resolve_due_at)
+    assert case.acknowledge("g1", now, TWO_CLOCKS)
+    assert (case.level, case.holder, case.timer) == (2, "g1", "yellow")
+    assert case.resolve_due_at == pytest.approx(now + 2000)
+
+
+def test_resolving_ends_both_clocks():
+    case = acknowledged()
+    case.resolve("s1", T0 + 10_100)
+    assert (case.timer, case.due_at, case.resolve_due_at) == (None, None, None)
+
+
+def test_the_resolve_limits_are_kept_from_when_the_case_started():
+    case = acknowledged()
+    shorter = replace(TWO_CLOCKS, version="later", resolve_seconds={lvl: 10 for lvl in range(1, 6)})
+    case.escalate(case.due_at, shorter, case.due_at)
+    red_at = case.due_at
+    case.escalate(red_at, shorter, red_at)
+    assert case.due_at == pytest.approx(red_at + 1000)    # the started-under limit, not 10 s
+    assert Case.from_dict(json.loads(json.dumps(case.to_dict()))).resolve_limits == case.resolve_limits

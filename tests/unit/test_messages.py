@@ -46,6 +46,7 @@ def worst_params(communities):
         "category": longest(c["name"][lang] for c in CATEGORIES),
         "role": longest(r[lang] for r in ROLE_NAMES.values()),
         "by": longest(members),               # a member's name is not translated
+        "holder": longest(members),
     } for lang in LANGS}
 
 
@@ -60,7 +61,7 @@ def test_worst_case_parameters_are_the_expected_ones(worst_params):
 def test_every_template_exists_in_both_languages_with_the_same_parameters(template):
     assert set(TEMPLATES[template]) == set(LANGS)
     assert placeholders(TEMPLATES[template]["zh"]) == placeholders(TEMPLATES[template]["en"])
-    assert placeholders(TEMPLATES[template]["zh"]) <= {"code", "community", "location", "category", "role", "by"}
+    assert placeholders(TEMPLATES[template]["zh"]) <= {"code", "community", "location", "category", "role", "by", "holder"}
 
 
 @pytest.mark.parametrize("lang", LANGS)

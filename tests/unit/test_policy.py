@@ -16,8 +16,10 @@ def levels(*minutes):
 
 def test_given_default_policy_file_then_levels_have_30min_2h_4h_24h_24h():
     policy = EscalationPolicy.from_dict(load_json("policy.json"))
-    assert policy.version == "2026-11-default"
     assert dict(policy.ack_seconds) == {1: HOUR // 2, 2: 2 * HOUR, 3: 4 * HOUR, 4: 24 * HOUR, 5: 24 * HOUR}
+    # the resolve clock: a day for the stairwell leader, up to five for the committee and area chief
+    assert dict(policy.resolve_seconds) == {1: 24 * HOUR, 2: 48 * HOUR, 3: 72 * HOUR, 4: 120 * HOUR, 5: 120 * HOUR}
+    assert policy.yellow_at == 0.8
     assert policy.top_level == 5
     assert policy.time_scale == 1.0
 

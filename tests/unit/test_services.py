@@ -319,9 +319,11 @@ def test_given_the_holder_replies_ok_then_acknowledged_and_escalation_stops(serv
     case = routed_case(services)
     sms_reply(services, phone(services, "m10"), f"ＯＫ　{case.code.lower()}")
     after = stored(services, case.code)
-    assert (after.status, after.holder, after.due_at) == (Status.ACKNOWLEDGED, "m10", None)
+    assert (after.status, after.holder, after.timer) == (Status.ACKNOWLEDGED, "m10", "yellow")
     assert services.sms.sent == [(phone(services, "m10"), f"已接单{case.code}。办完请回复“完成 {case.code}”")]
-    services.clock.advance(48 * HOUR)
+    # the acknowledge clock stopped: only the resolve clock runs (yellow at 80% of a day)
+    assert after.due_at == services.clock.now + 0.8 * 24 * HOUR
+    services.clock.advance(19 * HOUR)
     assert sweep_and_escalate(services) == 0
     assert stored(services, case.code).level == 1
 
