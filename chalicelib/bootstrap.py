@@ -62,9 +62,17 @@ class Container:
 
     @cached_property
     def directory_model(self):
-        from chalicelib.adapters.dynamo import build_directory_model
-        return build_directory_model(self.config.name("directory"), self.config.region,
-                                     self.config.endpoint_url)
+        # The directory table's model, with each community's version (for imports);
+        # load() reads it exactly as dynamo.build_directory_model's.
+        from chalicelib.adapters.directory_versions import build_versioned_directory_model
+        return build_versioned_directory_model(self.config.name("directory"), self.config.region,
+                                               self.config.endpoint_url)
+
+    @cached_property
+    def directory_history_model(self):
+        from chalicelib.adapters.directory_versions import build_directory_history_model
+        return build_directory_history_model(self.config.name("directory-history"), self.config.region,
+                                             self.config.endpoint_url)
 
     @cached_property
     def cases(self):
@@ -73,8 +81,9 @@ class Container:
 
     @cached_property
     def directory_store(self):
-        from chalicelib.adapters.dynamo import DynamoDirectoryStore
-        return DynamoDirectoryStore(self.directory_model)
+        # DynamoDirectoryStore with the history: handlers only call load(), unchanged.
+        from chalicelib.adapters.directory_versions import DynamoVersionedDirectoryStore
+        return DynamoVersionedDirectoryStore(self.directory_model, self.directory_history_model)
 
     @cached_property
     def directory_cache(self):
@@ -117,6 +126,12 @@ class Container:
         from chalicelib.services.workflow import CaseWorkflow
         return CaseWorkflow(self.cases, self.notices, self.sms, self.queue("escalation"),
                             self.directory, self.policy, self.clock)
+
+    @cached_property
+    def directory_admin(self):
+        """Directory import, export and history (tools/directory.py; not used by handlers)."""
+        from chalicelib.services.directory_admin import DirectoryAdmin
+        return DirectoryAdmin(self.directory_store, self.clock, on_change=self.directory_cache.invalidate)
 
     @cached_property
     def inbound_sms(self):

@@ -73,11 +73,12 @@ def demo_communities() -> list[Any]:
             for path in sorted(DEMO_DIRECTORY.glob("*.yaml"))]
 
 
-def load_demo_directory(store: Any) -> list[str]:
-    """Put the demo communities into the directory store; returns their ids."""
-    communities = demo_communities()
-    from chalicelib.domain.directory import Directory
-    Directory(communities)   # the deployment-wide checks (no phone in two communities)
-    for community in communities:
-        store.put_community(community)
-    return [c.id for c in communities]
+def load_demo_directory(store: Any, actor: str = "devstack (demo data)") -> list[str]:
+    """Import the demo communities through the directory import service, as an operator
+    would: each is checked (also against the others) and becomes version 1 with an audit
+    record. `store` is a versioned directory store; returns the communities' ids."""
+    from chalicelib.services.directory_admin import DirectoryAdmin
+
+    admin = DirectoryAdmin(store)
+    return [admin.import_community({path.name: path.read_text(encoding="utf-8")}, "yaml", actor).community_id
+            for path in sorted(DEMO_DIRECTORY.glob("*.yaml"))]

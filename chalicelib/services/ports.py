@@ -2,6 +2,7 @@
 tests use the in-memory fakes in tests/fakes.py."""
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator, Protocol
 
 from chalicelib.domain.case import Case
@@ -36,6 +37,55 @@ class DirectoryStore(Protocol):
     def load(self) -> Directory: ...
 
     def put_community(self, community: Any) -> None: ...
+
+
+class DirectoryConflict(Exception):
+    """The directory changed since it was read (another import won); nothing was written."""
+
+
+@dataclass(frozen=True)
+class StoredCommunity:
+    """A community's current directory as stored, with its version (None: written
+    before versioning, or by put_community, which keeps no history)."""
+    document: dict[str, Any]
+    version: int | None
+
+
+@dataclass(frozen=True)
+class DirectoryVersion:
+    """One version of a community's directory, and its audit record: who made it,
+    when, from what, and what changed."""
+    community_id: str
+    version: int
+    created_at: float
+    actor: str
+    source: str                          # e.g. "yaml changmu.yaml"
+    summary: str                         # one line, for people
+    changes: dict[str, Any]              # directory_io.changes(): added, removed, changed
+    warnings: tuple[str, ...] = ()
+    document: dict[str, Any] | None = field(default=None, compare=False)   # None in listings
+
+
+class VersionedDirectoryStore(DirectoryStore, Protocol):
+    """The directory store with history: what the directory import needs. Handlers
+    only ever need DirectoryStore.load()."""
+
+    def snapshot(self) -> dict[str, StoredCommunity]:
+        """Every community's current document and version, read consistently."""
+
+    def latest_version(self, community_id: str) -> int:
+        """The highest version in the community's history; 0 if none."""
+
+    def commit(self, record: DirectoryVersion, expected: dict[str, int | None]) -> None:
+        """In one transaction: add `record` to the history and make its document the
+        community's current one, provided every community in `expected` still has the
+        version it had when read. DirectoryConflict otherwise, and nothing is written."""
+
+    def history(self, community_id: str) -> list[DirectoryVersion]:
+        """Newest first, without documents."""
+
+    def get_version(self, community_id: str, version: int) -> DirectoryVersion | None:
+        """One version, with its document."""
 
 
 class MessageQueue(Protocol):

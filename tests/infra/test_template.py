@@ -43,6 +43,21 @@ def test_sweep_index_is_sparse_and_keys_only():
     assert index["Projection"]["ProjectionType"] == "KEYS_ONLY"
 
 
+def test_directory_history_table_keeps_every_version_and_matches_its_model():
+    from chalicelib.adapters.directory_versions import build_directory_history_model
+
+    table = render("dev")["Resources"]["DirectoryHistoryTable"]["Properties"]
+    assert table["TableName"] == "gridloop-dev-directory-history"
+    assert table["KeySchema"] == [{"AttributeName": "community_id", "KeyType": "HASH"},
+                                  {"AttributeName": "version", "KeyType": "RANGE"}]
+    assert {a["AttributeName"]: a["AttributeType"] for a in table["AttributeDefinitions"]} == \
+        {"community_id": "S", "version": "N"}
+    assert table["BillingMode"] == "PAY_PER_REQUEST"
+    assert table["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    model = build_directory_history_model(table["TableName"], "us-east-1", None)
+    assert (model._hash_keyname, model._range_keyname) == ("community_id", "version")
+
+
 def test_merge_template_turns_on_partial_batch_responses_for_every_queue_handler(monkeypatch):
     monkeypatch.setenv("GRIDLOOP_STAGE", "dev")
     from app import app
@@ -72,7 +87,7 @@ def test_chalice_package_gives_a_valid_template_with_partial_batch_responses(tmp
     import zipfile
     shipped = zipfile.ZipFile(tmp_path / "out" / "deployment.zip").namelist()
     assert "app.py" in shipped and any(n.startswith("chalicelib/") for n in shipped)
-    assert not any(n.startswith(("devstack/", "tests/", "bench/", "infra/")) for n in shipped)
+    assert not any(n.startswith(("devstack/", "tests/", "bench/", "infra/", "tools/")) for n in shipped)
     lint = subprocess.run([str(Path(sys.executable).with_name("cfn-lint")), str(tmp_path / "out" / "sam.json")],
                           capture_output=True, text=True)
     assert lint.returncode == 0, lint.stdout + lint.stderr

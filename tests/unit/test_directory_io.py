@@ -1,0 +1,408 @@
+"""Directory import and export (chalicelib/domain/directory_io.py): every kind of problem is
+found, all at once, on the right file and line; YAML and CSV round trips; the audit diff."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from chalicelib.domain.directory import Community, MemberCategory
+from chalicelib.domain.directory_io import (CSV_FILES, DirectoryImportError, Problem, changes,
+                                            export_csv, export_yaml, is_unchanged, parse, parse_csv,
+                                            parse_yaml, summarize)
+from tests.unit.builders import edited, tiny, tiny_dict
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# The tiny community of tests/unit/builders.py, written by hand; a "# tag" ends each line
+# that a case below edits, so that a case can say which line its problem must name.
+TINY_YAML = """\
+id: tiny                          # community-id
+name:
+  zh: 小小家园
+  en: Tiny Homeland
+area:
+  name: 小小片区
+  chief: area                     # area-chief
+committee:
+- k1
+- k2                              # committee-2
+grids:
+- id: g1
+  name: 第一网格
+  chief: chief                    # grid-chief
+  members:
+  - gm
+  - gm2                           # grid-member-2
+buildings:
+- id: b1                          # building-b1
+  number: 1
+  grid: g1
+  leader: bl                      # leader-b1
+  grid_member: gm
+  units:
+  - number: 1                     # unit-b1-1
+    leader: sl                    # leader-b1-1
+  - number: 2                     # unit-b1-2
+    leader: bl                    # leader-b1-2
+- id: b2                          # building-b2
+  number: 2                       # number-b2
+  grid: g1                        # grid-of-b2
+  leader: bl
+  grid_member: gm2                # grid-member-of-b2
+  units:
+  - number: 1                     # unit-b2-1
+    leader: sl2                   # leader-b2-1
+members:
+- id: area
+  name: 成员area
+  phone: '+8613900000000'
+  roles: []
+  category: at_home
+- id: k1
+  name: 成员k1
+  phone: '+8613900000001'
+  roles: []
+  category: at_home
+- id: k2
+  name: 成员k2
+  phone: '+8613900000002'
+  roles: []
+  category: at_home
+- id: chief
+  name: 成员chief
+  phone: '+8613900000003'
+  roles: []
+  category: at_home
+- id: gm                          # member-gm
+  name: 成员gm
+  phone: '+8613900000004'
+  roles: []
+  category: at_home
+- id: gm2                         # member-gm2
+  name: 成员gm2                   # name-gm2
+  phone: '+8613900000005'         # phone-gm2
+  roles: []                       # roles-gm2
+  category: at_home               # category-gm2
+- id: bl
+  name: 成员bl
+  phone: '+8613900000006'
+  roles: []
+  category: at_home               # category-bl
+- id: sl
+  name: 成员sl
+  phone: '+8613900000007'
+  roles: []
+  category: at_home               # category-sl
+- id: sl2
+  name: 成员sl2
+  phone: '+8613900000008'
+  roles: []
+  category: at_home
+"""
+
+
+def line_of(text: str, tag: str) -> int:
+    """The 1-based line that ends with `# tag`."""
+    lines = [n for n, line in enumerate(text.splitlines(), start=1) if line.rstrip().endswith(f"# {tag}")]
+    assert len(lines) == 1, f"tag {tag!r} must mark exactly one line"
+    return lines[0]
+
+
+def retag(text: str, tag: str, new_content: str | None) -> str:
+    """The line tagged `tag` replaced by `new_content` (keeping the tag), or removed (None)."""
+    out = []
+    for line in text.splitlines(keepends=True):
+        if line.rstrip().endswith(f"# {tag}"):
+            if new_content is not None:
+                out.append(f"{new_content}  # {tag}\n")
+        else:
+            out.append(line)
+    return "".join(out)
+
+
+def problems_of(call) -> DirectoryImportError:
+    with pytest.raises(DirectoryImportError) as caught:
+        call()
+    return caught.value
+
+
+def test_the_hand_written_yaml_is_the_tiny_community():
+    parsed = parse_yaml(TINY_YAML, "tiny.yaml")
+    assert parsed.community == tiny()
+    assert parsed.warnings == ()
+
+
+# -- YAML: each kind of problem, on its line ---------------------------------------------------
+
+YAML_CASES = [
+    # (id, tag, new line content (None: remove the line), problem on the tagged line)
+    ("unknown-parent-grid", "grid-of-b2", "  grid: g9", "building b2: unknown grid 'g9'"),
+    ("unknown-unit-leader", "leader-b2-1", "    leader: nobody",
+     "stairwell unit b2-1 leader (楼道长): unknown member 'nobody'"),
+    ("unknown-building-leader", "leader-b1", "  leader: nobody", "building b1 leader (楼长): unknown member 'nobody'"),
+    ("unknown-grid-chief", "grid-chief", "  chief: nobody", "grid g1 chief (网格长): unknown member 'nobody'"),
+    ("unknown-grid-member", "grid-member-2", "  - nobody", "grid g1 member (网格员): unknown member 'nobody'"),
+    ("unknown-committee-member", "committee-2", "- nobody", "committee (两委): unknown member 'nobody'"),
+    ("unknown-area-chief", "area-chief", "  chief: nobody", "area chief (片长): unknown member 'nobody'"),
+    ("unknown-building-grid-member", "grid-member-of-b2", "  grid_member: nobody",
+     "building b2 grid member (网格员): unknown member 'nobody'"),
+    ("stairwell-without-leader", "leader-b1-2", "    leader:",
+     "stairwell unit b1-2 has no leader (楼道长)"),
+    ("duplicate-member-id", "member-gm2", "- id: gm", "member id gm is used twice (first on line "),
+    ("duplicate-phone", "phone-gm2", "  phone: '+8613900000004'",
+     "member gm2: phone +8613900000004 is also gm's (line "),
+    ("invalid-phone", "phone-gm2", "  phone: '12345'", "member gm2: '12345' is not a valid phone number"),
+    ("missing-name", "name-gm2", "  name: ''", "member gm2 has no name"),
+    ("invalid-category", "category-gm2", "  category: abroad",
+     "member gm2: category 'abroad' is not one of at_home, away, elderly"),
+    ("duplicate-building-number", "number-b2", "  number: 1", "building b2: building number 1 is also building b1's"),
+    ("bad-building-number", "number-b2", "  number: two", "building b2: number 'two' is not a positive whole number"),
+    ("duplicate-unit-number", "unit-b1-2", "  - number: 1", "unit 1 of building b1 is given twice (first on line "),
+    ("duplicate-building-id", "building-b2", "- id: b1", "building id b1 is used twice (first on line "),
+    ("bad-id", "member-gm2", "- id: gm 2", "a member: id 'gm 2' may only have letters, digits"),
+    ("unknown-field", "roles-gm2", "  role: []", "unknown field 'role'"),
+    ("duplicate-key", "roles-gm2", "  phone: '+8613900000009'", "'phone' is given twice (first on line "),
+    ("not-yaml", "roles-gm2", "\troles: []", "not valid YAML"),
+    ("community-id", "community-id", "id: Tiny Homeland", "community id 'Tiny Homeland' must be lower-case"),
+]
+
+
+@pytest.mark.parametrize("tag, new_line, message", [c[1:] for c in YAML_CASES], ids=[c[0] for c in YAML_CASES])
+def test_given_a_yaml_problem_then_it_names_the_file_and_line(tag, new_line, message):
+    text = retag(TINY_YAML, tag, new_line)
+    error = problems_of(lambda: parse_yaml(text, "tiny.yaml"))
+    assert [p for p in error.problems if message in p.message], error
+    found = next(p for p in error.problems if message in p.message)
+    assert (found.file, found.line, found.severity) == ("tiny.yaml", line_of(text, tag), "error")
+    assert str(found).startswith(f"tiny.yaml:{line_of(text, tag)}: error: ")
+
+
+def test_given_a_unit_whose_leader_line_is_missing_then_the_unit_line_is_named():
+    text = retag(TINY_YAML, "leader-b1-2", None)
+    error = problems_of(lambda: parse_yaml(text, "tiny.yaml"))
+    assert [(p.line, p.message) for p in error.problems] == [
+        (line_of(text, "unit-b1-2"), "stairwell unit b1-2 has no leader (楼道长): every stairwell unit needs one")]
+
+
+def test_given_many_problems_then_all_are_reported_at_once_in_line_order():
+    text = TINY_YAML
+    for tag, new_line in [("grid-of-b2", "  grid: g9"), ("leader-b1-2", "    leader:"),
+                          ("phone-gm2", "  phone: '+8613900000004'"), ("committee-2", "- nobody")]:
+        text = retag(text, tag, new_line)
+    error = problems_of(lambda: parse_yaml(text, "tiny.yaml"))
+    assert [p.line for p in error.problems] == sorted(
+        line_of(text, t) for t in ("grid-of-b2", "leader-b1-2", "phone-gm2", "committee-2"))
+    assert "4 problems" in str(error)
+
+
+def test_given_a_phone_of_another_community_then_a_member_in_two_communities_is_refused():
+    other = tiny("other", phone_prefix="+86139000001")   # its member gm has +8613900000104
+    text = retag(TINY_YAML, "phone-gm2", "  phone: '13900000104'")   # the same phone, written locally
+    error = problems_of(lambda: parse_yaml(text, "tiny.yaml", others=[other]))
+    [problem] = error.problems
+    assert problem.line == line_of(text, "phone-gm2")
+    assert problem.message == ("member gm2: phone +8613900000104 belongs to member gm (成员gm) of community "
+                               "other; a person can be a member of one community only")
+
+
+def test_given_the_same_community_among_the_others_then_its_own_phones_are_not_a_conflict():
+    # Re-importing a community: the current version of itself is not "another community".
+    assert parse_yaml(TINY_YAML, others=[tiny()]).community == tiny()
+
+
+def test_given_the_wrong_community_then_the_id_line_says_so():
+    error = problems_of(lambda: parse_yaml(TINY_YAML, "tiny.yaml", expected_id="changmu"))
+    assert [(p.line, p.message) for p in error.problems] == [
+        (1, "this file is the directory of 'tiny', not of 'changmu'")]
+
+
+@pytest.mark.parametrize("text, line, message", [
+    ("", 0, "the file is empty"),
+    ("- just\n- a list\n", 1, "the community must be a mapping"),
+    ("id: tiny\nmembers: 3\n", 2, "members must be a list"),
+])
+def test_given_a_file_of_the_wrong_shape_then_it_says_so(text, line, message):
+    error = problems_of(lambda: parse_yaml(text, "x.yaml"))
+    assert any(p.line == line and message in p.message for p in error.problems), error
+
+
+# -- warnings: people who are not at home --------------------------------------------------------
+
+def test_given_an_away_stairwell_leader_then_a_warning_says_who_steps_in():
+    text = retag(TINY_YAML, "category-sl", "  category: away")
+    parsed = parse_yaml(text, "tiny.yaml")
+    assert parsed.community.members["sl"].category is MemberCategory.AWAY
+    assert [(w.line, w.severity, w.message) for w in parsed.warnings] == [
+        (line_of(text, "leader-b1-1"), "warning",
+         "stairwell unit b1-1 leader (楼道长) sl (成员sl, away (外出)) is not at home: "
+         "building leader bl (成员bl, at home) steps in")]
+
+
+def test_given_away_stairwell_and_building_leaders_then_the_warning_says_level_1_is_skipped():
+    text = retag(retag(TINY_YAML, "category-sl", "  category: away"), "category-bl", "  category: elderly")
+    messages = [w.message for w in parse_yaml(text).warnings]
+    assert "stairwell unit b1-1 leader (楼道长) sl (成员sl, away (外出)) is not at home: and no building " \
+           "leader at home steps in: level 1 is skipped" in messages
+    assert any(m.startswith("building b1 leader (楼长) bl (成员bl, elderly (年老体弱)) is not at home") for m in messages)
+
+
+def test_given_the_demo_directory_then_it_imports_with_its_two_away_stairwell_leaders_as_warnings(communities):
+    demo = {c.id: c for c in communities}
+    text = (ROOT / "data/directory/changmu.yaml").read_text(encoding="utf-8")
+    parsed = parse_yaml(text, "changmu.yaml")
+    assert parsed.community == demo["changmu"]
+    assert [(w.line, w.message.split(" is not at home")[0]) for w in parsed.warnings] == [
+        (text.splitlines().index("    leader: m34") + 1, "stairwell unit b02-3 leader (楼道长) m34 (拉姆, away (外出))"),
+        (text.splitlines().index("    leader: m35") + 1, "stairwell unit b11-2 leader (楼道长) m35 (尕藏加, away (外出))"),
+    ]
+
+
+# -- CSV -------------------------------------------------------------------------------------------
+
+def tiny_csv() -> dict[str, str]:
+    return export_csv(tiny())
+
+
+def edit_csv(files: dict[str, str], name: str, old_row: str, new_row: str) -> dict[str, str]:
+    lines = files[name].splitlines(keepends=True)
+    index = lines.index(old_row + "\n")
+    lines[index] = new_row + "\n"
+    return {**files, name: "".join(lines)}
+
+
+def csv_line(files: dict[str, str], name: str, row: str) -> int:
+    return files[name].splitlines().index(row) + 1
+
+
+CSV_CASES = [
+    # (id, file, row, new row, problem on the new row's line)
+    ("unknown-parent-grid", "buildings.csv", "b2,2,g1,bl,gm2", "b2,2,g9,bl,gm2", "building b2: unknown grid 'g9'"),
+    ("unknown-parent-building", "units.csv", "b2,1,sl2", "b9,1,sl2",
+     "stairwell unit b9-1: unknown building 'b9' (not in the buildings)"),
+    ("stairwell-without-leader", "units.csv", "b1,2,bl", "b1,2,", "stairwell unit b1-2 has no leader (楼道长)"),
+    ("duplicate-unit", "units.csv", "b1,2,bl", "b1,1,bl", "unit 1 of building b1 is given twice (first on line 2)"),
+    ("unknown-unit-leader", "units.csv", "b1,2,bl", "b1,2,nobody", "unknown member 'nobody'"),
+    ("duplicate-phone", "members.csv", "gm2,成员gm2,+8613900000005,at_home,zh,",
+     "gm2,成员gm2,+8613900000004,at_home,zh,", "member gm2: phone +8613900000004 is also gm's (line 6)"),
+    ("duplicate-member-id", "members.csv", "gm2,成员gm2,+8613900000005,at_home,zh,",
+     "gm,成员gm2,+8613900000005,at_home,zh,", "member id gm is used twice (first on line 6)"),
+    ("spreadsheet-mangled-phone", "members.csv", "gm2,成员gm2,+8613900000005,at_home,zh,",
+     "gm2,成员gm2,8.6139E+12,at_home,zh,", "format the column as text"),
+    ("unknown-grid-member", "grids.csv", "g1,第一网格,chief,gm;gm2", "g1,第一网格,chief,gm;nobody",
+     "grid g1 member (网格员): unknown member 'nobody'"),
+    ("unknown-area-chief", "community.csv", "area_chief,area", "area_chief,nobody",
+     "area chief (片长): unknown member 'nobody'"),
+    ("unknown-community-field", "community.csv", "area_chief,area", "area_boss,area", "unknown field 'area_boss'"),
+    ("unknown-column", "members.csv", "id,name,phone,category,lang,roles", "id,name,phon,category,lang,roles",
+     "unknown column 'phon'"),
+    ("too-many-cells", "units.csv", "b1,2,bl", "b1,2,bl,extra", "4 cells, but the header has 3 columns"),
+]
+
+
+@pytest.mark.parametrize("name, row, new_row, message", [c[1:] for c in CSV_CASES], ids=[c[0] for c in CSV_CASES])
+def test_given_a_csv_problem_then_it_names_the_file_and_line(name, row, new_row, message):
+    files = edit_csv(tiny_csv(), name, row, new_row)
+    error = problems_of(lambda: parse_csv(files))
+    found = [p for p in error.problems if message in p.message]
+    assert found, error
+    assert (found[0].file, found[0].line) == (name, csv_line(files, name, new_row))
+
+
+def test_given_a_missing_csv_file_then_it_is_named():
+    files = {k: v for k, v in tiny_csv().items() if k != "units.csv"}
+    error = problems_of(lambda: parse_csv(files))
+    assert [(p.file, p.line) for p in error.problems] == [("units.csv", 0)]
+    assert "units.csv is missing" in error.problems[0].message
+
+
+def test_given_csv_as_a_spreadsheet_saves_it_then_it_still_reads():
+    # A BOM, CRLF line ends, blank rows, padded cells, other list separators, a phone
+    # without +86, and files given by path.
+    files = edit_csv(tiny_csv(), "grids.csv", "g1,第一网格,chief,gm;gm2", " g1 , 第一网格 ,chief, gm；gm2 ")
+    files = edit_csv(files, "members.csv", "gm,成员gm,+8613900000004,at_home,zh,", "gm,成员gm,13900000004,,,")
+    files = {f"C:\\Users\\clerk\\{name}": "\ufeff" + text.replace("\n", "\r\n") + ",,,,\r\n,,\r\n"
+             for name, text in files.items()}
+    assert parse_csv(files).community == tiny()
+
+
+def test_given_a_quoted_multiline_cell_then_its_row_is_named_by_its_first_line_and_later_rows_stay_right():
+    files = edit_csv(tiny_csv(), "members.csv", "sl,成员sl,+8613900000007,at_home,zh,",
+                     'sl,"成员\nsl",12345,at_home,zh,')                      # lines 9-10
+    files = edit_csv(files, "members.csv", "sl2,成员sl2,+8613900000008,at_home,zh,",
+                     "sl2,成员sl2,12346,at_home,zh,")                        # line 11
+    error = problems_of(lambda: parse_csv(files))
+    assert [(p.file, p.line) for p in error.problems] == [("members.csv", 9), ("members.csv", 11)]
+
+
+# -- round trips -------------------------------------------------------------------------------------
+
+VARIANTS = [tiny(), tiny(away=["sl", "bl"], elderly=["k2"]), tiny(lang={"k1": "en"}),
+            Community.from_dict(edited(tiny_dict(), lambda d: d["members"][0].update(roles=["area_chief", "committee"])))]
+
+
+@pytest.mark.parametrize("fmt", ["yaml", "csv"])
+def test_given_any_community_when_exported_then_imported_then_equal(communities, fmt):
+    for community in [*communities, *VARIANTS]:
+        exported = export_yaml(community, comment="a comment\n\nover lines") if fmt == "yaml" else export_csv(community)
+        files = {f"{community.id}.yaml": exported} if fmt == "yaml" else exported
+        again = parse(files, fmt).community
+        assert again == community
+        assert again.locations == community.locations
+
+
+def test_given_the_demo_then_the_yaml_export_is_the_data_files_own_layout():
+    for name in ("changmu.yaml", "garang.yaml"):
+        text = (ROOT / "data/directory" / name).read_text(encoding="utf-8")
+        body = "".join(line for line in text.splitlines(keepends=True) if not line.startswith("#"))
+        assert export_yaml(parse_yaml(text).community) == body
+
+
+def test_the_shipped_csv_example_is_the_demo_exported_and_imports_as_the_demo(communities):
+    for community in communities:
+        folder = ROOT / "data/directory/csv" / community.id
+        shipped = {p.name: p.read_text(encoding="utf-8-sig") for p in folder.glob("*.csv")}
+        assert sorted(shipped) == sorted(CSV_FILES)
+        assert shipped == export_csv(community)
+        assert parse_csv(shipped).community == community
+
+
+# -- the audit record's diff ---------------------------------------------------------------------------
+
+def test_given_two_versions_then_changes_lists_what_was_added_removed_and_changed():
+    def edit(data):
+        data["members"] = [m for m in data["members"] if m["id"] != "sl2"]
+        data["members"].append({"id": "new", "name": "新人", "phone": "+8613900000099", "category": "at_home"})
+        next(m for m in data["members"] if m["id"] == "gm2")["phone"] = "+8613900000098"
+        data["buildings"][1]["units"][0]["leader"] = "new"
+        data["buildings"][0]["units"].append({"number": 3, "leader": "sl"})
+        data["committee"] = ["k2", "k1"]
+    old, new = tiny(), Community.from_dict(edited(tiny_dict(), edit))
+    change = changes(old, new)
+    assert change == {
+        "first": False,
+        "community": ["committee"],
+        "members": {"added": ["new"], "removed": ["sl2"], "changed": {"gm2": ["phone"]}},
+        "grids": {"added": [], "removed": [], "changed": {}},
+        "buildings": {"added": [], "removed": [], "changed": {}},
+        "units": {"added": ["b1-3"], "removed": []},
+        "unit_leaders": {"b2-1": ["sl2", "new"]},
+    }
+    assert summarize(change, new) == ("community: committee changed; members: 1 added (new), 1 removed (sl2), "
+                                      "1 changed (gm2: phone); units: 1 added (b1-3); stairwell leaders: b2-1 sl2→new")
+    assert not is_unchanged(change)
+
+
+def test_given_no_previous_version_or_no_change_then_the_summary_says_so():
+    first = changes(None, tiny())
+    assert first["first"] and first["members"]["added"] == list(tiny().members)
+    assert summarize(first, tiny()) == "first version: 9 members, 1 grids, 2 buildings, 3 stairwell units"
+    same = changes(tiny(), tiny())
+    assert is_unchanged(same) and summarize(same, tiny()) == "no changes"
+
+
+def test_a_problem_reads_as_file_line_severity_message():
+    assert str(Problem("units.csv", 3, "no leader")) == "units.csv:3: error: no leader"
+    assert str(Problem("units.csv", 0, "missing", "warning")) == "units.csv: warning: missing"
+    assert re.match(r"^1 problem:\n", str(DirectoryImportError([Problem("a", 1, "b")])))
