@@ -35,8 +35,6 @@ class Result:
     runs: int
     app_us: float        # medians, microseconds
     sdks_us: float
-    app_all: list[float]
-    sdks_all: list[float]
 
     @property
     def ratio(self) -> float:
@@ -80,5 +78,4 @@ def run(runs: int = 9) -> Result:
             order = (APP, SDKS) if index % 2 == 0 else (SDKS, APP)
             for statement in order:
                 (app if statement == APP else sdks).append(import_time(statement, pycache))
-    return Result(runs=runs, app_us=statistics.median(app), sdks_us=statistics.median(sdks),
-                  app_all=app, sdks_all=sdks)
+    return Result(runs=runs, app_us=statistics.median(app), sdks_us=statistics.median(sdks))

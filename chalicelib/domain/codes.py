@@ -35,6 +35,3 @@ def normalize_code(text: str) -> str | None:
     candidate = re.sub(r"[\s\-]", "", text).upper()
     return candidate if CODE_PATTERN.match(candidate) else None
 
-
-def looks_like_code(text: str) -> bool:
-    return normalize_code(text) is not None

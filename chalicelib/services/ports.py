@@ -103,6 +103,3 @@ class SmsSender(Protocol):
     def send(self, phone: str, text: str, case_id: str | None = None) -> str | None:
         """Send one SMS; returns the provider's message id."""
 
-
-class Clock(Protocol):
-    def __call__(self) -> float: ...
