@@ -158,7 +158,7 @@ def _closed_case(index: int, directory: Any, policy: Any, taken: set[str], cases
     taken.add(code_for(seed, attempt))
     now = T0 - 86400.0 * (1 + index % 300)
     case = Case.receive(id=report_id_for(seed), code=code_for(seed, attempt), community_id=community.id,
-                        category="stairwell_light", location=location.code,
+                        category="sanitation", location=location.code,
                         description=f"closed bench case {index}", now=now, source="web",
                         dedupe_key=seed, request_hash=f"h{index}")
     if cases is not None:

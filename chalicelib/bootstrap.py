@@ -40,6 +40,23 @@ class Container:
         return EscalationPolicy.from_dict(load_json("policy.json"), time_scale=self.config.time_scale
                                           ).require_levels(len(LEVEL_ROLES))
 
+    @cached_property
+    def policies(self):
+        """Every community's policy book (data/policies/<community>.json) with its working
+        calendar, and the single-chain policy.json for a community without one."""
+        from chalicelib.domain.directory import ROLE_NAMES
+        from chalicelib.domain.policy import Policies, PolicyBook
+        from chalicelib.domain.working_calendar import WorkingCalendar
+        books = {}
+        for path in sorted((DATA / "policies").glob("*.json")):
+            data = load_json(f"policies/{path.name}")
+            calendar = WorkingCalendar.from_dict(load_json(f"calendars/{data['calendar']}.json"))
+            book = PolicyBook.from_dict(data, calendar, time_scale=self.config.time_scale,
+                                        known_roles=frozenset(ROLE_NAMES),
+                                        known_categories=frozenset(self.categories))
+            books[book.community] = book
+        return Policies(books, self.policy)
+
     # -- AWS clients -------------------------------------------------------------
     def _client(self, service: str) -> Any:
         import boto3
@@ -113,7 +130,7 @@ class Container:
     @cached_property
     def intake(self):
         from chalicelib.services.intake import IntakeService
-        return IntakeService(self.cases, self.queue("intake"), self.directory, self.categories, self.policy,
+        return IntakeService(self.cases, self.queue("intake"), self.directory, self.categories, self.policies,
                              self.clock)
 
     @cached_property
@@ -125,7 +142,7 @@ class Container:
     def workflow(self):
         from chalicelib.services.workflow import CaseWorkflow
         return CaseWorkflow(self.cases, self.notices, self.sms, self.queue("escalation"),
-                            self.directory, self.policy, self.clock)
+                            self.directory, self.policies, self.clock)
 
     @cached_property
     def directory_admin(self):

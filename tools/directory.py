@@ -3,6 +3,8 @@
     python -m tools.directory import  --community changmu [--format yaml|csv] [--dry-run] [--actor NAME] PATH...
     python -m tools.directory export  --community changmu --format yaml|csv [--version N] [PATH]
     python -m tools.directory history --community changmu
+    python -m tools.directory leave   --community changmu [--dry-run] [--actor NAME] MEMBER FROM TO
+    python -m tools.directory leave   --community changmu --clear [--actor NAME] MEMBER [FROM TO]
 
 The stage is GRIDLOOP_STAGE (required: there is no default stage to write to); the local
 stack's AWS emulator is GRIDLOOP_AWS_ENDPOINT (`make run` prints it). AWS credentials come
@@ -17,9 +19,14 @@ name). --dry-run checks and shows what would change, and writes nothing.
 export: YAML to PATH or stdout ("-"); CSV into the folder PATH (UTF-8 with a BOM, so
 that Excel reads the Chinese). --version exports an older version (to roll back: export
 it, then import it).
+leave: mark a member away (on leave) from FROM to TO, so that nothing is assigned to
+them meanwhile. FROM and TO are dates (YYYY-MM-DD, Asia/Shanghai, both days included)
+or ISO date-times with an offset. --clear takes FROM..TO out of their leave (without
+FROM TO: all of it; use it when someone comes back early). Applied like an import: the
+next version, recorded as made by --actor.
 
-Exit status: 0 done, 1 usage or unknown community, 2 problems in the file, 3 the
-directory changed meanwhile (run it again).
+Exit status: 0 done, 1 usage or unknown community or member, 2 problems in the file (or
+the dates), 3 the directory changed meanwhile (run it again).
 """
 from __future__ import annotations
 
@@ -109,6 +116,14 @@ def _parser() -> argparse.ArgumentParser:
 
     his = commands.add_parser("history", parents=[common], help="list the versions, newest first")
     his.add_argument("--json", action="store_true", help="everything, as JSON lines")
+
+    lv = commands.add_parser("leave", parents=[common], help="mark a member away for a period, or clear it")
+    lv.add_argument("--clear", action="store_true", help="take FROM..TO (default: everything) out of their leave")
+    lv.add_argument("--actor", default=None, help="who makes this change (kept in the history)")
+    lv.add_argument("--dry-run", action="store_true", help="check and show the changes; write nothing")
+    lv.add_argument("member", metavar="MEMBER", help="the member's id, e.g. m10")
+    lv.add_argument("start", nargs="?", metavar="FROM", help="first day (YYYY-MM-DD) or ISO date-time")
+    lv.add_argument("end", nargs="?", metavar="TO", help="last day, included (YYYY-MM-DD), or ISO date-time")
     return parser
 
 
@@ -127,6 +142,8 @@ def main(argv: Sequence[str] | None = None, container: Any = None) -> int:
             return _import(admin, args, stage, container.config.directory_ttl)
         if args.command == "export":
             return _export(admin, args, stage)
+        if args.command == "leave":
+            return _leave(admin, args, stage, container.config.directory_ttl)
         return _history(admin, args)
     except LookupError as error:   # UnknownCommunity
         print(str(error).strip("'\""), file=sys.stderr)
@@ -151,7 +168,11 @@ def _import(admin: Any, args: argparse.Namespace, stage: str, ttl: float) -> int
     except DirectoryConflict as error:
         print(f"{error}. Run the import again.", file=sys.stderr)
         return 3
-    for warning in result.warnings:
+    return _report(result, args, stage, ttl)
+
+
+def _report(result: Any, args: argparse.Namespace, stage: str, ttl: float, warnings: bool = True) -> int:
+    for warning in result.warnings if warnings else ():
         print(warning)
     if not result.changed:
         print(f"{stage}/{result.community_id}: no changes; it stays at version {result.version}.")
@@ -164,11 +185,47 @@ def _import(admin: Any, args: argparse.Namespace, stage: str, ttl: float) -> int
     return 0
 
 
+def _leave(admin: Any, args: argparse.Namespace, stage: str, ttl: float) -> int:
+    from chalicelib.domain import leave
+    from chalicelib.domain.directory_io import DirectoryImportError
+    from chalicelib.services.ports import DirectoryConflict
+
+    if (args.start is None) != (args.end is None) or (args.start is None and not args.clear):
+        print("give FROM and TO (only --clear may leave them out)", file=sys.stderr)
+        return 1
+    period = None
+    if args.start is not None:
+        try:
+            period = leave.parse_period(args.start, args.end)
+        except leave.LeaveError as error:
+            print(f"leave of {args.member}: {error}", file=sys.stderr)
+            return 2
+    try:
+        result = admin.set_leave(args.community, args.member, period, args.actor or default_actor(),
+                                 clear=args.clear, dry_run=args.dry_run)
+    except DirectoryImportError as error:
+        for problem in [*error.problems, *error.warnings]:
+            print(problem, file=sys.stderr)
+        print(f"{len(error.problems)} problem(s): nothing was changed.", file=sys.stderr)
+        return 2
+    except DirectoryConflict as error:
+        print(f"{error}. Run the command again.", file=sys.stderr)
+        return 3
+    # The warnings (kept with the version) are about the whole directory, on the lines of a
+    # file the operator never saw: `import --dry-run` of an export shows them.
+    status = _report(result, args, stage, ttl, warnings=False)
+    if not args.dry_run:
+        member = admin.community(args.community).members[args.member]
+        periods = ", ".join(leave.describe(p) for p in member.leave) or "none"
+        print(f"{member.id} ({member.name}) is on leave: {periods}")
+    return status
+
+
 def _export(admin: Any, args: argparse.Namespace, stage: str) -> int:
     exported = admin.export_community(args.community, args.format, version=args.version)
     if args.format == "csv":
         if args.path == "-":
-            print("CSV is five files: give a folder to write them to", file=sys.stderr)
+            print("CSV is several files: give a folder to write them to", file=sys.stderr)
             return 1
         for path in write_csv(Path(args.path), exported):
             print(f"wrote {path}", file=sys.stderr)

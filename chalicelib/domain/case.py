@@ -30,7 +30,30 @@ OPEN_STATUSES = frozenset({Status.RECEIVED, Status.ASSIGNED, Status.ACKNOWLEDGED
 class Authority(str, Enum):
     HOLDER = "holder"
     ABOVE = "above"        # a member of a level above the holder on this case's chain
+    FOLLOWER = "follower"  # 跟办 at the holder's level: may resolve, not acknowledge
+    OVERSIGHT = "oversight"  # the committee (两委督办) or the area chief (片长总领), not on the chain above
     NONE = "none"
+
+
+# Who hears of which event, by their responsibility on the case. Every message names
+# the reply its recipient can make — acknowledge or take over (收到), resolve (完成),
+# decide an extension (同意/不同意) — or tells them to stand down from work they were
+# given (escalated_away, taken_over, transferred_away, suspended). The lead, the
+# committee and the volunteers hear nothing else: they follow cases in the digest and
+# the reports, and are only messaged when there is something for them to do.
+HEARS: dict[str, str] = {
+    "assigned": "handle", "escalated_to_you": "handle", "reminder": "handle",
+    "transferred_to_you": "handle", "acknowledged": "handle", "resolved": "handle",
+    "resolve_warning": "handle", "resolve_overdue": "handle",
+    "extension_submitted": "handle", "extension_approved": "handle", "extension_refused": "handle",
+    "suspended": "handle", "resumed": "handle",
+    "follow": "follow",                          # the step's 跟办: may resolve
+    "urgent_together": "above",                  # urgent: the levels told at once, may take over
+    "supervise_yellow": "above", "supervise_red": "above",   # may take over
+    "extension_requested": "above",              # may approve or refuse
+    "escalated_away": "stand_down", "taken_over": "stand_down", "transferred_away": "stand_down",
+}
+MAX_EXTENSION_DAYS = 30
 
 
 class TransitionRefused(Exception):
@@ -73,6 +96,7 @@ class Case:
     reporter_name: str | None = None
     dedupe_key: str | None = None         # what makes two submissions "the same report"
     request_hash: str | None = None
+    priority: str = "normal"              # "urgent" takes the category's urgent chain, if it has one
     status: Status = Status.RECEIVED
     level: int = 0                        # 0 until routed; then 1 (stairwell) .. 5 (area chief)
     holder: str | None = None
@@ -81,6 +105,11 @@ class Case:
     ack_limits: dict[int, int] | None = None      # the policy's limits when the case was routed
     resolve_limits: dict[int, int] | None = None
     yellow_at: float | None = None
+    working_limits: list[str] | None = None       # which of those count working time ("resolve:2")
+    grid_id: str | None = None
+    responsibility: dict[str, list[str]] = field(default_factory=dict)   # lead, supervise, follow, assist
+    suspended: dict[str, Any] | None = None       # 挂起: by, reason, and the clocks' time left
+    extension: dict[str, Any] | None = None       # 延期 asked for, waiting for the level above
     due_at: float | None = None           # when the case's running clock next fires; open cases only
     timer: str | None = None              # which clock that is: "ack", "yellow" or "red"
     resolve_due_at: float | None = None   # the resolve limit of the current holder, once acknowledged
@@ -94,11 +123,12 @@ class Case:
     def receive(cls, *, id: str, code: str, community_id: str, category: str, location: str,
                 description: str, now: float, source: str = "web",
                 reporter_phone: str | None = None, reporter_name: str | None = None,
-                dedupe_key: str | None = None, request_hash: str | None = None) -> "Case":
+                dedupe_key: str | None = None, request_hash: str | None = None,
+                priority: str = "normal") -> "Case":
         case = cls(id=id, code=code, community_id=community_id, category=category,
                    location=location, description=description, created_at=now, updated_at=now,
                    source=source, reporter_phone=reporter_phone, reporter_name=reporter_name,
-                   dedupe_key=dedupe_key, request_hash=request_hash)
+                   dedupe_key=dedupe_key, request_hash=request_hash, priority=priority)
         case._record(now, "received", detail=source)
         return case
 
@@ -112,26 +142,64 @@ class Case:
         rung = self._rung(self.level)
         return rung.role if rung else None
 
+    @property
+    def is_suspended(self) -> bool:
+        return self.suspended is not None
+
     def authority(self, member_id: str) -> Authority:
         if member_id == self.holder:
             return Authority.HOLDER
         if any(member_id in rung.eligible for rung in self.chain if rung.level > self.level):
             return Authority.ABOVE
+        current = self._rung(self.level)
+        if current is not None and member_id in current.followers:
+            return Authority.FOLLOWER
+        if member_id in self.responsibility.get("supervise", ()) or member_id in self.responsibility.get("lead", ()):
+            return Authority.OVERSIGHT
         return Authority.NONE
+
+    def sla_facts(self) -> dict[str, Any]:
+        """What SLA reporting needs, derived from the history: who acknowledged and
+        resolved it, at which level and how fast, and the escalations and supervisions
+        (督办) by level. Stored with the case so a report reads them by grid, no Scan."""
+        facts: dict[str, Any] = {"escalations": {}, "supervisions_yellow": {}, "supervisions_red": {},
+                                 "breaches": 0}
+        for event in self.history:
+            if event.event in ("escalated", "reminded") and event.level is not None:
+                level = str(event.level - 1 if event.event == "escalated" else event.level)
+                facts["escalations"][level] = facts["escalations"].get(level, 0) + 1
+                facts["breaches"] += 1
+            elif event.event in ("supervised_yellow", "supervised_red") and event.level is not None:
+                key = "supervisions_" + event.event.rsplit("_", 1)[1]
+                facts[key][str(event.level)] = facts[key].get(str(event.level), 0) + 1
+                facts["breaches"] += event.event == "supervised_red"
+            elif event.event == "acknowledged" and "acknowledged_at" not in facts:
+                facts.update(acknowledged_at=event.at, acknowledged_by=event.actor,
+                             acknowledged_level=event.level,
+                             seconds_to_acknowledge=round(event.at - self.created_at, 3))
+            elif event.event == "resolved":
+                facts.update(resolved_at=event.at, resolved_by=event.actor, resolved_level=event.level,
+                             seconds_to_resolve=round(event.at - self.created_at, 3))
+        return facts
 
     def overdue(self, now: float) -> bool:
         return self.due_at is not None and self.due_at <= now
 
     # -- transitions ------------------------------------------------------------
-    def route(self, chain: Iterable[Level], policy: EscalationPolicy, now: float) -> None:
+    def route(self, chain: Iterable[Level], policy: EscalationPolicy, now: float,
+              responsibility: dict[str, list[str]] | None = None, grid_id: str | None = None) -> None:
         """Give a received case to the first level that has someone at home."""
         if self.status is not Status.RECEIVED:
             raise TransitionRefused(f"already_{self.status.value}")
         self.chain = list(chain)
+        if responsibility is not None:
+            self.responsibility = {k: list(v) for k, v in responsibility.items()}
+        self.grid_id = grid_id or self.grid_id
         self._adopt(policy)
-        self._route_to_first_holder(self._policy(policy), now)
+        self._route_to_first_holder(self._policy(policy), now, together=policy.together)
 
-    def _route_to_first_holder(self, policy: EscalationPolicy, now: float) -> None:
+    def _route_to_first_holder(self, policy: EscalationPolicy, now: float,
+                               together: tuple[int, ...] = ()) -> None:
         if all(rung.holder is None for rung in self.chain):
             # Nobody on the whole chain is at home: keep it on a timer so the sweep
             # retries, and say so once rather than on every retry.
@@ -143,6 +211,16 @@ class Case:
         assert target is not None
         self._hand_to(target, policy, now, event="assigned")
         self._notify(target.holder, "assigned")
+        for follower in target.followers:
+            self._notify(follower, "follow", holder=target.holder, role=target.role)
+        # Urgent cases (gas leak, fire, medical emergency): the levels above are told at
+        # once, each of whom may take the case over by acknowledging it.
+        told = {target.holder}
+        for rung in self.chain:
+            if rung.level in together and rung.holder not in told:
+                told.add(rung.holder)
+                self._record(now, "told_together", level=rung.level, actor=rung.holder)
+                self._notify(rung.holder, "urgent_together", holder=target.holder)
 
     def escalate(self, expected_due_at: float, policy: EscalationPolicy, now: float,
                  current_chain: Iterable[Level] | None = None) -> bool:
@@ -159,7 +237,7 @@ class Case:
             if current_chain is not None:
                 self.chain = list(current_chain)
             self._adopt(policy)
-            self._route_to_first_holder(self._policy(policy), now)
+            self._route_to_first_holder(self._policy(policy), now, together=policy.together)
             return True
         policy = self._policy(policy)
         if self.status is Status.ACKNOWLEDGED:
@@ -183,9 +261,11 @@ class Case:
     def acknowledge(self, member_id: str, now: float, policy: EscalationPolicy | None = None) -> bool:
         """接单. Returns False when it was already acknowledged by this member. With a
         policy that has resolve limits, the resolve clock starts."""
-        authority = self._check_can_act(member_id)
+        authority = self._check_can_act(member_id, Authority.HOLDER, Authority.ABOVE)
         if self.status is Status.ACKNOWLEDGED and member_id == self.holder:
             return False
+        if self.is_suspended and self.is_open:
+            raise TransitionRefused("suspended")
         if self.status not in (Status.ASSIGNED, Status.ACKNOWLEDGED):
             raise TransitionRefused(f"not_acknowledgeable_{self.status.value}")
         if authority is Authority.ABOVE:
@@ -203,7 +283,7 @@ class Case:
 
     def resolve(self, member_id: str, now: float) -> bool:
         """办结. Returns False when it was already resolved."""
-        authority = self._check_can_act(member_id)
+        authority = self._check_can_act(member_id, Authority.HOLDER, Authority.ABOVE, Authority.FOLLOWER)
         if self.status is Status.RESOLVED:
             return False
         if self.status not in (Status.ASSIGNED, Status.ACKNOWLEDGED):
@@ -213,8 +293,120 @@ class Case:
         self.status = Status.RESOLVED
         self._set_timer(None)                       # every clock of the case ends
         self.resolve_due_at = None
+        self.suspended = self.extension = None
         self._record(now, "resolved", level=self.level, actor=member_id)
         self._notify(member_id, "resolved")
+        return True
+
+    # -- 延期, 挂起, 转办 -------------------------------------------------------------
+    def request_extension(self, member_id: str, days: int, reason: str, now: float) -> bool:
+        """延期: the holder asks the level above for more days to resolve. Returns False
+        for the same request again (a redelivered SMS)."""
+        self._check_can_act(member_id, Authority.HOLDER)
+        if self.status is not Status.ACKNOWLEDGED:
+            raise TransitionRefused(f"not_extendable_{self.status.value}")
+        if not 1 <= days <= MAX_EXTENSION_DAYS:
+            raise TransitionRefused("extension_days")
+        if self.extension is not None:
+            if self.extension["days"] == days and self.extension["by"] == member_id:
+                return False
+            raise TransitionRefused("extension_pending")
+        supervisor = self._supervisor()
+        if supervisor is None:
+            raise TransitionRefused("no_supervisor")
+        self.extension = {"days": days, "reason": reason, "by": member_id, "at": now, "to": supervisor}
+        self._record(now, "extension_requested", level=self.level, actor=member_id, detail=f"{days}d:{reason}")
+        self._notify(supervisor, "extension_requested", holder=member_id, days=days)
+        self._notify(member_id, "extension_submitted", days=days)
+        return True
+
+    def decide_extension(self, member_id: str, approve: bool, policy: EscalationPolicy, now: float) -> bool:
+        """同意 / 不同意: the level above (or the committee) decides. An approved
+        extension moves the resolve limit, and the clock's next alarm with it."""
+        self._check_can_act(member_id, Authority.ABOVE, Authority.OVERSIGHT)
+        if self.extension is None:
+            if any(e.event in ("extension_approved", "extension_refused") and e.actor == member_id
+                   for e in self.history[-3:]):
+                return False          # the same decision again
+            raise TransitionRefused("no_extension_pending")
+        request, self.extension = self.extension, None
+        if not approve:
+            self._record(now, "extension_refused", level=self.level, actor=member_id)
+            self._notify(self.holder, "extension_refused")
+            return True
+        policy = self._policy(policy)
+        extra = request["days"] * policy.day_seconds("resolve", self.level)
+        if self.suspended is not None:
+            self.suspended["resolve_left"] = self.suspended.get("resolve_left", 0.0) + extra
+            if self.suspended.get("timer") in ("yellow", "red"):
+                self.suspended["left"] = self.suspended.get("left", 0.0) + extra
+        elif self.resolve_due_at is not None:
+            self.resolve_due_at = policy.after("resolve", self.level, self.resolve_due_at, extra)
+            if self.timer == "yellow" and self.due_at is not None:
+                self._set_timer("yellow", policy.after("resolve", self.level, self.due_at, extra))
+            elif self.timer == "red":
+                self._set_timer("red", max(self.resolve_due_at, now))
+        self._record(now, "extension_approved", level=self.level, actor=member_id, detail=f"{request['days']}d")
+        self._notify(self.holder, "extension_approved", days=request["days"])
+        return True
+
+    def suspend(self, member_id: str, reason: str, policy: EscalationPolicy, now: float) -> bool:
+        """挂起: a committee member stops the case's clocks (waiting on a resident, an
+        outside body, the weather). Nothing moves until it is resumed."""
+        self._check_can_act(member_id, Authority.OVERSIGHT, Authority.ABOVE)
+        if not self.is_open or self.status is Status.RECEIVED:
+            raise TransitionRefused(f"not_suspendable_{self.status.value}")
+        if self.suspended is not None:
+            return False
+        policy = self._policy(policy)
+        clock = self._clock_of_timer()
+        self.suspended = {"by": member_id, "reason": reason, "at": now, "timer": self.timer,
+                          "left": policy.remaining(clock, self.level, now, self.due_at) if self.due_at else None,
+                          "resolve_left": (policy.remaining("resolve", self.level, now, self.resolve_due_at)
+                                           if self.resolve_due_at is not None else None)}
+        self._set_timer(None)
+        self.resolve_due_at = None
+        self._record(now, "suspended", level=self.level, actor=member_id, detail=reason)
+        self._notify(self.holder, "suspended")
+        return True
+
+    def resume(self, member_id: str, policy: EscalationPolicy, now: float) -> bool:
+        """恢复: the clocks run again with the time they had left."""
+        self._check_can_act(member_id, Authority.OVERSIGHT, Authority.ABOVE)
+        if self.suspended is None:
+            return False
+        policy = self._policy(policy)
+        held, self.suspended = self.suspended, None
+        clock = "ack" if held.get("timer") == "ack" else "resolve"
+        if held.get("timer") and held.get("left") is not None:
+            self._set_timer(held["timer"], policy.after(clock, self.level, now, held["left"]))
+        if held.get("resolve_left") is not None:
+            self.resolve_due_at = policy.after("resolve", self.level, now, held["resolve_left"])
+        self._record(now, "resumed", level=self.level, actor=member_id)
+        self._notify(self.holder, "resumed")
+        return True
+
+    def transfer(self, member_id: str, to_member: str, reason: str, policy: EscalationPolicy,
+                 now: float) -> bool:
+        """转办: the holder hands the case to another member at the same level, who must
+        acknowledge it on this level's clock. `to_member` must be available (checked by
+        the caller, who knows the directory)."""
+        self._check_can_act(member_id, Authority.HOLDER)
+        if self.status not in (Status.ASSIGNED, Status.ACKNOWLEDGED):
+            raise TransitionRefused(f"not_transferable_{self.status.value}")
+        if to_member == member_id:
+            return False
+        policy = self._policy(policy)
+        self.status, self.holder = Status.ASSIGNED, to_member
+        self.resolve_due_at, self.extension = None, None
+        if self.suspended is None:
+            self._set_timer("ack", policy.ack_deadline(self.level, now))
+        else:
+            self.suspended.update(timer="ack", left=float((self.ack_limits or {}).get(self.level, 0)),
+                                  resolve_left=None)
+        self._record(now, "transferred", level=self.level, actor=member_id, detail=f"{to_member}:{reason}")
+        self._notify(to_member, "transferred_to_you", by=member_id)
+        self._notify(member_id, "transferred_away", to=to_member)
         return True
 
     def mark_sent(self, notice: Notice, now: float, message_id: str | None, recipient: str) -> None:
@@ -225,11 +417,25 @@ class Case:
                          detail=f"{notice.template}:{notice.id}" + (f":{message_id}" if message_id else ""))
 
     # -- internals ---------------------------------------------------------------
-    def _check_can_act(self, member_id: str) -> Authority:
+    def _check_can_act(self, member_id: str, *allowed: Authority) -> Authority:
         authority = self.authority(member_id)
-        if authority is Authority.NONE:
-            raise TransitionRefused("not_on_chain")
+        if authority not in allowed:
+            raise TransitionRefused("not_on_chain" if authority is Authority.NONE else f"not_allowed_{authority.value}")
         return authority
+
+    def _supervisor(self) -> str | None:
+        """Who supervises the holder: the first level above with someone at home, else
+        the committee or the area chief."""
+        for rung in sorted(self.chain, key=lambda r: r.level):
+            if rung.level > self.level and rung.holder not in (None, self.holder):
+                return rung.holder
+        for member_id in (*self.responsibility.get("supervise", ()), *self.responsibility.get("lead", ())):
+            if member_id != self.holder:
+                return member_id
+        return None
+
+    def _clock_of_timer(self) -> str:
+        return "ack" if self.timer == "ack" else "resolve"
 
     def _take_over(self, member_id: str, now: float) -> None:
         rung = next(r for r in self.chain if r.level > self.level and member_id in r.eligible)
@@ -258,35 +464,34 @@ class Case:
         self.ack_limits = dict(policy.ack_seconds)
         self.resolve_limits = dict(policy.resolve_seconds) if policy.resolve_seconds else None
         self.yellow_at = policy.yellow_at
+        self.working_limits = sorted(policy.working)
 
     def _policy(self, current: EscalationPolicy) -> EscalationPolicy:
         if not self.ack_limits:
             return current
         return replace(current, version=self.policy_version or current.version,
                        ack_seconds=self.ack_limits, resolve_seconds=self.resolve_limits,
-                       yellow_at=self.yellow_at or current.yellow_at)
+                       yellow_at=self.yellow_at or current.yellow_at,
+                       working=frozenset(self.working_limits or ()))
 
     def _supervise(self, policy: EscalationPolicy, now: float) -> bool:
         """The resolve clock fired on an acknowledged case: the holder keeps it, and the
         level above is told — a yellow warning first, red supervision (督办) at the
         limit, repeated each further limit — and may take it over."""
-        supervisor = next((r for r in sorted(self.chain, key=lambda r: r.level)
-                           if r.level > self.level and r.holder not in (None, self.holder)), None)
+        supervisor = self._supervisor()
+        rung = next((r for r in self.chain if r.holder == supervisor and r.level > self.level), None)
+        level = rung.level if rung else self.level
         if self.timer == "yellow":
-            self._record(now, "supervised_yellow", level=supervisor.level if supervisor else self.level,
-                         actor=supervisor.holder if supervisor else None)
+            self._record(now, "supervised_yellow", level=level, actor=supervisor)
             self._notify(self.holder, "resolve_warning")
-            if supervisor:
-                self._notify(supervisor.holder, "supervise_yellow", holder=self.holder)
+            self._notify(supervisor, "supervise_yellow", holder=self.holder)
             self._set_timer("red", self.resolve_due_at)
             return True
-        self._record(now, "supervised_red", level=supervisor.level if supervisor else self.level,
-                     actor=supervisor.holder if supervisor else None)
+        self._record(now, "supervised_red", level=level, actor=supervisor)
         self._notify(self.holder, "resolve_overdue")
-        if supervisor:
-            self._notify(supervisor.holder, "supervise_red", holder=self.holder)
+        self._notify(supervisor, "supervise_red", holder=self.holder)
         limits = policy.resolve_seconds or {}
-        self._set_timer("red", now + limits.get(self.level, 86400) / policy.time_scale)
+        self._set_timer("red", policy.after("resolve", self.level, now, limits.get(self.level, 86400)))
         return True
 
     def _set_timer(self, kind: str | None, at: float | None = None) -> None:
@@ -322,8 +527,8 @@ class Case:
         for limits in ("ack_limits", "resolve_limits"):
             if data.get(limits):   # JSON keys are strings
                 data[limits] = {int(k): int(v) for k, v in data[limits].items()}
-        data["chain"] = [Level(r["level"], r["role"], r.get("holder"), tuple(r.get("eligible", ())))
-                         for r in data.get("chain", ())]
+        data["chain"] = [Level(r["level"], r["role"], r.get("holder"), tuple(r.get("eligible", ())),
+                               tuple(r.get("followers", ()))) for r in data.get("chain", ())]
         data["history"] = [Event(**e) for e in data.get("history", ())]
         data["outbox"] = [Notice(n["id"], n["member_id"], n["template"], dict(n.get("params") or {}))
                           for n in data.get("outbox", ())]

@@ -2,13 +2,16 @@
 
 community → area (area chief) → grids (grid chief, grid members) → buildings
 (building leader) → stairwell units (stairwell leader), plus the community's
-committee members. Every record belongs to exactly one community.
+committee members, the community's teams (暖心调解室, 巡逻队, 物业) and each grid's
+party volunteers (党员志愿者). Every record belongs to exactly one community.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Iterable, Mapping
+from typing import Any, Iterable, Mapping
+
+from . import leave as _leave
 
 
 class MemberCategory(str, Enum):
@@ -30,10 +33,16 @@ class Member:
     roles: tuple[str, ...]
     category: MemberCategory = MemberCategory.AT_HOME
     lang: str = "zh"
+    leave: tuple[tuple[float, float], ...] = ()   # away for a while: [start, end) epoch seconds
 
     @property
     def assignable(self) -> bool:
         return self.category is MemberCategory.AT_HOME
+
+    def available(self, at: float | None = None) -> bool:
+        """Assignable (at home) and, when `at` is given, not on leave at that instant
+        (a period's start is inside it, its end is not)."""
+        return self.assignable and (at is None or not any(start <= at < end for start, end in self.leave))
 
 
 @dataclass(frozen=True)
@@ -42,6 +51,7 @@ class Grid:
     name: str
     chief_id: str
     member_ids: tuple[str, ...]
+    volunteer_ids: tuple[str, ...] = ()    # 党员志愿者协办: the grid's party volunteers
 
 
 @dataclass(frozen=True)
@@ -84,6 +94,14 @@ class Level:
     role: str
     holder: str | None
     eligible: tuple[str, ...]
+    followers: tuple[str, ...] = ()      # 跟办: told with the holder and may resolve the case too
+
+
+@dataclass(frozen=True)
+class _DefaultStep:
+    level: int
+    role: str
+    with_roles: tuple[str, ...] = ()
 
 
 # The ladder, bottom to top: 楼长发现、网格呼叫、社区响应, then the area chief.
@@ -94,7 +112,13 @@ ROLE_NAMES = {
     "grid_chief": {"zh": "网格长", "en": "grid chief"},
     "committee": {"zh": "社区两委", "en": "community committee"},
     "area_chief": {"zh": "片长", "en": "area chief"},
+    "volunteer": {"zh": "党员志愿者", "en": "party volunteer"},
+    "mediation_room": {"zh": "暖心调解室", "en": "mediation room"},
+    "patrol_team": {"zh": "巡逻队", "en": "patrol team"},
+    "property_management": {"zh": "物业", "en": "property management"},
 }
+# The community's specialist teams (Community.teams is keyed by these).
+TEAM_ROLES = ("mediation_room", "patrol_team", "property_management")
 
 
 @dataclass
@@ -109,40 +133,77 @@ class Community:
     buildings: dict[str, Building]
     units: dict[str, Unit]
     locations: dict[str, Location] = field(default_factory=dict)
+    teams: dict[str, tuple[str, ...]] = field(default_factory=dict)   # TEAM_ROLES → members, in order
 
     def __post_init__(self) -> None:
+        self.teams = {role: tuple(ids) for role, ids in self.teams.items() if ids}
         self._validate()
         if not self.locations:
             self.locations = self._build_locations()
 
     # -- routing -----------------------------------------------------------
-    def chain_for(self, location_code: str) -> list[Level]:
-        """The escalation chain for a location, levels 1..5, skipping nobody yet.
+    def chain_for(self, location_code: str, steps: Iterable[Any] | None = None,
+                  at: float | None = None) -> list[Level]:
+        """The escalation chain for a location: by default the grid's five levels,
+        or the levels of a policy chain (`steps`: objects with level, role, with_roles).
 
-        A level's candidates are ordered; the first assignable one holds the case.
-        Only at-home members are ever holders or eligible.
+        A level's candidates are ordered; the first available one holds the case.
+        Only at-home members who are not on leave at `at` are holders, eligible or
+        followers.
         """
-        location = self.locations[location_code]
-        building = self.buildings[location.building_id]
-        grid = self.grids[building.grid_id]
-        unit_leader = self.units[location.unit_id].leader_id if location.unit_id else None
-        candidates: list[tuple[str | None, ...]] = [
-            (unit_leader, building.leader_id),
-            (building.grid_member_id, *grid.member_ids),
-            (grid.chief_id,),
-            self.committee_ids,
-            (self.area_chief_id,),
-        ]
         chain: list[Level] = []
-        for number, (role, ids) in enumerate(zip(LEVEL_ROLES, candidates), start=1):
-            eligible = tuple(dict.fromkeys(
-                i for i in ids if i is not None and self.members[i].assignable))
+        default = [_DefaultStep(n, role) for n, role in enumerate(LEVEL_ROLES, start=1)]
+        for step in (steps if steps is not None else default):
+            eligible = self._available(self.candidates(location_code, step.role), at)
             # With cross-appointments (交叉任职) one person can sit on two levels: climbing
             # must reach someone new, so prefer a member who holds no lower level.
             below = {lvl.holder for lvl in chain}
             fresh = [i for i in eligible if i not in below]
-            chain.append(Level(number, role, fresh[0] if fresh else None, eligible))
+            holder = fresh[0] if fresh else None
+            followers = tuple(dict.fromkeys(
+                f for role in getattr(step, "with_roles", ())
+                for f in self._available(self.candidates(location_code, role), at)[:1] if f != holder))
+            chain.append(Level(step.level, step.role, holder, eligible, followers))
         return chain
+
+    def candidates(self, location_code: str, role: str) -> tuple[str, ...]:
+        """Who may hold `role` for a location, in order of preference (anyone, at home or not)."""
+        location = self.locations[location_code]
+        building = self.buildings[location.building_id]
+        grid = self.grids[building.grid_id]
+        if role == "stairwell_leader":
+            unit_leader = self.units[location.unit_id].leader_id if location.unit_id else None
+            ids: tuple[str | None, ...] = (unit_leader, building.leader_id)
+        elif role == "grid_member":
+            ids = (building.grid_member_id, *grid.member_ids)
+        elif role == "grid_chief":
+            ids = (grid.chief_id,)
+        elif role == "committee":
+            ids = self.committee_ids
+        elif role == "area_chief":
+            ids = (self.area_chief_id,)
+        elif role == "volunteer":
+            ids = tuple(getattr(grid, "volunteer_ids", ()))
+        else:
+            ids = tuple(getattr(self, "teams", {}).get(role, ()))
+        return tuple(i for i in ids if i is not None)
+
+    def grid_of(self, location_code: str) -> str:
+        return self.buildings[self.locations[location_code].building_id].grid_id
+
+    def responsibility(self, location_code: str, at: float | None = None) -> dict[str, list[str]]:
+        """The five-level responsibility for a case here, besides the holder who handles
+        it (网格员主办): the area chief leads (片长总领), the committee supervises (两委督办),
+        the stairwell leader follows (楼道长跟办), the grid's party volunteers assist
+        (党员志愿者协办). Only available members are named."""
+        def pick(role: str, first_only: bool = False) -> list[str]:
+            ids = list(self._available(self.candidates(location_code, role), at))
+            return ids[:1] if first_only else ids
+        return {"lead": pick("area_chief"), "supervise": pick("committee"),
+                "follow": pick("stairwell_leader", first_only=True), "assist": pick("volunteer")}
+
+    def _available(self, ids: Iterable[str], at: float | None) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(i for i in ids if i in self.members and self.members[i].available(at)))
 
     # -- loading -----------------------------------------------------------
     def _build_locations(self) -> dict[str, Location]:
@@ -167,9 +228,21 @@ class Community:
             if member_id is not None and member_id not in self.members:
                 raise DirectoryError(f"{self.id}: {what} names unknown member {member_id!r}")
 
+        def each_once(member_ids: Iterable[str], what: str) -> None:
+            seen: set[str] = set()
+            for member_id in member_ids:
+                known(member_id, what)
+                if member_id in seen:
+                    raise DirectoryError(f"{self.id}: {what} lists member {member_id} twice")
+                seen.add(member_id)
+
         for member in self.members.values():
             if member.community_id != self.id:
                 raise DirectoryError(f"member {member.id} belongs to {member.community_id}, not {self.id}")
+            for start, end in member.leave:
+                if not end > start:
+                    raise DirectoryError(f"{self.id}: member {member.id} has a leave period that ends "
+                                         f"before it starts ({start!r} to {end!r})")
         known(self.area_chief_id, "area chief")
         for member_id in self.committee_ids:
             known(member_id, "committee")
@@ -177,6 +250,11 @@ class Community:
             known(grid.chief_id, f"grid {grid.id} chief")
             for member_id in grid.member_ids:
                 known(member_id, f"grid {grid.id} member")
+            each_once(grid.volunteer_ids, f"grid {grid.id} volunteer")
+        for role, member_ids in self.teams.items():
+            if role not in TEAM_ROLES:
+                raise DirectoryError(f"{self.id}: unknown team {role!r} (teams are: {', '.join(TEAM_ROLES)})")
+            each_once(member_ids, f"team {role}")
         for building in self.buildings.values():
             if building.grid_id not in self.grids:
                 raise DirectoryError(f"{self.id}: building {building.id} is in unknown grid {building.grid_id!r}")
@@ -200,12 +278,19 @@ class Community:
             except InvalidReport:
                 raise DirectoryError(f"{cid}: member {member['id']} has an invalid phone {member['phone']!r}") from None
 
+        def leave(member: Mapping) -> tuple[tuple[float, float], ...]:
+            try:
+                return tuple(_leave.period_from_plain(p) for p in member.get("leave") or ())
+            except _leave.LeaveError as error:
+                raise DirectoryError(f"{cid}: member {member['id']}: {error}") from None
+
         members = {m["id"]: Member(
             id=m["id"], community_id=cid, name=m["name"], phone=phone(m),
             roles=tuple(m.get("roles", ())),
             category=MemberCategory(m.get("category", "at_home")),
-            lang=m.get("lang", "zh")) for m in data.get("members", ())}
-        grids = {g["id"]: Grid(g["id"], g["name"], g["chief"], tuple(g.get("members", ())))
+            lang=m.get("lang", "zh"), leave=leave(m)) for m in data.get("members", ())}
+        grids = {g["id"]: Grid(g["id"], g["name"], g["chief"], tuple(g.get("members", ())),
+                               tuple(g.get("volunteers") or ()))
                  for g in data.get("grids", ())}
         buildings: dict[str, Building] = {}
         units: dict[str, Unit] = {}
@@ -218,7 +303,8 @@ class Community:
         area = data["area"]
         return cls(id=cid, name=dict(data["name"]), area_name=area["name"],
                    area_chief_id=area["chief"], committee_ids=tuple(data.get("committee", ())),
-                   members=members, grids=grids, buildings=buildings, units=units)
+                   members=members, grids=grids, buildings=buildings, units=units,
+                   teams={role: tuple(ids or ()) for role, ids in (data.get("teams") or {}).items()})
 
     def to_dict(self) -> dict:
         """The inverse of from_dict: what the directory store keeps."""
@@ -226,7 +312,9 @@ class Community:
             "id": self.id, "name": dict(self.name),
             "area": {"name": self.area_name, "chief": self.area_chief_id},
             "committee": list(self.committee_ids),
-            "grids": [{"id": g.id, "name": g.name, "chief": g.chief_id, "members": list(g.member_ids)}
+            "teams": {role: list(self.teams[role]) for role in TEAM_ROLES if role in self.teams},
+            "grids": [{"id": g.id, "name": g.name, "chief": g.chief_id, "members": list(g.member_ids),
+                       "volunteers": list(g.volunteer_ids)}
                       for g in self.grids.values()],
             "buildings": [
                 {"id": b.id, "number": b.number, "grid": b.grid_id, "leader": b.leader_id,
@@ -236,7 +324,8 @@ class Community:
                            if u.building_id == b.id]}
                 for b in self.buildings.values()],
             "members": [{"id": m.id, "name": m.name, "phone": m.phone, "roles": list(m.roles),
-                         "category": m.category.value, "lang": m.lang}
+                         "category": m.category.value, "lang": m.lang,
+                         "leave": [_leave.period_to_plain(p) for p in m.leave]}
                         for m in self.members.values()],
         }
 

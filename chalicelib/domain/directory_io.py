@@ -10,8 +10,13 @@ one go instead of one error per attempt. Errors (nothing is applied):
 - a record without an id, a duplicate member, grid or building id;
 - an unknown parent: a building in a grid that is not in the file, a stairwell unit of
   a building that is not in the file;
-- an unknown member: any leader, chief, grid member or committee member who is not in
-  the file's members;
+- an unknown member: any leader, chief, grid member, committee member, volunteer or team
+  member who is not in the file's members;
+- teams: a team other than mediation_room (暖心调解室), patrol_team (巡逻队) and
+  property_management (物业), a team given twice, a member listed twice in one team (or
+  twice among one grid's volunteers);
+- leave: a period without from or to, a bound that is not a date (YYYY-MM-DD) or an ISO
+  date and time, a period whose to is before its from;
 - phones: missing, not a phone number, used by two members of the file, or used by a
   member of another community of the deployment (a person is a member of one community
   only: SMS replies are matched to members by phone);
@@ -21,16 +26,28 @@ one go instead of one error per attempt. Errors (nothing is applied):
 
 Warnings (the import goes ahead, and the warnings are kept with its audit record):
 
-- a leader, chief or grid member who is not at home (外出 away or 年老体弱 elderly).
+- a leader, chief, grid member, volunteer or team member who is not at home (外出 away or
+  年老体弱 elderly).
   Not an error, because it is how things are: away members stay in the directory, and
   the escalation chain skips a level with nobody at home and records the skip. The
   demo data has two away stairwell leaders on purpose. The warning says who steps in;
 - a building whose grid member is not among its grid's members;
 - a role or a language gridloop does not know (informational fields).
 
-YAML: the shape of data/directory/*.yaml (one community per file).
+YAML: the shape of data/directory/*.yaml (one community per file). Besides the grid:
 
-CSV: five files, one per kind of record, each with a header row, so that each opens in
+  teams:                       the community's specialist teams, each a list of members
+    mediation_room: [m41, m42]       暖心调解室
+    patrol_team: [m43, m44]          巡逻队
+    property_management: [m45, m46]  物业
+  grids: - ... volunteers: [m03]     the grid's party volunteers (党员志愿者协办)
+  members: - ... leave:              periods the member is away (on leave):
+      - {from: "2026-12-01", to: "2026-12-10"}
+      Dates are whole days in Asia/Shanghai time, both included (from 00:00 of `from`
+      to 00:00 of the day after `to`); an ISO date and time with an offset
+      ("2026-12-01T08:00:00+08:00") is an instant, and as `to` the first moment back.
+
+CSV: six files, one per kind of record, each with a header row, so that each opens in
 a spreadsheet as one plain table. Cells are trimmed; blank rows are skipped; a list in
 one cell is separated by ";" (also "；", "," or "、"). Files are UTF-8 (a BOM, as Excel
 writes with "CSV UTF-8", is fine). Keep the phone column formatted as text in a
@@ -43,14 +60,21 @@ spreadsheet, or it turns +8613971007101 into 8.61397E+12.
                   area_chief   member id of the area chief (片长)
                   committee    member ids of the committee (两委), in the order they
                                are asked: "m03;m05;m02"
-  members.csv     id,name,phone,category,lang,roles
+  members.csv     id,name,phone,category,lang,roles,leave
                   category: at_home (default), away or elderly; lang: zh (default) or en;
-                  roles: informational, e.g. "committee;grid_chief"
-  grids.csv       id,name,chief,members       (members: the grid members (网格员), in order)
+                  roles: informational, e.g. "committee;grid_chief";
+                  leave: periods away, each FROM/TO as in YAML, separated by ";":
+                  "2026-12-01/2026-12-10;2027-01-05/2027-01-06"
+  grids.csv       id,name,chief,members,volunteers
+                  members: the grid members (网格员), in order; volunteers: its party
+                  volunteers (党员志愿者)
   buildings.csv   id,number,grid,leader,grid_member
                   leader: the building leader (楼长), optional; grid_member: the one who
                   looks after this building, optional
   units.csv       building,number,leader      (one row per stairwell unit; leader required)
+  teams.csv       team,members                (one row per team: mediation_room, patrol_team
+                                               or property_management; optional: a directory
+                                               without it has no teams)
 
 The example in data/directory/csv/ is the demo directory exported this way.
 """
@@ -62,12 +86,16 @@ import re
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
-from .directory import Community, DirectoryError, MemberCategory
+from . import leave as _leave
+from .directory import ROLE_NAMES, TEAM_ROLES, Community, DirectoryError, MemberCategory
 
 FORMATS = ("yaml", "csv")
-CSV_FILES = ("community.csv", "members.csv", "grids.csv", "buildings.csv", "units.csv")
+CSV_FILES = ("community.csv", "members.csv", "grids.csv", "buildings.csv", "units.csv", "teams.csv")
+_OPTIONAL_CSV_FILES = ("teams.csv",)       # older exports have five files
 KNOWN_ROLES = ("area_chief", "committee", "grid_chief", "grid_member", "building_leader",
-               "stairwell_leader", "volunteer")
+               "stairwell_leader", "volunteer", *TEAM_ROLES)
+_TEAM_NAMES = ", ".join(f"{role} ({ROLE_NAMES[role]['zh']})" for role in TEAM_ROLES)
+_LEAVE_SEPARATORS = re.compile(r"[;；,，、\n]+")
 _ID = re.compile(r"^[A-Za-z0-9_.-]+$")
 _COMMUNITY_ID = re.compile(r"^[a-z][a-z0-9_]*$")
 _LIST_SEPARATORS = re.compile(r"[;；,，、\s]+")
@@ -134,6 +162,7 @@ class _Records:
         self.grids: list[_Rec] = []
         self.buildings: list[_Rec] = []
         self.units: list[_Rec] = []
+        self.teams: list[_Rec] = []
 
 
 class _Problems:
@@ -150,10 +179,10 @@ class _Problems:
 
 # -- YAML ----------------------------------------------------------------------------------
 
-_TOP_FIELDS = ("id", "name", "area", "committee", "grids", "buildings", "members")
+_TOP_FIELDS = ("id", "name", "area", "committee", "teams", "grids", "buildings", "members")
 _AREA_FIELDS = ("name", "chief")
-_MEMBER_FIELDS = ("id", "name", "phone", "roles", "category", "lang")
-_GRID_FIELDS = ("id", "name", "chief", "members")
+_MEMBER_FIELDS = ("id", "name", "phone", "roles", "category", "lang", "leave")
+_GRID_FIELDS = ("id", "name", "chief", "members", "volunteers")
 _BUILDING_FIELDS = ("id", "number", "grid", "leader", "grid_member", "units")
 _UNIT_FIELDS = ("number", "leader")
 
@@ -226,6 +255,9 @@ def _read_yaml(text: str, filename: str, out: _Problems) -> _Records | None:
                 rec.values[key] = [plain(v) for v in value_node.value]
                 for index, item in enumerate(value_node.value):
                     rec.locs[(key, index)] = line(item)
+                    if isinstance(item, yaml.MappingNode):       # e.g. a leave period's from and to
+                        for sub_key, _ in item.value:
+                            rec.locs[(f"{key}.{plain(sub_key)}", index)] = line(sub_key)
             else:
                 rec.values[key] = plain(value_node)
         return rec
@@ -247,8 +279,25 @@ def _read_yaml(text: str, filename: str, out: _Problems) -> _Records | None:
             head.locs[f"area_{key}"] = line(key_node)
     records.head = head
 
-    for kind, fields, lists in (("members", _MEMBER_FIELDS, ("roles",)),
-                                ("grids", _GRID_FIELDS, ("members",))):
+    if "teams" in top:
+        teams_node = top["teams"][1]
+        if isinstance(teams_node, yaml.ScalarNode) and plain(teams_node) is None:
+            pass
+        elif not isinstance(teams_node, yaml.MappingNode):
+            out.error(line(teams_node), f"teams must be a mapping of team: [members] "
+                                        f"(teams are: {_TEAM_NAMES})")
+        else:
+            for key_node, value_node in teams_node.value:
+                team = _Rec(line(key_node), {"team": plain(key_node)}, {"team": line(key_node)})
+                team.locs["members"] = line(key_node)
+                items = sequence(value_node, f"team {plain(key_node)}")
+                team.values["members"] = [plain(v) for v in items]
+                for index, item in enumerate(items):
+                    team.locs[("members", index)] = line(item)
+                records.teams.append(team)
+
+    for kind, fields, lists in (("members", _MEMBER_FIELDS, ("roles", "leave")),
+                                ("grids", _GRID_FIELDS, ("members", "volunteers"))):
         if kind not in top:
             continue
         for item in sequence(top[kind][1], kind):
@@ -279,13 +328,14 @@ def _read_yaml(text: str, filename: str, out: _Problems) -> _Records | None:
 
 _CSV_COLUMNS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {   # required, optional
     "community.csv": (("field", "value"), ()),
-    "members.csv": (("id", "name", "phone"), ("category", "lang", "roles")),
-    "grids.csv": (("id", "name", "chief"), ("members",)),
+    "members.csv": (("id", "name", "phone"), ("category", "lang", "roles", "leave")),
+    "grids.csv": (("id", "name", "chief"), ("members", "volunteers")),
     "buildings.csv": (("id", "number", "grid"), ("leader", "grid_member")),
     "units.csv": (("building", "number", "leader"), ()),
+    "teams.csv": (("team",), ("members",)),
 }
 _COMMUNITY_FIELDS = ("id", "area_name", "area_chief", "committee")
-_CSV_LISTS = {"members.csv": ("roles",), "grids.csv": ("members",)}
+_CSV_LISTS = {"members.csv": ("roles",), "grids.csv": ("members", "volunteers"), "teams.csv": ("members",)}
 
 
 def _split(cell: str) -> list[str]:
@@ -353,11 +403,12 @@ def _read_csv(files: Mapping[str, str], out: _Problems) -> _Records | None:
         else:
             by_name[name] = (path, text)
     for name in CSV_FILES:
-        if name not in by_name:
+        if name not in by_name and name not in _OPTIONAL_CSV_FILES:
             out.error((name, 0), f"{name} is missing: a directory in CSV is the files "
-                                 f"{', '.join(CSV_FILES)}")
+                                 f"{', '.join(CSV_FILES)} ({', '.join(_OPTIONAL_CSV_FILES)} optional)")
     tables = {name: _read_csv_table(text, name, out) for name, (_, text) in by_name.items()}
-    if any(tables.get(name) is None for name in CSV_FILES):
+    if any(tables.get(name) is None for name in CSV_FILES
+           if name in by_name or name not in _OPTIONAL_CSV_FILES):
         return None
 
     records = _Records()
@@ -386,6 +437,7 @@ def _read_csv(files: Mapping[str, str], out: _Problems) -> _Records | None:
     records.grids = tables["grids.csv"]
     records.buildings = tables["buildings.csv"]
     records.units = tables["units.csv"]
+    records.teams = tables.get("teams.csv") or []
     return records
 
 
@@ -529,6 +581,7 @@ class _Validator:
             self.out.warn(head.at("committee"), "no committee member is at home: level 4 (社区响应) "
                                                 "is always skipped")
         data["committee"] = committee
+        data["teams"] = self.check_teams()
 
         data["grids"], grid_members = self.check_grids()
         data["buildings"] = self.check_buildings(set(g["id"] for g in data["grids"]), grid_members)
@@ -585,6 +638,7 @@ class _Validator:
             if lang not in _languages():
                 self.out.warn(rec.at("lang"), f"{what}: gridloop has no messages in {lang!r} "
                                               f"(it has {', '.join(sorted(_languages()))}); they will get Chinese")
+            leave = self.leave(rec, what)
             roles = [r for r, _ in self.id_list(rec, "roles", what)]
             for index, role in enumerate(roles):
                 if role not in KNOWN_ROLES:
@@ -597,7 +651,92 @@ class _Validator:
             if category_value is not None:
                 self.category[member_id] = category_value
             rec.values["_plain"] = {"id": member_id, "name": name, "phone": phone, "roles": roles,
-                                    "category": category, "lang": lang}
+                                    "category": category, "lang": lang, "leave": leave}
+
+    def leave(self, rec: _Rec, what: str) -> list[dict[str, float]]:
+        """The member's leave periods as {"from": start, "to": end} in epoch seconds."""
+        value = rec.values.get("leave")
+        periods: list[tuple[Any, Loc, Any, Loc]] = []        # from, its line, to, its line
+        if value is None or value == "":
+            return []
+        if isinstance(value, str):                            # CSV: FROM/TO;FROM/TO
+            for part in _LEAVE_SEPARATORS.split(value):
+                if not part.strip():
+                    continue
+                bounds = part.split("/")
+                if len(bounds) != 2 or not all(b.strip() for b in bounds):
+                    self.out.error(rec.at("leave"), f"{what}: leave {part.strip()!r} is not FROM/TO "
+                                                    f"(e.g. 2026-12-01/2026-12-10)")
+                    continue
+                periods.append((bounds[0].strip(), rec.at("leave"), bounds[1].strip(), rec.at("leave")))
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                loc = rec.at("leave", index)
+                if not isinstance(item, dict):
+                    self.out.error(loc, f"{what}: a leave period is from: and to:, not {item!r}")
+                    continue
+                unknown = [k for k in item if k not in ("from", "to")]
+                for key in unknown:
+                    self.out.error(rec.at(f"leave.{key}", index) if (f"leave.{key}", index) in rec.locs else loc,
+                                   f"{what}: a leave period: unknown field {key!r} (fields are: from, to)")
+                missing = [k for k in ("from", "to") if item.get(k) in (None, "")]
+                if missing:
+                    self.out.error(loc, f"{what}: a leave period has no {' and no '.join(missing)}")
+                if unknown or missing:
+                    continue
+                periods.append((item["from"], rec.at("leave.from", index) if ("leave.from", index) in rec.locs
+                                else loc, item["to"], rec.at("leave.to", index)
+                                if ("leave.to", index) in rec.locs else loc))
+        else:
+            self.out.error(rec.at("leave"), f"{what}: leave must be a list of periods (from:, to:)")
+            return []
+        result = []
+        for start_value, start_loc, end_value, end_loc in periods:
+            bounds = []
+            for bound, loc, end in ((start_value, start_loc, False), (end_value, end_loc, True)):
+                try:
+                    bounds.append(_leave.parse_bound(bound, end=end))
+                except _leave.LeaveError as error:
+                    self.out.error(loc, f"{what}: leave {'to' if end else 'from'}: {error}")
+            if len(bounds) != 2:
+                continue
+            start, end = bounds
+            if end <= start:
+                shown = [v.isoformat() if hasattr(v, "isoformat") else str(v) for v in (start_value, end_value)]
+                same = end == start and _leave.parse_bound(end_value, end=False) == end   # not a whole day
+                relation = "is the same instant as" if same else "is before"
+                self.out.error(end_loc, f"{what}: leave to {shown[1]} {relation} from {shown[0]}: "
+                                        f"a period must end after it starts")
+                continue
+            result.append({"from": start, "to": end})
+        return result
+
+    def check_teams(self) -> dict[str, list[str]]:
+        teams: dict[str, list[str]] = {}
+        first: dict[str, int] = {}
+        for rec in self.r.teams:
+            role = self.ident(rec, "team", "a team")
+            if role is not None and role not in TEAM_ROLES:
+                self.out.error(rec.at("team"), f"unknown team {role!r} (teams are: {_TEAM_NAMES})")
+                role = None
+            elif role is not None and role in first:
+                self.out.error(rec.at("team"), f"team {role} is given twice (first on line {first[role]})")
+                role = None
+            what = f"team {role} ({ROLE_NAMES[role]['zh']})" if role else "a team"
+            members, listed = [], set()
+            for member_id, loc in self.id_list(rec, "members", what):
+                if member_id in listed:
+                    self.out.error(loc, f"{what}: member {member_id} is listed twice")
+                elif self.member_ref(member_id, loc, f"{what} member"):
+                    self.warn_if_away(member_id, loc, f"{what} member", "they are never assigned")
+                    members.append(member_id)
+                listed.add(member_id)
+            if role is None:
+                continue
+            first[role] = rec.at("team")[1]
+            if members:
+                teams[role] = members
+        return {role: teams[role] for role in TEAM_ROLES if role in teams}
 
     def check_grids(self) -> tuple[list[dict[str, Any]], dict[str, list[str]]]:
         grids: list[dict[str, Any]] = []
@@ -621,11 +760,20 @@ class _Validator:
                 elif self.member_ref(member_id, loc, f"{what} member (网格员)"):
                     members.append(member_id)
                 listed.add(member_id)
+            volunteers, listed = [], set()
+            for member_id, loc in self.id_list(rec, "volunteers", what):
+                if member_id in listed:
+                    self.out.error(loc, f"{what}: volunteer {member_id} is listed twice")
+                elif self.member_ref(member_id, loc, f"{what} volunteer (党员志愿者)"):
+                    self.warn_if_away(member_id, loc, f"{what} volunteer (党员志愿者)", "they are never assigned")
+                    volunteers.append(member_id)
+                listed.add(member_id)
             if grid_id is None:
                 continue
             seen[grid_id] = rec.loc[1]
             members_of[grid_id] = members
-            grids.append({"id": grid_id, "name": name, "chief": chief, "members": members})
+            grids.append({"id": grid_id, "name": name, "chief": chief, "members": members,
+                          "volunteers": volunteers})
         return grids, members_of
 
     def check_buildings(self, grid_ids: set[str], grid_members: dict[str, list[str]]) -> list[dict[str, Any]]:
@@ -746,7 +894,7 @@ def parse_yaml(text: str, filename: str = "directory.yaml", *, expected_id: str 
 
 def parse_csv(files: Mapping[str, str], *, expected_id: str | None = None,
               others: Iterable[Community] = ()) -> Parsed:
-    """One community from the five CSV files ({file name or path: text})."""
+    """One community from the CSV files ({file name or path: text}; teams.csv optional)."""
     out = _Problems()
     return _finish(_read_csv(files, out), out, expected_id, others, "community.csv")
 
@@ -765,8 +913,14 @@ def parse(files: Mapping[str, str], format: str, *, expected_id: str | None = No
 
 
 def to_plain(community: Community) -> dict[str, Any]:
-    """The data-file shape (data/directory/*.yaml): empty fields left out, lang only when not zh."""
+    """The data-file shape (data/directory/*.yaml): empty fields (teams, volunteers, leave,
+    a building's leader) left out, lang only when not zh."""
     data = community.to_dict()
+    if not data["teams"]:
+        del data["teams"]
+    for grid in data["grids"]:
+        if not grid["volunteers"]:
+            del grid["volunteers"]
     for building in data["buildings"]:
         for key in ("leader", "grid_member"):
             if building[key] is None:
@@ -774,6 +928,8 @@ def to_plain(community: Community) -> dict[str, Any]:
     for member in data["members"]:
         if member["lang"] == "zh":
             del member["lang"]
+        if not member["leave"]:
+            del member["leave"]
     return data
 
 
@@ -788,7 +944,7 @@ def export_yaml(community: Community, comment: str | None = None) -> str:
 
 
 def export_csv(community: Community) -> dict[str, str]:
-    """{file name: text} for the five CSV files (see the module docstring)."""
+    """{file name: text} for the six CSV files (see the module docstring)."""
     def table(header: tuple[str, ...], rows: Iterable[Iterable[Any]]) -> str:
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
@@ -802,28 +958,33 @@ def export_csv(community: Community) -> dict[str, str]:
     units = sorted(c.units.values(), key=lambda u: (c.buildings[u.building_id].number, u.number))
     return {
         "community.csv": table(("field", "value"), head),
-        "members.csv": table(("id", "name", "phone", "category", "lang", "roles"),
-                             ((m.id, m.name, m.phone, m.category.value, m.lang, ";".join(m.roles))
+        "members.csv": table(("id", "name", "phone", "category", "lang", "roles", "leave"),
+                             ((m.id, m.name, m.phone, m.category.value, m.lang, ";".join(m.roles),
+                               ";".join(_leave.period_text(p) for p in m.leave))
                               for m in c.members.values())),
-        "grids.csv": table(("id", "name", "chief", "members"),
-                           ((g.id, g.name, g.chief_id, ";".join(g.member_ids)) for g in c.grids.values())),
+        "grids.csv": table(("id", "name", "chief", "members", "volunteers"),
+                           ((g.id, g.name, g.chief_id, ";".join(g.member_ids), ";".join(g.volunteer_ids))
+                            for g in c.grids.values())),
         "buildings.csv": table(("id", "number", "grid", "leader", "grid_member"),
                                ((b.id, b.number, b.grid_id, b.leader_id, b.grid_member_id)
                                 for b in c.buildings.values())),
         "units.csv": table(("building", "number", "leader"),
                            ((u.building_id, u.number, u.leader_id) for u in units)),
+        "teams.csv": table(("team", "members"),
+                           ((role, ";".join(c.teams[role])) for role in TEAM_ROLES if role in c.teams)),
     }
 
 
 # -- what changed, for the audit record --------------------------------------------------------------
 
 _MEMBER_DIFF = (("name", "name"), ("phone", "phone"), ("roles", "roles"), ("category", "category"),
-                ("lang", "lang"))
-_GRID_DIFF = (("name", "name"), ("chief_id", "chief"), ("member_ids", "members"))
+                ("lang", "lang"), ("leave", "leave"))
+_GRID_DIFF = (("name", "name"), ("chief_id", "chief"), ("member_ids", "members"),
+              ("volunteer_ids", "volunteers"))
 _BUILDING_DIFF = (("number", "number"), ("grid_id", "grid"), ("leader_id", "leader"),
                   ("grid_member_id", "grid_member"))
 _COMMUNITY_DIFF = (("name", "name"), ("area_name", "area_name"), ("area_chief_id", "area_chief"),
-                   ("committee_ids", "committee"))
+                   ("committee_ids", "committee"), ("teams", "teams"))
 
 
 def changes(old: Community | None, new: Community) -> dict[str, Any]:

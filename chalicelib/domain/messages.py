@@ -38,6 +38,51 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "zh": "红牌督办：{holder}办理的事项{code}已超时未办结。回复“收到 {code}”可接手",
         "en": "Red card: case {code} ({holder}) is overdue. Reply OK {code} to take over.",
     },
+    # 跟办: told with the holder, may resolve it too
+    "follow": {
+        "zh": "【{community}】请跟办事项{code}：{location}，{category}。办完可回复“完成 {code}”",
+        "en": "[{community}] Please follow case {code}: {location}, {category}. Reply DONE {code} when it is done.",
+    },
+    # urgent: the levels above are told at once
+    "urgent_together": {
+        "zh": "【{community}】紧急事项{code}：{location}，{category}。回复“收到 {code}”可接手",
+        "en": "[{community}] URGENT case {code}: {location}, {category}. Reply OK {code} to take over.",
+    },
+    # 转办
+    "transferred_to_you": {
+        "zh": "【{community}】事项{code}转办给您：{location}，{category}。回复“收到 {code}”接单",
+        "en": "[{community}] Case {code} was passed to you: {location}, {category}. Reply OK {code} to accept.",
+    },
+    "transferred_away": {
+        "zh": "事项{code}已转办给{to}，无需再办理。",
+        "en": "Case {code} has been passed to {to}; nothing more for you to do.",
+    },
+    # 延期: the holder asks, the level above decides
+    "extension_requested": {
+        "zh": "【{community}】事项{code}申请延期{days}天：{category}。回复“同意 {code}”或“不同意 {code}”",
+        "en": "[{community}] Case {code} ({category}) asks {days} more days. Reply APPROVE {code} or REFUSE {code}.",
+    },
+    "extension_submitted": {
+        "zh": "事项{code}延期{days}天的申请已报上级审批。",
+        "en": "Your request for {days} more days on case {code} has gone to the level above.",
+    },
+    "extension_approved": {
+        "zh": "事项{code}延期{days}天已获同意。办完请回复“完成 {code}”",
+        "en": "{days} more days on case {code} approved. Reply DONE {code} when done.",
+    },
+    "extension_refused": {
+        "zh": "事项{code}延期申请未获同意，请按原时限办结。",
+        "en": "The extension of case {code} was refused; the limit stands.",
+    },
+    # 挂起 / 恢复
+    "suspended": {
+        "zh": "事项{code}已挂起，计时暂停，恢复后将通知您。",
+        "en": "Case {code} is suspended; its clock is stopped until it resumes.",
+    },
+    "resumed": {
+        "zh": "事项{code}已恢复办理，计时继续。办完请回复“完成 {code}”",
+        "en": "Case {code} has resumed; its clock runs again. Reply DONE {code} when done.",
+    },
     # to the member a case was taken from
     "escalated_away": {
         "zh": "【{community}】事项{code}超时未接，已升级至{role}。",
@@ -61,6 +106,26 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "zh": "抱歉，您不是事项{code}的当前负责人，无法操作。",
         "en": "Sorry, you are not responsible for case {code} and cannot act on it.",
     },
+    "refused_not_allowed": {
+        "zh": "抱歉，您无权对事项{code}执行此操作。",
+        "en": "Sorry, you may not do that to case {code}.",
+    },
+    "refused_suspended": {
+        "zh": "事项{code}已挂起，恢复后再办理。",
+        "en": "Case {code} is suspended; act on it when it resumes.",
+    },
+    "refused_extension": {
+        "zh": "事项{code}无法延期：接单后方可申请，天数1至30，且上次申请已审批。",
+        "en": "Case {code} cannot be extended now: accept it first, ask 1-30 days, one request at a time.",
+    },
+    "refused_no_extension": {
+        "zh": "事项{code}没有待审批的延期申请。",
+        "en": "Case {code} has no extension request waiting.",
+    },
+    "refused_transfer": {
+        "zh": "无法转办事项{code}：对方号码须为本社区在岗成员。",
+        "en": "Case {code} cannot be passed on: the number must be an available member of this community.",
+    },
     "refused_closed": {
         "zh": "事项{code}已结束，无需操作。",
         "en": "Case {code} is already closed.",
@@ -74,8 +139,8 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "en": "Sorry, this number is not registered as a grid member.",
     },
     "help": {
-        "zh": "未识别的回复。接单回复“收到 编号”，办完回复“完成 编号”。",
-        "en": "Not understood. Reply OK CODE to accept a case, DONE CODE when it is done.",
+        "zh": "未识别。可回复：收到/完成 编号；延期 编号 天数 原因；转办 编号 手机号 原因",
+        "en": "Not understood. Reply OK CODE, DONE CODE, EXTEND CODE DAYS REASON or TRANSFER CODE PHONE REASON.",
     },
 }
 

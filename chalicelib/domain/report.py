@@ -9,7 +9,8 @@ from typing import Any, Mapping
 from .directory import Directory
 
 REQUIRED = ("category", "location", "description")
-OPTIONAL = ("phone", "name")
+OPTIONAL = ("phone", "name", "priority")
+PRIORITIES = ("normal", "urgent")
 MAX_DESCRIPTION = 1000
 MAX_NAME = 50
 
@@ -28,11 +29,14 @@ class ReportRequest:
     description: str
     phone: str | None = None
     name: str | None = None
+    priority: str = "normal"
 
     def fingerprint(self) -> str:
         """Identifies the content, to tell a retry from a reused Idempotency-Key."""
-        body = json.dumps([self.category, self.location, self.description, self.phone, self.name],
-                          ensure_ascii=False)
+        fields = [self.category, self.location, self.description, self.phone, self.name]
+        if self.priority != "normal":
+            fields.append(self.priority)
+        body = json.dumps(fields, ensure_ascii=False)
         return hashlib.sha256(body.encode()).hexdigest()[:32]
 
 
@@ -72,9 +76,12 @@ def validate(payload: Any, directory: Directory, categories: Mapping[str, Any],
                             "description")
     if values["name"] is not None and len(values["name"]) > MAX_NAME:
         raise InvalidReport("too_long", f"name is longer than {MAX_NAME} characters", "name")
+    priority = (values["priority"] or "normal").lower()
+    if priority not in PRIORITIES:
+        raise InvalidReport("invalid_priority", f"priority must be one of {', '.join(PRIORITIES)}", "priority")
     phone = normalize_phone(values["phone"]) if values["phone"] is not None else None
     return ReportRequest(location.community_id, category, location.code, values["description"],
-                         phone, values["name"])
+                         phone, values["name"], priority)
 
 
 def normalize_phone(raw: str) -> str:

@@ -25,18 +25,37 @@ CODE_AFTER_WORD = (
 class Action(str, Enum):
     ACKNOWLEDGE = "acknowledge"   # 接单
     RESOLVE = "resolve"           # 办结
+    EXTEND = "extend"             # 延期 CODE 天数 原因: the holder asks for more days
+    APPROVE = "approve"           # 同意 CODE: the level above grants it
+    REFUSE = "refuse"             # 不同意 CODE: ... or refuses it
+    SUSPEND = "suspend"           # 挂起 CODE 原因: the committee stops the clock
+    RESUME = "resume"             # 恢复 CODE: ... and starts it again
+    TRANSFER = "transfer"         # 转办 CODE 手机号 原因: the holder hands the case on
 
 
+# Longest first where one word begins another (不同意 / 同意 do not, but keep the rule).
 WORDS = {
     "收到": Action.ACKNOWLEDGE, "OK": Action.ACKNOWLEDGE,
     "完成": Action.RESOLVE, "DONE": Action.RESOLVE,
+    "延期": Action.EXTEND, "EXTEND": Action.EXTEND,
+    "不同意": Action.REFUSE, "REFUSE": Action.REFUSE,
+    "同意": Action.APPROVE, "APPROVE": Action.APPROVE,
+    "挂起": Action.SUSPEND, "SUSPEND": Action.SUSPEND,
+    "恢复": Action.RESUME, "RESUME": Action.RESUME,
+    "转办": Action.TRANSFER, "TRANSFER": Action.TRANSFER,
 }
+MAX_REASON = 200
+_DAYS = re.compile(r"^[\s,，:：]*(\d{1,3})\s*(?:天|日|DAYS?|D)?(?![0-9])")
+_PHONE = re.compile(r"^[\s,，:：]*(\+?[\d\s\-]{7,20}\d)")
 
 
 @dataclass(frozen=True)
 class Command:
     action: Action
     code: str
+    days: int | None = None       # EXTEND
+    reason: str = ""              # EXTEND, SUSPEND, TRANSFER
+    target: str | None = None     # TRANSFER: the phone of the member who takes it
 
 
 class Unparsable(ValueError):
@@ -48,7 +67,10 @@ class Unparsable(ValueError):
 
 
 def parse(text: str) -> Command:
-    cleaned = unicodedata.normalize("NFKC", text or "").strip().upper()
+    original = unicodedata.normalize("NFKC", text or "").strip()
+    cleaned = original.upper()
+    if len(cleaned) != len(original):    # rare letters that grow when upper-cased
+        original = cleaned
     for word, action in WORDS.items():
         if cleaned.startswith(word):
             # The code is what follows the word; words after it ("OK ABC234 谢谢") are fine.
@@ -56,8 +78,31 @@ def parse(text: str) -> Command:
             match = CODE_AFTER_WORD[0].match(rest) or CODE_AFTER_WORD[1].match(rest)
             if match is None:
                 raise Unparsable(text, _find_code(cleaned))
-            return Command(action, re.sub(r"[\s\-]", "", match.group(1)))
+            code = re.sub(r"[\s\-]", "", match.group(1))
+            start = len(word) + match.end()
+            return _with_arguments(action, code, cleaned[start:], original[start:], text)
     raise Unparsable(text, _find_code(cleaned))
+
+
+def _with_arguments(action: Action, code: str, tail: str, original_tail: str, text: str) -> Command:
+    """The words after the code: 延期 needs a number of days, 转办 a phone number; the
+    rest, if any, is the reason."""
+    def reason(offset: int) -> str:
+        return original_tail[offset:].strip(" \t,，:：;；").strip()[:MAX_REASON]
+
+    if action is Action.EXTEND:
+        days = _DAYS.match(tail)
+        if days is None:
+            raise Unparsable(text, code)
+        return Command(action, code, days=int(days.group(1)), reason=reason(days.end()))
+    if action is Action.TRANSFER:
+        phone = _PHONE.match(tail)
+        if phone is None:
+            raise Unparsable(text, code)
+        return Command(action, code, target=re.sub(r"[\s\-]", "", phone.group(1)), reason=reason(phone.end()))
+    if action is Action.SUSPEND:
+        return Command(action, code, reason=reason(0))
+    return Command(action, code)
 
 
 def _find_code(cleaned: str) -> str | None:

@@ -125,6 +125,11 @@ class WorkingCalendar:
 
     # -- questions --------------------------------------------------------------------------
 
+    @property
+    def working_day_seconds(self) -> float:
+        """The working time of one working day (7 h with the default hours)."""
+        return self._day_seconds
+
     def is_working_day(self, d: date) -> bool:
         if d in self.working_weekend_days:
             return True

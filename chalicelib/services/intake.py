@@ -7,7 +7,7 @@ from typing import Any, Callable, Mapping
 from chalicelib.domain.case import Case, Status
 from chalicelib.domain.codes import code_for, random_seed, report_id_for
 from chalicelib.domain.directory import Directory
-from chalicelib.domain.policy import EscalationPolicy
+from chalicelib.domain.policy import Policies
 from chalicelib.domain.report import InvalidReport, ReportRequest, validate
 
 from .ports import CaseRepository, CodeTaken, MessageQueue
@@ -26,7 +26,7 @@ class IdempotencyConflict(Exception):
 
 class IntakeService:
     def __init__(self, cases: CaseRepository, queue: MessageQueue, directory: Callable[[], Directory],
-                 categories: Mapping[str, Any], policy: EscalationPolicy, clock: Callable[[], float]):
+                 categories: Mapping[str, Any], policy: Policies, clock: Callable[[], float]):
         self._cases, self._queue, self._directory = cases, queue, directory
         self._categories, self._policy, self._clock = categories, policy, clock
 
@@ -51,7 +51,7 @@ class IntakeService:
                 community_id=request.community_id, category=request.category,
                 location=request.location, description=request.description, now=now,
                 source=source, reporter_phone=request.phone, reporter_name=request.name,
-                dedupe_key=seed, request_hash=fingerprint)
+                dedupe_key=seed, request_hash=fingerprint, priority=request.priority)
             # Nothing is lost if the routing message never reaches the queue: the sweep
             # finds the report on this deadline and routes it.
             case.due_at = self._policy.routing_deadline(now)

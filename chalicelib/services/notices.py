@@ -51,7 +51,7 @@ class NoticeDelivery:
         params = dict(notice.params)
         if "role" in params:
             params["role"] = ROLE_NAMES.get(params["role"], {}).get(lang, params["role"])
-        for who in ("by", "holder"):   # member ids become names
+        for who in ("by", "holder", "to"):   # member ids become names
             if who in params:
                 params[who] = community.members[params[who]].name
         return render(notice.template, lang, code=case.code,

@@ -9,7 +9,7 @@ from chalicelib.domain import sms
 from chalicelib.domain.case import Case, Status, TransitionRefused
 from chalicelib.domain.directory import Directory
 from chalicelib.domain.messages import render
-from chalicelib.domain.policy import EscalationPolicy
+from chalicelib.domain.policy import EscalationPolicy, Policies
 from chalicelib.domain.report import InvalidReport, normalize_phone
 
 from .intake import PermanentFailure
@@ -25,7 +25,7 @@ SWEEP_BATCH = 10     # SQS SendMessageBatch takes at most 10
 class CaseWorkflow:
     def __init__(self, cases: CaseRepository, notices: NoticeDelivery, sms_sender: SmsSender,
                  escalations: MessageQueue, directory: Callable[[], Directory],
-                 policy: EscalationPolicy, clock: Callable[[], float]):
+                 policy: EscalationPolicy | Policies, clock: Callable[[], float]):
         self._cases, self._notices, self._sms = cases, notices, sms_sender
         self._escalations, self._directory = escalations, directory
         self._policy, self._clock = policy, clock
@@ -42,7 +42,11 @@ class CaseWorkflow:
         def assign(current: Case) -> bool:
             if current.status is not Status.RECEIVED:
                 return False
-            current.route(community.chain_for(current.location), self._policy, self._clock())
+            now = self._clock()
+            policy = self._policy_for(current)
+            current.route(community.chain_for(current.location, policy.steps, at=now), policy, now,
+                          responsibility=community.responsibility(current.location, at=now),
+                          grid_id=community.grid_of(current.location))
             return True
 
         return self._notices.deliver(self._change(case, assign))
@@ -71,11 +75,16 @@ class CaseWorkflow:
             if current.status is not Status.RECEIVED:
                 return None
             community = self._directory().communities.get(current.community_id)
-            return community.chain_for(current.location) if community else None
+            if community is None or current.location not in community.locations:
+                return None
+            if not current.responsibility:
+                current.responsibility = community.responsibility(current.location, at=now)
+                current.grid_id = community.grid_of(current.location)
+            return community.chain_for(current.location, self._policy_for(current).steps, at=now)
 
         # Stale or duplicate requests change nothing: escalate() checks the deadline.
         case = self._change(case, lambda current: current.escalate(
-            due_at, self._policy, now, current_chain(current)))
+            due_at, self._policy_for(current), now, current_chain(current)))
         return self._notices.deliver(case)
 
     # -- members' SMS replies --------------------------------------------------
@@ -106,19 +115,56 @@ class CaseWorkflow:
             self._sms.send(phone, render("unknown_case", member.lang, code=command.code))
             return "unknown_case"
         now = self._clock()
-        def act(current: Case) -> bool:
-            if command.action is sms.Action.ACKNOWLEDGE:
-                return current.acknowledge(member.id, now, self._policy)
-            return current.resolve(member.id, now)
-
+        target = None
+        if command.action is sms.Action.TRANSFER:
+            target = self._transfer_target(command.target, member, now)
+            if target is None:
+                self._sms.send(phone, render("refused_transfer", member.lang, code=case.code))
+                return "refused:transfer_target"
+        act = self._action(command, member.id, target, now)
         try:
             case = self._change(case, act)
         except TransitionRefused as refused:
-            template = "refused_not_on_chain" if refused.reason == "not_on_chain" else "refused_closed"
-            self._sms.send(phone, render(template, member.lang, code=case.code))
+            self._sms.send(phone, render(_refusal_template(refused.reason), member.lang, code=case.code))
             return f"refused:{refused.reason}"
         self._notices.deliver(case)
         return command.action.value
+
+    def _action(self, command: sms.Command, member_id: str, target: str | None,
+                now: float) -> Callable[[Case], bool]:
+        A = sms.Action
+
+        def act(current: Case) -> bool:
+            policy = self._policy_for(current)
+            if command.action is A.ACKNOWLEDGE:
+                return current.acknowledge(member_id, now, policy)
+            if command.action is A.RESOLVE:
+                return current.resolve(member_id, now)
+            if command.action is A.EXTEND:
+                return current.request_extension(member_id, command.days or 0, command.reason, now)
+            if command.action in (A.APPROVE, A.REFUSE):
+                return current.decide_extension(member_id, command.action is A.APPROVE, policy, now)
+            if command.action is A.SUSPEND:
+                return current.suspend(member_id, command.reason, policy, now)
+            if command.action is A.RESUME:
+                return current.resume(member_id, policy, now)
+            assert command.action is A.TRANSFER and target is not None
+            return current.transfer(member_id, target, command.reason, policy, now)
+        return act
+
+    def _transfer_target(self, raw_phone: str | None, sender, now: float) -> str | None:
+        """转办 goes to an available member of the sender's own community."""
+        try:
+            phone = normalize_phone(raw_phone or "")
+        except InvalidReport:
+            return None
+        target = self._directory().member_by_phone(phone)
+        if target is None or target.community_id != sender.community_id or not target.available(now):
+            return None
+        return target.id
+
+    def _policy_for(self, case: Case) -> EscalationPolicy:
+        return self._policy.for_case(case.community_id, case.category, case.priority)
 
     # -- shared ------------------------------------------------------------------
     def _change(self, case: Case, mutate: Callable[[Case], bool]) -> Case:
@@ -138,3 +184,19 @@ class CaseWorkflow:
         raise ConcurrentUpdate(case.code)
 
 
+REFUSALS = {
+    "not_on_chain": "refused_not_on_chain",
+    "suspended": "refused_suspended",
+    "extension_days": "refused_extension", "extension_pending": "refused_extension",
+    "no_supervisor": "refused_extension", "no_extension_pending": "refused_no_extension",
+}
+
+
+def _refusal_template(reason: str) -> str:
+    if reason in REFUSALS:
+        return REFUSALS[reason]
+    if reason.startswith("not_extendable_"):
+        return "refused_extension"
+    if reason.startswith("not_allowed_"):
+        return "refused_not_allowed"
+    return "refused_closed"

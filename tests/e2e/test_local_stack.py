@@ -101,7 +101,7 @@ def test_report_assigned_acknowledged_and_resolved_by_sms(members, tmp_path):
     stack = LocalStack(time_scale=1, log_dir=tmp_path)
     try:
         # GIVEN a resident's report about 3号楼2单元
-        status, created = stack.post("/reports", {"category": "stairwell_light", "location": "changmu-03-2",
+        status, created = stack.post("/reports", {"category": "sanitation", "location": "changmu-03-2",
                                                   "description": "楼道灯坏了，晚上看不见"})
         assert status == 202 and created["status"] == "received"
         code = created["code"]

@@ -65,7 +65,7 @@ def client(aws_stack):
 
 
 def report(**overrides: Any) -> dict[str, Any]:
-    body = {"category": "stairwell_light", "location": LOCATION,
+    body = {"category": "sanitation", "location": LOCATION,
             "description": "楼道灯坏了 the stairwell light is out",
             "phone": "13912345678", "name": "卓玛"}
     body.update(overrides)

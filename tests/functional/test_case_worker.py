@@ -14,7 +14,7 @@ from tests.functional.conftest import (LOCATION, STAIRWELL_LEADER, all_cases, ca
 
 
 def console(**overrides) -> str:
-    body = {"category": "water_pipe", "location": LOCATION, "description": "三楼水管漏水",
+    body = {"category": "sanitation", "location": LOCATION, "description": "三楼垃圾没人清",
             "source": "console"}
     body.update(overrides)
     return json.dumps({k: v for k, v in body.items() if v is not ...}, ensure_ascii=False)
@@ -63,20 +63,27 @@ def test_the_same_message_delivered_twice_changes_nothing_the_second_time(client
     assert count_cases(aws_stack) == 1
 
 
+PROPERTY_MANAGER = "m45"
+
+
 def test_a_console_message_creates_a_report_and_routes_it(client, aws_stack):
     # GIVEN an operator sends a report to the intake queue from the console
-    send_to(aws_stack, "intake", console())
+    send_to(aws_stack, "intake", console(category="water_pipe", description="三楼水管漏水"))
 
     # WHEN the case worker runs
     records = run_queue(client, aws_stack, "intake")
 
-    # THEN there is one report, made from the console, routed to the stairwell leader
+    # THEN there is one report, made from the console; a pipe leak goes to property
+    # management (物业), with the stairwell leader following (跟办)
     assert len(records) == 1
     [made] = all_cases(aws_stack)
     assert (made.category, made.location, made.description) == ("water_pipe", LOCATION, "三楼水管漏水")
     assert made.source == "console"
-    assert (made.status.value, made.holder) == ("assigned", STAIRWELL_LEADER)
-    assert sms_to(member_phone(aws_stack, STAIRWELL_LEADER)) == [sent_sms()[0][1]]
+    assert (made.status.value, made.level, made.level_role, made.holder) == (
+        "assigned", 1, "property_management", PROPERTY_MANAGER)
+    assert "新事项" in sms_to(member_phone(aws_stack, PROPERTY_MANAGER))[0]
+    assert [text for text in sms_to(member_phone(aws_stack, STAIRWELL_LEADER))] == [
+        text for _, text in sent_sms() if "跟办" in text]
     view = client.http.get(f"/reports/{made.code}")
     assert view.status_code == 200 and view.json_body["id"] == made.id
 
@@ -84,7 +91,7 @@ def test_a_console_message_creates_a_report_and_routes_it(client, aws_stack):
     again = [dict(r, attributes=dict(r["attributes"], ApproximateReceiveCount="2")) for r in records]
     assert failed_ids(invoke(client, "intake", again)) == []
     assert count_cases(aws_stack) == 1
-    assert len(sent_sms()) == 1
+    assert len(sent_sms()) == 2          # the property manager's and the follower's, once each
 
 
 def test_two_console_messages_with_the_same_text_are_two_reports(client, aws_stack):
@@ -100,7 +107,7 @@ def test_two_console_messages_with_the_same_text_are_two_reports(client, aws_sta
 
 BAD_MESSAGES = {
     "not JSON": ("楼道灯坏了 {not json", "json"),
-    "not an object": ('["stairwell_light", "changmu-01-1"]', "object"),
+    "not an object": ('["sanitation", "changmu-01-1"]', "object"),
     "unknown category": (console(category="broken_lift"), "category"),
     "unknown location": (console(location="changmu-99-9"), "location"),
     "missing field": (console(description=...), "description"),

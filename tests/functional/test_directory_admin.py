@@ -17,7 +17,7 @@ from tools.directory import main as cli
 ROOT = Path(__file__).resolve().parents[2]
 CHANGMU = (ROOT / "data/directory/changmu.yaml").read_text(encoding="utf-8")
 GARANG = (ROOT / "data/directory/garang.yaml").read_text(encoding="utf-8")
-NEW_MEMBER = """- id: m41
+NEW_MEMBER = """- id: m47
   name: 新成员
   phone: '+8613971400041'
   roles:
@@ -60,13 +60,15 @@ def admin(aws_stack):
 # -- versions and audit --------------------------------------------------------------------------
 
 def test_the_demo_directory_is_version_1_of_each_community_with_an_audit_record(aws_stack, admin):
-    for cid, members in (("changmu", 40), ("garang", 7)):
+    for cid, members in (("changmu", 46), ("garang", 9)):
         [v1] = admin.history(cid)
         assert (v1.version, v1.actor, v1.source) == (1, "devstack (demo data)", f"yaml {cid}.yaml")
         assert v1.summary.startswith(f"first version: {members} members")
         assert aws_stack.directory_model.get(cid).version == 1
     [v1] = admin.history("changmu")
-    assert [w.split(": warning: ")[0] for w in v1.warnings] == ["changmu.yaml:66", "changmu.yaml:172"]
+    lines = CHANGMU.splitlines()
+    assert [w.split(": warning: ")[0] for w in v1.warnings] == [
+        f"changmu.yaml:{lines.index('    leader: m34') + 1}", f"changmu.yaml:{lines.index('    leader: m35') + 1}"]
 
 
 def test_a_second_import_is_version_2_with_who_when_and_what_changed(aws_stack, admin, clock):
@@ -78,17 +80,17 @@ def test_a_second_import_is_version_2_with_who_when_and_what_changed(aws_stack, 
     assert (result.applied, result.version, result.previous_version) == (True, 2, 1)
     v2, v1 = admin.history("changmu")
     assert (v2.version, v2.actor, v2.created_at, v2.source) == (2, "clerk 卓玛", clock.now, "yaml changmu.yaml")
-    assert v2.summary == ("members: 1 added (m41), 1 removed (m40), 1 changed (m05: phone); "
+    assert v2.summary == ("members: 1 added (m47), 1 removed (m40), 1 changed (m05: phone); "
                           "stairwell leaders: b02-3 m34→m11")
     assert v2.changes["unit_leaders"] == {"b02-3": ["m34", "m11"]}
-    assert v2.changes["members"] == {"added": ["m41"], "removed": ["m40"], "changed": {"m05": ["phone"]}}
+    assert v2.changes["members"] == {"added": ["m47"], "removed": ["m40"], "changed": {"m05": ["phone"]}}
     assert [w.split(": warning: ")[1].split(" leader")[0] for w in v2.warnings] == ["stairwell unit b11-2"]
     assert v1.version == 1
     # The old version is kept whole; the current one is what handlers read.
     assert Community.from_dict(admin._store.get_version("changmu", 1).document) == before
     assert aws_stack.directory_model.get("changmu").version == 2
     now = aws_stack.directory().communities["changmu"]          # this container's cache was invalidated
-    assert now.units["b02-3"].leader_id == "m11" and "m41" in now.members and "m40" not in now.members
+    assert now.units["b02-3"].leader_id == "m11" and "m47" in now.members and "m40" not in now.members
     assert now.members["m05"].phone == "+8613971041977"
 
 
@@ -211,7 +213,7 @@ def test_a_phone_given_to_another_community_meanwhile_makes_this_import_conflict
     store = aws_stack.directory_store
     real_commit = store.commit
     phone = "+8613971400041"
-    garang_text = GARANG + NEW_MEMBER.replace("m41", "m08")
+    garang_text = GARANG + NEW_MEMBER.replace("m47", "m10")
 
     def commit_after_garang(record, expected):
         monkeypatch.setattr(store, "commit", real_commit)
@@ -295,7 +297,7 @@ def test_cli_exports_csv_that_a_clerk_edits_and_imports_as_version_2(aws_stack, 
     assert cli(["history", "--community", "changmu"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert [line.split()[0] for line in lines] == ["v2", "v1"]
-    assert "clerk 卓玛" in lines[0] and "[csv buildings.csv, community.csv, grids.csv, members.csv, units.csv]" in lines[0]
+    assert "clerk 卓玛" in lines[0] and "[csv buildings.csv, community.csv, grids.csv, members.csv, teams.csv, units.csv]" in lines[0]
     assert aws_stack.directory_model.get("changmu").version == 2
 
 
@@ -350,3 +352,99 @@ def test_cli_says_when_it_lost_a_race_and_needs_a_stage(aws_stack, tmp_path, cap
     monkeypatch.delenv("GRIDLOOP_STAGE")
     assert cli(["history", "--community", "changmu"]) == 1
     assert "set GRIDLOOP_STAGE" in capsys.readouterr().err
+
+
+# -- leave: a member away for a while -----------------------------------------------------------------
+
+DEC_1, DEC_11 = 1796054400.0, 1796054400.0 + 10 * 86400      # 2026-12-01 and 2026-12-11, 00:00 Asia/Shanghai
+
+
+def stored_community(stack, cid: str = "changmu") -> Community:
+    return Community.from_dict(stack.directory_model.get(cid).document)
+
+
+def test_cli_marks_a_member_on_leave_as_an_audited_version_and_clears_it(aws_stack, capsys):
+    assert cli(["leave", "--community", "changmu", "--actor", "clerk 卓玛", "m10", "2026-12-01", "2026-12-10"]) == 0
+    out = capsys.readouterr().out
+    assert "local/changmu: version 2 applied: members: 1 changed (m10: leave)" in out
+    assert "m10 (周毛) is on leave: 2026-12-01 – 2026-12-10" in out
+    assert "warning" not in out
+    m10 = stored_community(aws_stack).members["m10"]
+    assert m10.leave == ((DEC_1, DEC_11),)
+    assert (m10.available(DEC_1 - 1), m10.available(DEC_1), m10.available(DEC_11 - 1), m10.available(DEC_11)) == \
+        (True, False, False, True)
+    [v2, v1] = aws_stack.directory_admin.history("changmu")
+    assert (v2.version, v2.actor, v2.source) == (2, "clerk 卓玛", "leave m10 2026-12-01 – 2026-12-10")
+    assert v2.changes["members"]["changed"] == {"m10": ["leave"]}
+    assert len(v2.warnings) == len(v1.warnings)                   # checked like any import
+    exported = aws_stack.directory_admin.export_community("changmu", "yaml")
+    assert "  leave:\n  - from: '2026-12-01'\n    to: '2026-12-10'\n" in exported
+
+    # back early: from 2026-12-05 on, the leave is taken out
+    assert cli(["leave", "--community", "changmu", "--clear", "--actor", "clerk", "m10", "2026-12-05", "2026-12-10"]) == 0
+    assert "m10 (周毛) is on leave: 2026-12-01 – 2026-12-04" in capsys.readouterr().out
+    assert cli(["leave", "--community", "changmu", "--clear", "--actor", "clerk", "m10"]) == 0
+    out = capsys.readouterr().out
+    assert "local/changmu: version 4 applied: members: 1 changed (m10: leave)" in out
+    assert "m10 (周毛) is on leave: none" in out
+    assert stored_community(aws_stack) == parse_yaml(CHANGMU).community        # as it was
+    assert cli(["history", "--community", "changmu"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in lines] == ["v4", "v3", "v2", "v1"]
+    assert "[leave m10 cleared: all]" in lines[0] and "[leave m10 cleared: 2026-12-05 – 2026-12-10]" in lines[1]
+
+
+def test_cli_leave_with_times_and_a_dry_run(aws_stack, capsys):
+    before = stored_items(aws_stack)
+    assert cli(["leave", "--community", "changmu", "--dry-run", "m06", "2026-12-01T08:30+08:00",
+                "2026-12-01T18:00:00+08:00"]) == 0
+    assert "dry run, nothing written. Would make version 2: members: 1 changed (m06: leave)" in \
+        capsys.readouterr().out
+    assert stored_items(aws_stack) == before
+    assert cli(["leave", "--community", "changmu", "--actor", "clerk", "m06", "2026-12-01T08:30+08:00",
+                "2026-12-01T18:00:00+08:00"]) == 0
+    assert "m06 (赵永红) is on leave: 2026-12-01T08:30:00+08:00 – 2026-12-01T18:00:00+08:00" in \
+        capsys.readouterr().out
+    assert stored_community(aws_stack).members["m06"].leave == ((DEC_1 + 8.5 * 3600, DEC_1 + 18 * 3600),)
+    # the same leave again changes nothing and makes no version
+    assert cli(["leave", "--community", "changmu", "--actor", "clerk", "m06", "2026-12-01T08:30+08:00",
+                "2026-12-01T18:00:00+08:00"]) == 0
+    assert "local/changmu: no changes; it stays at version 2." in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("args, status, message", [
+    (["m10", "2026-12-10", "2026-12-01"], 2, "leave of m10: 'to' 2026-12-01 is before 'from' 2026-12-10"),
+    (["m10", "2026-12-01", "soon"], 2, "leave of m10: 'soon' is not a date"),
+    (["m99", "2026-12-01", "2026-12-10"], 1, "no member 'm99' in the directory of changmu"),
+    (["m10", "2026-12-01"], 1, "give FROM and TO"),
+    (["m10"], 1, "give FROM and TO"),
+], ids=["to-before-from", "not-a-date", "unknown-member", "no-to", "no-period"])
+def test_cli_leave_refuses_a_bad_period_or_member_and_changes_nothing(aws_stack, capsys, args, status, message):
+    before = stored_items(aws_stack)
+    assert cli(["leave", "--community", "changmu", "--actor", "clerk", *args]) == status
+    assert message in capsys.readouterr().err
+    assert stored_items(aws_stack) == before
+
+
+def test_cli_leave_for_an_unknown_community_says_so(aws_stack, capsys):
+    assert cli(["leave", "--community", "nowhere", "m10", "2026-12-01", "2026-12-10"]) == 1
+    assert "no community 'nowhere' in the directory" in capsys.readouterr().err
+
+
+def test_a_leave_conflicts_when_an_import_commits_first_and_loses_nothing(aws_stack, admin, monkeypatch):
+    # The leave is applied to the version it read: if someone imports meanwhile, the leave
+    # fails (run it again) instead of silently undoing their import.
+    store = aws_stack.directory_store
+    real_commit = store.commit
+    rival_text = edit(CHANGMU, ("    leader: m35", "    leader: m20"))
+
+    def commit_after_a_rival(record, expected):
+        monkeypatch.setattr(store, "commit", real_commit)
+        DirectoryAdmin(store).import_community(rival_text, "yaml", "clerk B")
+        real_commit(record, expected)
+
+    monkeypatch.setattr(store, "commit", commit_after_a_rival)
+    with pytest.raises(DirectoryConflict):
+        admin.set_leave("changmu", "m10", (DEC_1, DEC_11), "clerk A")
+    assert [(v.version, v.actor) for v in admin.history("changmu")] == [(2, "clerk B"), (1, "devstack (demo data)")]
+    assert stored_community(aws_stack) == parse_yaml(rival_text).community

@@ -136,8 +136,12 @@ def test_an_acknowledged_but_unresolved_case_draws_yellow_then_red_supervision(c
     code = routed_report(client, aws_stack)
     leader, grid_member = member_phone(aws_stack, STAIRWELL_LEADER), member_phone(aws_stack, GRID_MEMBER)
     text_in(aws_stack, leader, f"收到 {code}", client)
-    # WHEN 80% of the day has passed
-    clock.advance(0.8 * 24 * 60 * MINUTE + 1)
+    # (the stairwell leader has one working day: the deadlines fall in office hours)
+    acknowledged = case(aws_stack, code)
+    policy = aws_stack.policies.for_case("changmu", acknowledged.category)
+    assert acknowledged.resolve_due_at == policy.resolve_deadlines(1, clock.now)[1]
+    # WHEN 80% of it has passed
+    clock.now = acknowledged.due_at + 1
     assert sweep(client) == {"queued": 1}
     run_queue(client, aws_stack, "escalation")
     # THEN the grid member above gets a yellow card and the leader a warning; the leader keeps it
@@ -145,8 +149,8 @@ def test_an_acknowledged_but_unresolved_case_draws_yellow_then_red_supervision(c
     assert (stored.status.value, stored.level, stored.holder) == ("acknowledged", 1, STAIRWELL_LEADER)
     assert "黄牌督办" in sms_to(grid_member)[-1] and code in sms_to(grid_member)[-1]
     assert "将到办结时限" in sms_to(leader)[-1]
-    # WHEN the whole day has passed
-    clock.advance(0.2 * 24 * 60 * MINUTE)
+    # WHEN the whole working day has passed
+    clock.now = acknowledged.resolve_due_at + 1
     sweep(client)
     run_queue(client, aws_stack, "escalation")
     # THEN red supervision: the grid member may take it over, and does
@@ -155,8 +159,9 @@ def test_an_acknowledged_but_unresolved_case_draws_yellow_then_red_supervision(c
     text_in(aws_stack, grid_member, f"收到 {code}", client)
     taken = case(aws_stack, code)
     assert (taken.level, taken.holder, taken.status.value) == (2, GRID_MEMBER, "acknowledged")
-    # AND the grid member's own two-day resolve clock runs from now
-    assert taken.resolve_due_at == pytest.approx(clock.now + 2 * 24 * 60 * MINUTE)
+    # AND the grid member's own two-working-day resolve clock runs from now
+    assert taken.resolve_due_at == pytest.approx(policy.resolve_deadlines(2, clock.now)[1])
+    assert taken.resolve_due_at >= clock.now + 2 * 7 * 60 * MINUTE
     events = [e["event"] for e in client.http.get(f"/reports/{code}").json_body["history"]]
     assert events.index("supervised_yellow") < events.index("supervised_red") < events.index("taken_over")
     # AND resolving ends every clock

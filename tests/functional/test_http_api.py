@@ -11,8 +11,8 @@ from tests.functional.conftest import (LOCATION, STAIRWELL_LEADER, all_cases, ca
                                        invoke, member_phone, post_report, receive_all, records_from,
                                        report, run_queue, sweep)
 
-PUBLIC_FIELDS = {"id", "code", "status", "level", "level_role", "category", "location",
-                 "created_at", "updated_at", "history"}
+PUBLIC_FIELDS = {"id", "code", "status", "level", "level_role", "category", "location", "priority",
+                 "suspended", "due_at", "resolve_due_at", "created_at", "updated_at", "history"}
 HISTORY_FIELDS = {"at", "event", "level"}
 
 
@@ -37,7 +37,7 @@ def test_categories_have_a_code_and_a_chinese_and_english_name(client):
         assert isinstance(category["name"]["en"], str) and category["name"]["en"]
     codes = [c["code"] for c in categories]
     assert len(codes) == len(set(codes))
-    assert "stairwell_light" in codes
+    assert "sanitation" in codes
 
 
 def test_grid_lists_the_locations_of_both_demo_communities(client):
@@ -108,7 +108,7 @@ def test_a_form_encoded_report_is_taken_the_same_way(client, aws_stack):
     assert stored.description == "三楼水管漏水"
     assert stored.reporter_phone == "+8613912345678"
     view = client.http.get(f"/reports/{response.json_body['code']}").json_body
-    assert (view["category"], view["location"]) == ("stairwell_light", LOCATION)
+    assert (view["category"], view["location"]) == ("sanitation", LOCATION)
 
 
 def _private_strings(aws_stack) -> list[str]:
@@ -134,7 +134,7 @@ def test_a_report_is_visible_by_id_or_code_without_personal_data(client, aws_sta
     assert (view["id"], view["code"]) == (created["id"], created["code"])
     assert view["status"] == "assigned"
     assert (view["level"], view["level_role"]) == (1, "stairwell_leader")
-    assert (view["category"], view["location"]) == ("stairwell_light", LOCATION)
+    assert (view["category"], view["location"]) == ("sanitation", LOCATION)
     assert isinstance(view["created_at"], str) and isinstance(view["updated_at"], str)
     assert [e["event"] for e in view["history"]][:2] == ["received", "assigned"]
     for event in view["history"]:

@@ -89,4 +89,4 @@ def test_the_same_key_with_a_different_body_is_refused(client, aws_stack):
     assert count_cases(aws_stack) == 1
     assert len(receive_all(aws_stack, "intake")) == 1
     view = client.http.get(f"/reports/{first['code']}").json_body
-    assert (view["category"], view["location"]) == ("stairwell_light", "changmu-01-1")
+    assert (view["category"], view["location"]) == ("sanitation", "changmu-01-1")

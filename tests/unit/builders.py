@@ -49,3 +49,21 @@ def edited(data: dict[str, Any], edit) -> dict[str, Any]:
     result = copy.deepcopy(data)
     edit(result)
     return result
+
+
+def tiny_extras_dict(cid: str = "tiny", **kwargs: Any) -> dict[str, Any]:
+    """The tiny community with teams, a grid volunteer and a member on leave:
+
+        teams: mediation_room k1, sl2; patrol_team sl
+        grid g1 volunteers: k2
+        sl on leave from 2026-12-01 to 2026-12-10 (days in Asia/Shanghai, both included)
+    """
+    data = tiny_dict(cid, **kwargs)
+    data["teams"] = {"mediation_room": ["k1", "sl2"], "patrol_team": ["sl"]}
+    data["grids"][0]["volunteers"] = ["k2"]
+    next(m for m in data["members"] if m["id"] == "sl")["leave"] = [{"from": "2026-12-01", "to": "2026-12-10"}]
+    return data
+
+
+def tiny_extras(cid: str = "tiny", **kwargs: Any) -> Community:
+    return Community.from_dict(tiny_extras_dict(cid, **kwargs))

@@ -6,10 +6,10 @@ from dataclasses import replace
 
 import pytest
 
-from chalicelib.domain.directory import (LEVEL_ROLES, Community, Directory, DirectoryError, Member,
-                                         MemberCategory, Unit)
+from chalicelib.domain.directory import (LEVEL_ROLES, ROLE_NAMES, TEAM_ROLES, Community, Directory,
+                                         DirectoryError, Grid, Member, MemberCategory, Unit)
 from chalicelib.domain.report import normalize_phone
-from tests.unit.builders import edited, tiny, tiny_dict
+from tests.unit.builders import edited, tiny, tiny_dict, tiny_extras, tiny_extras_dict
 
 
 def holders(chain):
@@ -50,7 +50,11 @@ def test_given_data_file_shape_when_loaded_then_defaults_and_nesting_apply():
 def test_given_demo_changmu_when_loaded_then_it_matches_the_article_sizes(communities):
     changmu = next(c for c in communities if c.id == "changmu")
     assert (len(changmu.grids), len(changmu.buildings), len(changmu.units), len(changmu.members)) \
-        == (4, 20, 60, 40)
+        == (4, 20, 60, 46)
+    # the article's 40 party members, and the six members of its three teams
+    team_members = [m for ids in changmu.teams.values() for m in ids]
+    assert sorted(team_members) == [f"m{n}" for n in range(41, 47)]
+    assert len(set(changmu.members) - set(team_members)) == 40
 
 
 # -- validation -----------------------------------------------------------------------------
@@ -262,3 +266,149 @@ def test_given_member_dataclass_then_only_at_home_is_assignable():
     assert member.assignable
     assert not replace(member, category=MemberCategory.AWAY).assignable
     assert not replace(member, category=MemberCategory.ELDERLY).assignable
+
+
+# -- teams, volunteers and leave ---------------------------------------------------------------
+
+DEC_1 = 1796054400.0      # 2026-12-01 00:00 in Asia/Shanghai (2026-11-30T16:00:00Z)
+DEC_11 = DEC_1 + 10 * 86400
+
+
+def test_team_and_volunteer_roles_have_names_in_both_languages():
+    assert TEAM_ROLES == ("mediation_room", "patrol_team", "property_management")
+    assert [ROLE_NAMES[r]["zh"] for r in TEAM_ROLES] == ["暖心调解室", "巡逻队", "物业"]
+    assert [ROLE_NAMES[r]["en"] for r in TEAM_ROLES] == ["mediation room", "patrol team", "property management"]
+    assert ROLE_NAMES["volunteer"] == {"zh": "党员志愿者", "en": "party volunteer"}
+
+
+def test_given_teams_volunteers_and_leave_when_loaded_then_they_are_on_the_community():
+    community = tiny_extras()
+    assert community.teams == {"mediation_room": ("k1", "sl2"), "patrol_team": ("sl",)}
+    assert community.grids["g1"].volunteer_ids == ("k2",)
+    # dates are whole days in Asia/Shanghai, the last one included
+    assert community.members["sl"].leave == ((DEC_1, DEC_11),)
+    assert community.members["gm"].leave == ()
+
+
+def test_given_no_teams_volunteers_or_leave_then_the_defaults_are_empty():
+    community = tiny()
+    assert community.teams == {}
+    assert community.grids["g1"].volunteer_ids == ()
+    assert Grid("g", "网格", "chief", ("gm",)).volunteer_ids == ()         # old constructors still work
+    assert Member("x", "c", "n", "+8613900000000", ()).leave == ()
+
+
+def test_given_teams_volunteers_and_leave_when_round_tripped_through_json_then_equal():
+    community = tiny_extras()
+    plain = json.loads(json.dumps(community.to_dict(), ensure_ascii=False))
+    assert plain["teams"] == {"mediation_room": ["k1", "sl2"], "patrol_team": ["sl"]}
+    assert plain["grids"][0]["volunteers"] == ["k2"]
+    assert plain["members"][7]["leave"] == [{"from": "2026-12-01", "to": "2026-12-10"}]
+    assert Community.from_dict(plain) == community
+
+
+@pytest.mark.parametrize("leave, expected", [
+    ({"from": "2026-12-01", "to": "2026-12-01"}, (DEC_1, DEC_1 + 86400)),           # one whole day
+    ({"from": "2026-12-01T08:30:00+08:00", "to": "2026-12-01T18:00:00+08:00"},
+     (DEC_1 + 8.5 * 3600, DEC_1 + 18 * 3600)),
+    ({"from": "2026-12-01T00:30:00Z", "to": "2026-12-02"}, (DEC_1 + 8.5 * 3600, DEC_1 + 2 * 86400)),
+    ({"from": "2026-12-01 08:30", "to": "2026-12-01 09:00"}, (DEC_1 + 8.5 * 3600, DEC_1 + 9 * 3600)),   # no offset: Shanghai
+    ({"from": DEC_1, "to": DEC_11}, (DEC_1, DEC_11)),                                # epoch seconds
+], ids=["one-day", "iso-offset", "iso-utc", "naive-is-shanghai", "epoch"])
+def test_given_leave_in_any_accepted_form_when_loaded_then_it_is_the_period(leave, expected):
+    data = tiny_dict()
+    data["members"][0]["leave"] = [leave]
+    community = Community.from_dict(data)
+    assert community.members["area"].leave == (expected,)
+    assert Community.from_dict(community.to_dict()) == community
+
+
+@pytest.mark.parametrize("edit, match", [
+    (lambda d: d.update(teams={"kitchen": ["k1"]}), "unknown team 'kitchen'"),
+    (lambda d: d.update(teams={"patrol_team": ["k1", "nobody"]}), "team patrol_team names unknown member 'nobody'"),
+    (lambda d: d.update(teams={"patrol_team": ["k1", "k1"]}), "team patrol_team lists member k1 twice"),
+    (lambda d: d["grids"][0].update(volunteers=["nobody"]), "grid g1 volunteer names unknown member 'nobody'"),
+    (lambda d: d["grids"][0].update(volunteers=["k2", "k2"]), "grid g1 volunteer lists member k2 twice"),
+    (lambda d: d["members"][0].update(leave=[{"from": "2026-12-10", "to": "2026-12-01"}]),
+     "member area: 'to' 2026-12-01 is before 'from' 2026-12-10"),
+    (lambda d: d["members"][0].update(leave=[{"from": "2026-12-01"}]), "member area: a leave period needs"),
+    (lambda d: d["members"][0].update(leave=[{"from": "someday", "to": "2026-12-01"}]),
+     "member area: 'someday' is not a date"),
+], ids=["unknown-team", "unknown-team-member", "team-member-twice", "unknown-volunteer", "volunteer-twice",
+        "leave-to-before-from", "leave-without-to", "leave-not-a-date"])
+def test_given_bad_teams_volunteers_or_leave_when_loaded_then_directory_error(edit, match):
+    with pytest.raises(DirectoryError, match=match):
+        Community.from_dict(edited(tiny_dict(), edit))
+
+
+def test_given_a_leave_period_that_ends_before_it_starts_when_built_then_directory_error():
+    community = tiny()
+    member = replace(community.members["sl"], leave=((DEC_11, DEC_1),))
+    with pytest.raises(DirectoryError, match="member sl has a leave period that ends before it starts"):
+        replace(community, members=dict(community.members, sl=member), locations={})
+
+
+def test_given_an_empty_team_then_it_is_left_out():
+    community = Community.from_dict(edited(tiny_dict(), lambda d: d.update(
+        teams={"patrol_team": [], "mediation_room": ["k1"], "property_management": None})))
+    assert community.teams == {"mediation_room": ("k1",)}
+
+
+def test_given_demo_directory_then_teams_and_volunteers_are_at_home_and_volunteers_lead_no_stairwell(communities):
+    changmu, garang = (next(c for c in communities if c.id == cid) for cid in ("changmu", "garang"))
+    assert changmu.teams == {"mediation_room": ("m41", "m42"), "patrol_team": ("m43", "m44"),
+                             "property_management": ("m45", "m46")}
+    assert garang.teams == {"mediation_room": ("m08",), "property_management": ("m09",)}
+    leaders = {u.leader_id for u in changmu.units.values()} | {b.leader_id for b in changmu.buildings.values()}
+    for grid in changmu.grids.values():
+        assert 1 <= len(grid.volunteer_ids) <= 2, grid.id
+        for member_id in grid.volunteer_ids:
+            assert changmu.members[member_id].category is MemberCategory.AT_HOME
+            assert member_id not in leaders
+    for community in (changmu, garang):
+        for ids in community.teams.values():
+            assert all(community.members[m].category is MemberCategory.AT_HOME for m in ids)
+
+
+@pytest.mark.parametrize("at, available", [
+    (None, True),                 # no instant: at home is enough
+    (DEC_1 - 0.001, True),        # just before the leave
+    (DEC_1, False),               # its start is inside
+    (DEC_1 + 5 * 86400, False),
+    (DEC_11 - 0.001, False),      # the last moment of 2026-12-10
+    (DEC_11, True),               # its end is not: back on 2026-12-11 at 00:00
+])
+def test_given_a_member_on_leave_then_available_is_false_only_inside_the_period(at, available):
+    sl = tiny_extras().members["sl"]
+    assert sl.assignable
+    assert sl.available(at) is available
+
+
+def test_given_a_member_not_at_home_then_never_available():
+    member = Member("x", "c", "n", "+8613900000000", (), leave=((DEC_1, DEC_11),))
+    assert member.available() and member.available(DEC_11) and not member.available(DEC_1)
+    for category in (MemberCategory.AWAY, MemberCategory.ELDERLY):
+        away = replace(member, category=category)
+        assert not away.available() and not away.available(DEC_11) and not away.available(DEC_1)
+
+
+def test_given_two_leave_periods_then_available_between_them():
+    member = Member("x", "c", "n", "+8613900000000", (), leave=((DEC_1, DEC_1 + 86400), (DEC_11, DEC_11 + 86400)))
+    assert [member.available(t) for t in (DEC_1, DEC_1 + 86400, DEC_11 - 1, DEC_11, DEC_11 + 86400)] == \
+        [False, True, True, False, True]
+
+
+def test_leave_periods_are_added_merged_and_taken_out():
+    from chalicelib.domain import leave
+
+    day = 86400.0
+    december = (DEC_1, DEC_11)
+    assert leave.add((), december) == (december,)
+    assert leave.add([december], (DEC_11, DEC_11 + day)) == ((DEC_1, DEC_11 + day),)              # touching: merged
+    assert leave.add([(DEC_11 + day, DEC_11 + 2 * day)], december) == (december, (DEC_11 + day, DEC_11 + 2 * day))
+    # back early on 2026-12-05: the rest of the leave is taken out
+    assert leave.remove([december], (DEC_1 + 4 * day, DEC_11)) == ((DEC_1, DEC_1 + 4 * day),)
+    assert leave.remove([december], (DEC_1 + 2 * day, DEC_1 + 3 * day)) == (
+        (DEC_1, DEC_1 + 2 * day), (DEC_1 + 3 * day, DEC_11))                                     # a hole
+    assert leave.remove([december], december) == ()
+    assert leave.remove([december], (DEC_11, DEC_11 + day)) == (december,)                        # not inside

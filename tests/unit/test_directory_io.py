@@ -6,12 +6,13 @@ import re
 from pathlib import Path
 
 import pytest
+import yaml
 
 from chalicelib.domain.directory import Community, MemberCategory
 from chalicelib.domain.directory_io import (CSV_FILES, DirectoryImportError, Problem, changes,
                                             export_csv, export_yaml, is_unchanged, parse, parse_csv,
                                             parse_yaml, summarize)
-from tests.unit.builders import edited, tiny, tiny_dict
+from tests.unit.builders import edited, tiny, tiny_dict, tiny_extras, tiny_extras_dict
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -284,18 +285,18 @@ CSV_CASES = [
     ("stairwell-without-leader", "units.csv", "b1,2,bl", "b1,2,", "stairwell unit b1-2 has no leader (楼道长)"),
     ("duplicate-unit", "units.csv", "b1,2,bl", "b1,1,bl", "unit 1 of building b1 is given twice (first on line 2)"),
     ("unknown-unit-leader", "units.csv", "b1,2,bl", "b1,2,nobody", "unknown member 'nobody'"),
-    ("duplicate-phone", "members.csv", "gm2,成员gm2,+8613900000005,at_home,zh,",
-     "gm2,成员gm2,+8613900000004,at_home,zh,", "member gm2: phone +8613900000004 is also gm's (line 6)"),
-    ("duplicate-member-id", "members.csv", "gm2,成员gm2,+8613900000005,at_home,zh,",
-     "gm,成员gm2,+8613900000005,at_home,zh,", "member id gm is used twice (first on line 6)"),
-    ("spreadsheet-mangled-phone", "members.csv", "gm2,成员gm2,+8613900000005,at_home,zh,",
-     "gm2,成员gm2,8.6139E+12,at_home,zh,", "format the column as text"),
-    ("unknown-grid-member", "grids.csv", "g1,第一网格,chief,gm;gm2", "g1,第一网格,chief,gm;nobody",
+    ("duplicate-phone", "members.csv", "gm2,成员gm2,+8613900000005,at_home,zh,,",
+     "gm2,成员gm2,+8613900000004,at_home,zh,,", "member gm2: phone +8613900000004 is also gm's (line 6)"),
+    ("duplicate-member-id", "members.csv", "gm2,成员gm2,+8613900000005,at_home,zh,,",
+     "gm,成员gm2,+8613900000005,at_home,zh,,", "member id gm is used twice (first on line 6)"),
+    ("spreadsheet-mangled-phone", "members.csv", "gm2,成员gm2,+8613900000005,at_home,zh,,",
+     "gm2,成员gm2,8.6139E+12,at_home,zh,,", "format the column as text"),
+    ("unknown-grid-member", "grids.csv", "g1,第一网格,chief,gm;gm2,", "g1,第一网格,chief,gm;nobody,",
      "grid g1 member (网格员): unknown member 'nobody'"),
     ("unknown-area-chief", "community.csv", "area_chief,area", "area_chief,nobody",
      "area chief (片长): unknown member 'nobody'"),
     ("unknown-community-field", "community.csv", "area_chief,area", "area_boss,area", "unknown field 'area_boss'"),
-    ("unknown-column", "members.csv", "id,name,phone,category,lang,roles", "id,name,phon,category,lang,roles",
+    ("unknown-column", "members.csv", "id,name,phone,category,lang,roles,leave", "id,name,phon,category,lang,roles,leave",
      "unknown column 'phon'"),
     ("too-many-cells", "units.csv", "b1,2,bl", "b1,2,bl,extra", "4 cells, but the header has 3 columns"),
 ]
@@ -320,26 +321,35 @@ def test_given_a_missing_csv_file_then_it_is_named():
 def test_given_csv_as_a_spreadsheet_saves_it_then_it_still_reads():
     # A BOM, CRLF line ends, blank rows, padded cells, other list separators, a phone
     # without +86, and files given by path.
-    files = edit_csv(tiny_csv(), "grids.csv", "g1,第一网格,chief,gm;gm2", " g1 , 第一网格 ,chief, gm；gm2 ")
-    files = edit_csv(files, "members.csv", "gm,成员gm,+8613900000004,at_home,zh,", "gm,成员gm,13900000004,,,")
+    files = edit_csv(tiny_csv(), "grids.csv", "g1,第一网格,chief,gm;gm2,", " g1 , 第一网格 ,chief, gm；gm2 ,")
+    files = edit_csv(files, "members.csv", "gm,成员gm,+8613900000004,at_home,zh,,", "gm,成员gm,13900000004,,,,")
     files = {f"C:\\Users\\clerk\\{name}": "\ufeff" + text.replace("\n", "\r\n") + ",,,,\r\n,,\r\n"
              for name, text in files.items()}
     assert parse_csv(files).community == tiny()
 
 
 def test_given_a_quoted_multiline_cell_then_its_row_is_named_by_its_first_line_and_later_rows_stay_right():
-    files = edit_csv(tiny_csv(), "members.csv", "sl,成员sl,+8613900000007,at_home,zh,",
+    files = edit_csv(tiny_csv(), "members.csv", "sl,成员sl,+8613900000007,at_home,zh,,",
                      'sl,"成员\nsl",12345,at_home,zh,')                      # lines 9-10
-    files = edit_csv(files, "members.csv", "sl2,成员sl2,+8613900000008,at_home,zh,",
-                     "sl2,成员sl2,12346,at_home,zh,")                        # line 11
+    files = edit_csv(files, "members.csv", "sl2,成员sl2,+8613900000008,at_home,zh,,",
+                     "sl2,成员sl2,12346,at_home,zh,,")                        # line 11
     error = problems_of(lambda: parse_csv(files))
     assert [(p.file, p.line) for p in error.problems] == [("members.csv", 9), ("members.csv", 11)]
 
 
 # -- round trips -------------------------------------------------------------------------------------
 
+def _odd_leave(data):
+    data["members"][0]["leave"] = [
+        {"from": "2026-12-01T08:30:00+08:00", "to": "2026-12-01T18:00:00+08:00"},      # part of a day
+        {"from": "2026-12-03", "to": "2026-12-04T12:00:00Z"},                          # a day, then an instant
+        {"from": 1796054400.123456789, "to": 1796054400.5},                            # no exact ISO form
+    ]
+
+
 VARIANTS = [tiny(), tiny(away=["sl", "bl"], elderly=["k2"]), tiny(lang={"k1": "en"}),
-            Community.from_dict(edited(tiny_dict(), lambda d: d["members"][0].update(roles=["area_chief", "committee"])))]
+            Community.from_dict(edited(tiny_dict(), lambda d: d["members"][0].update(roles=["area_chief", "committee"]))),
+            tiny_extras(), tiny_extras(away=["sl"]), Community.from_dict(edited(tiny_extras_dict(), _odd_leave))]
 
 
 @pytest.mark.parametrize("fmt", ["yaml", "csv"])
@@ -406,3 +416,204 @@ def test_a_problem_reads_as_file_line_severity_message():
     assert str(Problem("units.csv", 3, "no leader")) == "units.csv:3: error: no leader"
     assert str(Problem("units.csv", 0, "missing", "warning")) == "units.csv: warning: missing"
     assert re.match(r"^1 problem:\n", str(DirectoryImportError([Problem("a", 1, "b")])))
+
+
+# -- teams, grid volunteers and leave --------------------------------------------------------------
+
+# TINY_YAML with a grid volunteer, a member on leave and two teams: the tiny_extras community.
+EXTRAS_YAML = TINY_YAML.replace(
+    "  - gm2                           # grid-member-2\n",
+    "  - gm2                           # grid-member-2\n"
+    "  volunteers:\n"
+    "  - k2                            # volunteer-1\n",
+).replace(
+    "  category: at_home               # category-sl\n",
+    "  category: at_home               # category-sl\n"
+    "  leave:\n"
+    "  - from: '2026-12-01'            # leave-from\n"
+    "    to: '2026-12-10'              # leave-to\n",
+) + """\
+teams:
+  mediation_room:                 # team-mediation
+  - k1                            # team-mediation-1
+  - sl2                           # team-mediation-2
+  patrol_team:                    # team-patrol
+  - sl                            # team-patrol-1
+"""
+
+
+def test_the_hand_written_yaml_with_teams_volunteers_and_leave_is_the_tiny_extras_community():
+    parsed = parse_yaml(EXTRAS_YAML, "tiny.yaml")
+    assert parsed.community == tiny_extras()
+    assert parsed.warnings == ()
+
+
+EXTRAS_YAML_CASES = [
+    # (id, tag, new line content (None: remove the line), problem on the tagged line)
+    ("unknown-team", "team-patrol", "  night_watch:",
+     "unknown team 'night_watch' (teams are: mediation_room (暖心调解室), patrol_team (巡逻队), "
+     "property_management (物业))"),
+    ("team-twice", "team-patrol", "  mediation_room:", "team mediation_room is given twice (first on line "),
+    ("unknown-team-member", "team-patrol-1", "  - nobody", "team patrol_team (巡逻队) member: unknown member 'nobody'"),
+    ("team-member-twice", "team-mediation-2", "  - k1", "team mediation_room (暖心调解室): member k1 is listed twice"),
+    ("team-member-not-an-id", "team-mediation-2", "  - {a: 1}", "team mediation_room (暖心调解室): {'a': 1} in members"),
+    ("unknown-volunteer", "volunteer-1", "  - nobody", "grid g1 volunteer (党员志愿者): unknown member 'nobody'"),
+    ("leave-to-before-from", "leave-to", "    to: '2026-11-30'",
+     "member sl: leave to 2026-11-30 is before from 2026-12-01: a period must end after it starts"),
+    ("leave-to-before-from-unquoted", "leave-to", "    to: 2026-11-30", "member sl: leave to 2026-11-30 is before from"),
+    ("leave-same-instant", "leave-to", "    to: '2026-11-30T16:00:00Z'",
+     "member sl: leave to 2026-11-30T16:00:00Z is the same instant as from 2026-12-01"),
+    ("leave-not-a-date", "leave-from", "  - from: 'next monday'",
+     "member sl: leave from: 'next monday' is not a date (YYYY-MM-DD)"),
+    ("leave-bad-day", "leave-to", "    to: '2026-12-32'", "member sl: leave to: '2026-12-32' is not a date"),
+    ("leave-unknown-field", "leave-to", "    until: '2026-12-10'",
+     "member sl: a leave period: unknown field 'until' (fields are: from, to)"),
+]
+
+
+@pytest.mark.parametrize("tag, new_line, message", [c[1:] for c in EXTRAS_YAML_CASES],
+                         ids=[c[0] for c in EXTRAS_YAML_CASES])
+def test_given_a_team_volunteer_or_leave_problem_in_yaml_then_it_names_the_line(tag, new_line, message):
+    text = retag(EXTRAS_YAML, tag, new_line)
+    error = problems_of(lambda: parse_yaml(text, "tiny.yaml"))
+    found = [p for p in error.problems if message in p.message]
+    assert found, error
+    assert (found[0].file, found[0].line, found[0].severity) == ("tiny.yaml", line_of(text, tag), "error")
+
+
+def test_given_a_volunteer_listed_twice_then_the_second_line_is_named():
+    text = EXTRAS_YAML.replace("  - k2                            # volunteer-1\n",
+                               "  - k2                            # volunteer-1\n"
+                               "  - k2                            # volunteer-2\n")
+    error = problems_of(lambda: parse_yaml(text, "tiny.yaml"))
+    assert [(p.line, p.message) for p in error.problems] == [
+        (line_of(text, "volunteer-2"), "grid g1: volunteer k2 is listed twice")]
+
+
+def test_given_a_leave_period_without_to_then_its_line_is_named():
+    text = retag(EXTRAS_YAML, "leave-to", None)
+    error = problems_of(lambda: parse_yaml(text, "tiny.yaml"))
+    assert [(p.line, p.message) for p in error.problems] == [
+        (line_of(text, "leave-from"), "member sl: a leave period has no to")]
+
+
+@pytest.mark.parametrize("text, message", [
+    ("teams: [k1]\n", "teams must be a mapping of team: [members]"),
+    ("teams:\n  patrol_team: k1\n", "team patrol_team must be a list"),
+    ("leave: {from: '2026-12-01', to: '2026-12-10'}\n", "member sl2: leave must be a list of periods"),
+    ("leave: ['2026-12-01']\n", "member sl2: a leave period is from: and to:, not '2026-12-01'"),
+])
+def test_given_teams_or_leave_of_the_wrong_shape_then_it_says_so(text, message):
+    if text.startswith("leave"):
+        text = EXTRAS_YAML.replace("  phone: '+8613900000008'\n", "  phone: '+8613900000008'\n  " + text)
+    else:
+        text = TINY_YAML + text
+    error = problems_of(lambda: parse_yaml(text, "tiny.yaml"))
+    assert [p for p in error.problems if message in p.message], error
+
+
+def test_given_team_members_and_volunteers_not_at_home_then_warnings_say_they_are_never_assigned():
+    text = retag(EXTRAS_YAML, "category-sl", "  category: away")
+    messages = {w.line: w.message for w in parse_yaml(text, "tiny.yaml").warnings}
+    assert messages[line_of(text, "team-patrol-1")] == (
+        "team patrol_team (巡逻队) member sl (成员sl, away (外出)) is not at home: they are never assigned")
+    text = EXTRAS_YAML.replace("  category: at_home\n- id: chief", "  category: elderly\n- id: chief")   # k2
+    messages = {w.line: w.message for w in parse_yaml(text, "tiny.yaml").warnings}
+    assert messages[line_of(text, "volunteer-1")].startswith(
+        "grid g1 volunteer (党员志愿者) k2 (成员k2, elderly (年老体弱)) is not at home")
+
+
+def test_given_leave_in_yaml_then_unquoted_dates_and_iso_times_read_too():
+    text = retag(retag(EXTRAS_YAML, "leave-from", "  - from: 2026-12-01T08:00:00+08:00"),
+                 "leave-to", "    to: 2026-12-10")
+    [(start, end)] = parse_yaml(text).community.members["sl"].leave
+    assert (start, end) == (1796054400.0 + 8 * 3600, 1796054400.0 + 10 * 86400)
+
+
+def extras_csv() -> dict[str, str]:
+    return export_csv(tiny_extras())
+
+
+def test_the_csv_of_teams_volunteers_and_leave():
+    files = extras_csv()
+    assert files["teams.csv"] == "team,members\nmediation_room,k1;sl2\npatrol_team,sl\n"
+    assert files["grids.csv"] == "id,name,chief,members,volunteers\ng1,第一网格,chief,gm;gm2,k2\n"
+    assert "sl,成员sl,+8613900000007,at_home,zh,,2026-12-01/2026-12-10\n" in files["members.csv"]
+    assert parse_csv(files).community == tiny_extras()
+
+
+EXTRAS_CSV_CASES = [
+    # (id, file, row, new row, problem on the new row's line)
+    ("unknown-team", "teams.csv", "patrol_team,sl", "night_watch,sl", "unknown team 'night_watch' (teams are: "),
+    ("team-twice", "teams.csv", "patrol_team,sl", "mediation_room,sl", "team mediation_room is given twice"),
+    ("unknown-team-member", "teams.csv", "patrol_team,sl", "patrol_team,sl;nobody",
+     "team patrol_team (巡逻队) member: unknown member 'nobody'"),
+    ("team-member-twice", "teams.csv", "mediation_room,k1;sl2", "mediation_room,k1;k1",
+     "team mediation_room (暖心调解室): member k1 is listed twice"),
+    ("unknown-volunteer", "grids.csv", "g1,第一网格,chief,gm;gm2,k2", "g1,第一网格,chief,gm;gm2,k2;nobody",
+     "grid g1 volunteer (党员志愿者): unknown member 'nobody'"),
+    ("volunteer-twice", "grids.csv", "g1,第一网格,chief,gm;gm2,k2", "g1,第一网格,chief,gm;gm2,k2;k2",
+     "grid g1: volunteer k2 is listed twice"),
+    ("leave-to-before-from", "members.csv", "sl,成员sl,+8613900000007,at_home,zh,,2026-12-01/2026-12-10",
+     "sl,成员sl,+8613900000007,at_home,zh,,2026-12-01/2026-11-30", "member sl: leave to 2026-11-30 is before from"),
+    ("leave-not-a-period", "members.csv", "sl,成员sl,+8613900000007,at_home,zh,,2026-12-01/2026-12-10",
+     "sl,成员sl,+8613900000007,at_home,zh,,2026-12-01", "member sl: leave '2026-12-01' is not FROM/TO"),
+    ("leave-not-a-date", "members.csv", "sl,成员sl,+8613900000007,at_home,zh,,2026-12-01/2026-12-10",
+     "sl,成员sl,+8613900000007,at_home,zh,,2026-12-01/soon", "member sl: leave to: 'soon' is not a date"),
+]
+
+
+@pytest.mark.parametrize("name, row, new_row, message", [c[1:] for c in EXTRAS_CSV_CASES],
+                         ids=[c[0] for c in EXTRAS_CSV_CASES])
+def test_given_a_team_volunteer_or_leave_problem_in_csv_then_it_names_the_file_and_line(name, row, new_row, message):
+    files = edit_csv(extras_csv(), name, row, new_row)
+    error = problems_of(lambda: parse_csv(files))
+    found = [p for p in error.problems if message in p.message]
+    assert found, error
+    assert (found[0].file, found[0].line) == (name, csv_line(files, name, new_row))
+
+
+def test_given_csv_without_teams_csv_or_the_new_columns_then_it_reads_as_before():
+    # A directory exported before teams, volunteers and leave: five files, fewer columns.
+    files = {name: text for name, text in tiny_csv().items() if name != "teams.csv"}
+    files["members.csv"] = "\n".join(line.rsplit(",", 1)[0] for line in files["members.csv"].splitlines()) + "\n"
+    files["grids.csv"] = "id,name,chief,members\ng1,第一网格,chief,gm;gm2\n"
+    assert parse_csv(files).community == tiny()
+
+
+def test_given_csv_leave_cells_as_a_clerk_types_them_then_they_read():
+    files = edit_csv(extras_csv(), "members.csv", "sl,成员sl,+8613900000007,at_home,zh,,2026-12-01/2026-12-10",
+                     'sl,成员sl,+8613900000007,at_home,zh,," 2026-12-01 / 2026-12-10 ；2026-12-20 08:00/2026-12-20 18:00"')
+    [first, second] = parse_csv(files).community.members["sl"].leave
+    assert first == tiny_extras().members["sl"].leave[0]
+    assert second == (1796054400.0 + 19 * 86400 + 8 * 3600, 1796054400.0 + 19 * 86400 + 18 * 3600)
+
+
+def test_given_leave_when_exported_then_whole_days_are_dates_and_other_instants_iso_times():
+    community = Community.from_dict(edited(tiny_extras_dict(), _odd_leave))
+    plain = yaml.safe_load(export_yaml(community))
+    assert plain["members"][7]["leave"] == [{"from": "2026-12-01", "to": "2026-12-10"}]
+    assert plain["members"][0]["leave"] == [
+        {"from": "2026-12-01T08:30:00+08:00", "to": "2026-12-01T18:00:00+08:00"},
+        {"from": "2026-12-03", "to": "2026-12-04T20:00:00+08:00"},
+        {"from": 1796054400.1234567, "to": "2026-12-01T00:00:00.500000+08:00"},
+    ]
+    assert "2026-12-03/2026-12-04T20:00:00+08:00" in export_csv(community)["members.csv"]
+    assert "teams" not in yaml.safe_load(export_yaml(tiny()))                  # empty fields are left out
+    assert "volunteers" not in yaml.safe_load(export_yaml(tiny()))["grids"][0]
+
+
+def test_given_changes_to_teams_volunteers_and_leave_then_the_audit_names_them():
+    def edit(data):
+        data["teams"]["patrol_team"] = ["sl", "gm"]
+        data["grids"][0]["volunteers"] = []
+        next(m for m in data["members"] if m["id"] == "sl")["leave"] = []
+    old, new = tiny_extras(), Community.from_dict(edited(tiny_extras_dict(), edit))
+    change = changes(old, new)
+    assert change["community"] == ["teams"]
+    assert change["grids"]["changed"] == {"g1": ["volunteers"]}
+    assert change["members"]["changed"] == {"sl": ["leave"]}
+    assert summarize(change, new) == ("community: teams changed; members: 1 changed (sl: leave); "
+                                      "grids: 1 changed (g1: volunteers)")
+    assert not is_unchanged(change)
+    assert is_unchanged(changes(tiny_extras(), tiny_extras()))

@@ -47,6 +47,8 @@ def worst_params(communities):
         "role": longest(r[lang] for r in ROLE_NAMES.values()),
         "by": longest(members),               # a member's name is not translated
         "holder": longest(members),
+        "to": longest(members),
+        "days": "30",
     } for lang in LANGS}
 
 
@@ -61,7 +63,7 @@ def test_worst_case_parameters_are_the_expected_ones(worst_params):
 def test_every_template_exists_in_both_languages_with_the_same_parameters(template):
     assert set(TEMPLATES[template]) == set(LANGS)
     assert placeholders(TEMPLATES[template]["zh"]) == placeholders(TEMPLATES[template]["en"])
-    assert placeholders(TEMPLATES[template]["zh"]) <= {"code", "community", "location", "category", "role", "by", "holder"}
+    assert placeholders(TEMPLATES[template]["zh"]) <= {"code", "community", "location", "category", "role", "by", "holder", "to", "days"}
 
 
 @pytest.mark.parametrize("lang", LANGS)
