@@ -48,14 +48,28 @@ class Container:
         from chalicelib.domain.policy import Policies, PolicyBook
         from chalicelib.domain.working_calendar import WorkingCalendar
         books = {}
-        for path in sorted((DATA / "policies").glob("*.json")):
-            data = load_json(f"policies/{path.name}")
+        for path in sorted(self.policy_files()):
+            data = json.loads(path.read_text(encoding="utf-8"))
             calendar = WorkingCalendar.from_dict(load_json(f"calendars/{data['calendar']}.json"))
             book = PolicyBook.from_dict(data, calendar, time_scale=self.config.time_scale,
                                         known_roles=frozenset(ROLE_NAMES),
                                         known_categories=frozenset(self.categories))
             books[book.community] = book
         return Policies(books, self.policy)
+
+    @property
+    def policy_dir(self) -> Path:
+        return Path(self.config.policy_dir or DATA / "policies")
+
+    def policy_files(self) -> list[Path]:
+        return list(self.policy_dir.glob("*.json"))
+
+    def reload_policies(self) -> None:
+        """Read the policy files again (the local stack does when one is edited): new
+        cases take the new limits, running cases keep the ones they started under."""
+        for name in ("policies", "intake", "workflow"):
+            self.__dict__.pop(name, None)
+        self.policies  # noqa: B018 - load now, so a broken file fails here, not in a handler
 
     # -- AWS clients -------------------------------------------------------------
     def _client(self, service: str) -> Any:

@@ -23,6 +23,7 @@ class Config:
     directory_ttl: float
     due_shards: int
     max_receive_count: int
+    policy_dir: str | None = None   # the communities' policy files; None: the ones shipped in chalicelib/data
 
     @classmethod
     def from_env(cls) -> "Config":
@@ -35,6 +36,7 @@ class Config:
             directory_ttl=float(env.get("GRIDLOOP_DIRECTORY_TTL", "300")),
             due_shards=int(env.get("GRIDLOOP_DUE_SHARDS", "4")),
             max_receive_count=int(env.get("GRIDLOOP_MAX_RECEIVE_COUNT", "5")),
+            policy_dir=env.get("GRIDLOOP_POLICY_DIR") or None,
         )
 
     def name(self, purpose: str) -> str:

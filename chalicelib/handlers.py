@@ -122,7 +122,7 @@ def public_view(case: Any) -> dict[str, Any]:
         "id": case.id, "code": case.code, "status": case.status.value,
         "level": case.level, "level_role": case.level_role,
         "category": case.category, "location": case.location, "priority": case.priority,
-        "suspended": case.is_suspended,
+        "policy_version": case.policy_version, "suspended": case.is_suspended,
         "due_at": iso(case.due_at) if case.due_at is not None else None,
         "resolve_due_at": iso(case.resolve_due_at) if case.resolve_due_at is not None else None,
         "created_at": iso(case.created_at), "updated_at": iso(case.updated_at),

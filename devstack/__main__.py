@@ -126,6 +126,34 @@ class Scheduler(threading.Thread):
                 print(f"[{self.function}] failed: {error!r}", file=sys.stderr, flush=True)
 
 
+class PolicyWatcher(threading.Thread):
+    """Reads the policy files again when one is edited, as a deploy would in AWS: new
+    cases take the new limits, running cases keep theirs. A broken file is reported and
+    the policy in force stays."""
+
+    def __init__(self, container: Any, stop: threading.Event, every: float = 1.0):
+        super().__init__(name="policy-watcher", daemon=True)
+        self.container, self.stop, self.every = container, stop, every
+        self.seen = self.stamp()
+
+    def stamp(self) -> dict[str, float]:
+        return {str(p): p.stat().st_mtime for p in self.container.policy_files()}
+
+    def run(self) -> None:
+        while not self.stop.wait(self.every):
+            stamp = self.stamp()
+            if stamp == self.seen:
+                continue
+            self.seen = stamp
+            try:
+                self.container.reload_policies()
+            except Exception as error:
+                print(f"[policy] not reloaded, the policy in force stays: {error}", file=sys.stderr, flush=True)
+                continue
+            versions = ", ".join(sorted(b.version for b in self.container.policies.books.values()))
+            print(f"[policy] reloaded: {versions}", flush=True)
+
+
 def port_free(port: int) -> bool:
     import socket
 
@@ -181,6 +209,7 @@ def main() -> int:
                                        source.batch_size, stop))
         elif type(source).__name__ == "ScheduledEventConfig":
             workers.append(Scheduler(handler, source.name, settings["sweep_seconds"], stop))
+    workers.append(PolicyWatcher(container, stop))
     for worker in workers:
         worker.start()
 
@@ -199,11 +228,12 @@ gridloop local stack is up (stage local, time scale {settings['time_scale']:g}, 
   dev routes     {base}/dev/outbox   {base}/dev/sms
   AWS emulator   {endpoint}   (moto; tables, queues and topics gridloop-local-*: {len(created)} created)
   communities    {', '.join(communities)}
-  handlers       {', '.join(w.function for w in workers)}
+  handlers       {', '.join(w.function for w in workers if hasattr(w, "function"))}
+  policies       {', '.join(sorted(b.version for b in container.policies.books.values()))} (edit {container.policy_dir}: reloaded on save)
 
 Try it:
   curl -s -XPOST {base}/reports -H 'Content-Type: application/json' \\
-       -d '{{"category":"stairwell_light","location":"changmu-03-2","description":"楼道灯坏了"}}'
+       -d '{{"category":"sanitation","location":"changmu-03-2","description":"楼道垃圾好几天没人清"}}'
   curl -s -XPOST {base}/dev/sms -H 'Content-Type: application/json' \\
        -d '{{"from":"{leader.phone}","text":"收到 CODE"}}'     # {leader.name}, stairwell leader of 3号楼2单元
 Every SMS the system sends is printed below. Ctrl-C stops everything.

@@ -12,7 +12,7 @@ from tests.functional.conftest import (LOCATION, STAIRWELL_LEADER, all_cases, ca
                                        report, run_queue, sweep)
 
 PUBLIC_FIELDS = {"id", "code", "status", "level", "level_role", "category", "location", "priority",
-                 "suspended", "due_at", "resolve_due_at", "created_at", "updated_at", "history"}
+                 "policy_version", "suspended", "due_at", "resolve_due_at", "created_at", "updated_at", "history"}
 HISTORY_FIELDS = {"at", "event", "level"}
 
 
