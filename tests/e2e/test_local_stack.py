@@ -138,8 +138,8 @@ def test_unanswered_report_climbs_two_levels(members, tmp_path):
     stairwell, grid_member, grid_chief = chain_phones(members, ("b07", 1))
     stack = LocalStack(time_scale=600, log_dir=tmp_path)   # 30 min → 3 s, 2 h → 12 s
     try:
-        status, created = stack.post("/reports", {"category": "water_pipe", "location": "changmu-07-1",
-                                                  "description": "水管漏水"})
+        status, created = stack.post("/reports", {"category": "sanitation", "location": "changmu-07-1",
+                                                  "description": "楼道垃圾没人清"})
         assert status == 202
         code = created["code"]
         # Nobody answers: the grid member, then the grid chief, are called
