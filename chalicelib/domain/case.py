@@ -323,11 +323,13 @@ class Case:
     def decide_extension(self, member_id: str, approve: bool, policy: EscalationPolicy, now: float) -> bool:
         """同意 / 不同意: the level above (or the committee) decides. An approved
         extension moves the resolve limit, and the clock's next alarm with it."""
+        if self.extension is None:
+            last = next((e for e in reversed(self.history) if e.event in (
+                "extension_requested", "extension_approved", "extension_refused")), None)
+            if last is not None and last.event != "extension_requested" and last.actor == member_id:
+                return False          # the same decision again (a redelivered SMS)
         self._check_can_act(member_id, Authority.ABOVE, Authority.OVERSIGHT)
         if self.extension is None:
-            if any(e.event in ("extension_approved", "extension_refused") and e.actor == member_id
-                   for e in self.history[-3:]):
-                return False          # the same decision again
             raise TransitionRefused("no_extension_pending")
         request, self.extension = self.extension, None
         if not approve:
@@ -391,6 +393,10 @@ class Case:
         """转办: the holder hands the case to another member at the same level, who must
         acknowledge it on this level's clock. `to_member` must be available (checked by
         the caller, who knows the directory)."""
+        last = next((e for e in reversed(self.history) if e.event == "transferred"), None)
+        if (last is not None and last.actor == member_id and self.holder == to_member
+                and (last.detail or "").startswith(f"{to_member}:")):
+            return False              # the same transfer again (a redelivered SMS)
         self._check_can_act(member_id, Authority.HOLDER)
         if self.status not in (Status.ASSIGNED, Status.ACKNOWLEDGED):
             raise TransitionRefused(f"not_transferable_{self.status.value}")
