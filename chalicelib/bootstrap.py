@@ -169,6 +169,12 @@ class Container:
         from chalicelib.services.inbound import InboundSms
         return InboundSms(self.queue("sms-inbound"), self.clock)
 
+    @cached_property
+    def sla(self):
+        """The SLA report, per grid and per member, from the by-grid index (no Scan)."""
+        from chalicelib.services.sla import SlaFacts
+        return SlaFacts(self.cases, self.directory)
+
 
 _container: Container | None = None
 

@@ -7,6 +7,7 @@ from typing import Any, Iterable, Iterator
 
 from chalicelib.domain.case import Case
 from chalicelib.domain.directory import Community, Directory
+from chalicelib.domain.sla import fact_row
 from chalicelib.services.ports import CodeTaken, ConcurrentUpdate
 
 
@@ -50,6 +51,18 @@ class InMemoryCases:
             case = Case.from_dict(copy.deepcopy(data))
             if case.is_open and case.due_at is not None and case.due_at <= now:
                 yield code, case.due_at
+
+    def sla_facts(self, community_id: str, grid_id: str, since: float,
+                  until: float) -> Iterator[dict[str, Any]]:
+        """As the by-grid index: routed cases of the grid created in [since, until], oldest first."""
+        cases = [Case.from_dict(copy.deepcopy(data)) for data in self.items.values()
+                 if data["community_id"] == community_id and data.get("grid_id") == grid_id
+                 and since <= data["created_at"] <= until]
+        for case in sorted(cases, key=lambda c: (c.created_at, c.code)):
+            yield fact_row(code=case.code, community_id=case.community_id, grid_id=case.grid_id,
+                           category=case.category, status=case.status.value, level=case.level,
+                           holder=case.holder, created_at=case.created_at,
+                           facts=json.loads(json.dumps(case.sla_facts())))
 
 
 class FakeQueue:

@@ -11,15 +11,20 @@ from typing import Iterator
 
 from pynamodb.attributes import JSONAttribute, NumberAttribute, UnicodeAttribute, VersionAttribute
 from pynamodb.exceptions import DoesNotExist, PutError
-from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
+from pynamodb.indexes import GlobalSecondaryIndex, IncludeProjection, KeysOnlyProjection
 from pynamodb.models import Model
 
+from chalicelib.domain.sla import fact_row
 from chalicelib.domain.case import Case
 from chalicelib.domain.directory import Community, Directory
 from chalicelib.services.ports import CodeTaken, ConcurrentUpdate
 
 DUE_INDEX = "open-due"
 ID_INDEX = "by-id"
+GRID_INDEX = "by-grid"
+# What the SLA report reads from the by-grid index, besides the keys (code, grid_key,
+# created_at): the same list is the index's INCLUDE projection in infra/resources.json.
+GRID_PROJECTION = ("sla", "status", "level", "holder", "category", "community_id")
 # Kept as plain top-level attributes so a person reading the table in the console
 # sees the case; the rest of the case is in `details`.
 TOP_LEVEL = ("id", "community_id", "category", "location", "status", "level", "holder",
@@ -45,6 +50,14 @@ def build_case_model(table_name: str, region: str, host: str | None) -> type[Mod
         Meta = type("Meta", (), {"index_name": ID_INDEX, "projection": KeysOnlyProjection()})
         id = UnicodeAttribute(hash_key=True)
 
+    class GridIndex(GlobalSecondaryIndex):
+        """Sparse: only a routed case (one with a grid) carries grid_key. The SLA report
+        queries it by grid and creation time and reads the projected facts, no Scan."""
+        Meta = type("Meta", (), {"index_name": GRID_INDEX,
+                                 "projection": IncludeProjection(list(GRID_PROJECTION))})
+        grid_key = UnicodeAttribute(hash_key=True)
+        created_at = NumberAttribute(range_key=True)
+
     class CaseRecord(Model):
         Meta = _meta(table_name, region, host)
         code = UnicodeAttribute(hash_key=True)
@@ -62,10 +75,13 @@ def build_case_model(table_name: str, region: str, host: str | None) -> type[Mod
         created_at = NumberAttribute()
         updated_at = NumberAttribute()
         policy_version = UnicodeAttribute(null=True)
+        grid_key = UnicodeAttribute(null=True)      # "<community_id>#<grid_id>", once routed
+        sla = JSONAttribute(null=True)              # Case.sla_facts(), rewritten on every save
         details = JSONAttribute()
         version = VersionAttribute()
         due_index = DueIndex()
         id_index = IdIndex()
+        grid_index = GridIndex()
 
     return CaseRecord
 
@@ -85,9 +101,14 @@ def _is_condition_failure(error: PutError) -> bool:
     return getattr(error, "cause_response_code", None) == "ConditionalCheckFailedException"
 
 
+def grid_key(community_id: str, grid_id: str) -> str:
+    return f"{community_id}#{grid_id}"
+
+
 class DynamoCaseRepository:
-    def __init__(self, model: type[Model], due_shards: int = 4):
+    def __init__(self, model: type[Model], due_shards: int = 4, page_size: int | None = None):
         self._model, self._shards = model, due_shards
+        self._page_size = page_size     # items per Query page for the SLA report (None: 1 MB pages)
 
     def shard_of(self, code: str) -> str:
         return str(int(hashlib.sha1(code.encode()).hexdigest(), 16) % self._shards)
@@ -128,6 +149,17 @@ class DynamoCaseRepository:
             for key in self._model.due_index.query(str(shard), self._model.due_at <= now):
                 yield key.code, float(key.due_at)
 
+    def sla_facts(self, community_id: str, grid_id: str, since: float, until: float) -> Iterator[dict]:
+        """The fact rows (domain.sla.fact_row) of the grid's cases created in [since, until],
+        oldest first: one Query on the by-grid index, page after page; never a Scan."""
+        results = self._model.grid_index.query(
+            grid_key(community_id, grid_id), self._model.created_at.between(since, until),
+            page_size=self._page_size)
+        for record in results:
+            yield fact_row(code=record.code, community_id=record.community_id, grid_id=grid_id,
+                           category=record.category, status=record.status, level=record.level,
+                           holder=record.holder, created_at=record.created_at, facts=record.sla or {})
+
     def _to_record(self, case: Case, version: int | None) -> Model:
         data = case.to_dict()
         details = {k: v for k, v in data.items() if k not in TOP_LEVEL and k not in ("code", "version")}
@@ -136,6 +168,9 @@ class DynamoCaseRepository:
         record.due_shard = self.shard_of(case.code) if case.is_open and case.due_at is not None else None
         if record.due_shard is None:
             record.due_at = record.timer = None
+        # Only a routed case is in the SLA report's index; its facts are kept current.
+        record.grid_key = grid_key(case.community_id, case.grid_id) if case.grid_id else None
+        record.sla = case.sla_facts()
         if version is not None:
             record.version = version
         return record

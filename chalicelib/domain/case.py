@@ -164,9 +164,13 @@ class Case:
         (督办) by level. Stored with the case so a report reads them by grid, no Scan."""
         facts: dict[str, Any] = {"escalations": {}, "supervisions_yellow": {}, "supervisions_red": {},
                                  "breaches": 0}
+        held: int | None = None     # the level the case was at: empty levels are skipped
         for event in self.history:
             if event.event in ("escalated", "reminded") and event.level is not None:
-                level = str(event.level - 1 if event.event == "escalated" else event.level)
+                if event.event == "escalated":
+                    level = str(held if held is not None else event.level - 1)
+                else:
+                    level = str(event.level)
                 facts["escalations"][level] = facts["escalations"].get(level, 0) + 1
                 facts["breaches"] += 1
             elif event.event in ("supervised_yellow", "supervised_red") and event.level is not None:
@@ -180,6 +184,8 @@ class Case:
             elif event.event == "resolved":
                 facts.update(resolved_at=event.at, resolved_by=event.actor, resolved_level=event.level,
                              seconds_to_resolve=round(event.at - self.created_at, 3))
+            if event.event in ("assigned", "escalated", "taken_over") and event.level is not None:
+                held = event.level
         return facts
 
     def overdue(self, now: float) -> bool:
@@ -217,7 +223,7 @@ class Case:
         # once, each of whom may take the case over by acknowledging it.
         told = {target.holder}
         for rung in self.chain:
-            if rung.level in together and rung.holder not in told:
+            if rung.level in together and rung.holder is not None and rung.holder not in told:
                 told.add(rung.holder)
                 self._record(now, "told_together", level=rung.level, actor=rung.holder)
                 self._notify(rung.holder, "urgent_together", holder=target.holder)
@@ -296,6 +302,8 @@ class Case:
         self.suspended = self.extension = None
         self._record(now, "resolved", level=self.level, actor=member_id)
         self._notify(member_id, "resolved")
+        if authority is Authority.FOLLOWER:
+            self._notify(self.holder, "resolved")      # 跟办 closed it: the holder stops work too
         return True
 
     # -- 延期, 挂起, 转办 -------------------------------------------------------------
@@ -355,7 +363,7 @@ class Case:
     def suspend(self, member_id: str, reason: str, policy: EscalationPolicy, now: float) -> bool:
         """挂起: a committee member stops the case's clocks (waiting on a resident, an
         outside body, the weather). Nothing moves until it is resumed."""
-        self._check_can_act(member_id, Authority.OVERSIGHT, Authority.ABOVE)
+        self._check_committee(member_id)
         if not self.is_open or self.status is Status.RECEIVED:
             raise TransitionRefused(f"not_suspendable_{self.status.value}")
         if self.suspended is not None:
@@ -374,7 +382,7 @@ class Case:
 
     def resume(self, member_id: str, policy: EscalationPolicy, now: float) -> bool:
         """恢复: the clocks run again with the time they had left."""
-        self._check_can_act(member_id, Authority.OVERSIGHT, Authority.ABOVE)
+        self._check_committee(member_id)
         if self.suspended is None:
             return False
         policy = self._policy(policy)
@@ -429,6 +437,15 @@ class Case:
             raise TransitionRefused("not_on_chain" if authority is Authority.NONE else f"not_allowed_{authority.value}")
         return authority
 
+    def _check_committee(self, member_id: str) -> None:
+        """挂起 / 恢复 belong to the committee (两委督办) and the area chief (片长总领): on
+        the chain above the holder or named in the case's responsibility."""
+        authority = self._check_can_act(member_id, Authority.OVERSIGHT, Authority.ABOVE)
+        if authority is Authority.ABOVE and not any(
+                member_id in rung.eligible for rung in self.chain
+                if rung.level > self.level and rung.role in ("committee", "area_chief")):
+            raise TransitionRefused("not_allowed_above")
+
     def _supervisor(self) -> str | None:
         """Who supervises the holder: the first level above with someone at home, else
         the committee or the area chief."""
@@ -447,6 +464,7 @@ class Case:
         rung = next(r for r in self.chain if r.level > self.level and member_id in r.eligible)
         previous = self.holder
         self.level, self.holder = rung.level, member_id
+        self.extension = None        # the old holder's request: the new holder asks for their own
         self._record(now, "taken_over", level=rung.level, actor=member_id)
         if previous and previous != member_id:
             self._notify(previous, "taken_over", by=member_id)

@@ -169,10 +169,14 @@ def parse_limit(text: Any, working_day_seconds: float) -> tuple[int, bool]:
     if amount <= 0:
         raise PolicyError(f"{text!r}: a limit must be longer than zero")
     if unit in ("working hour", "工作小时"):
-        return int(amount * 3600), True
-    if unit in ("working day", "工作日"):
-        return int(amount * working_day_seconds), True
-    return int(amount * _WALL_SECONDS[unit]), False
+        seconds, working = int(amount * 3600), True
+    elif unit in ("working day", "工作日"):
+        seconds, working = int(amount * working_day_seconds), True
+    else:
+        seconds, working = int(amount * _WALL_SECONDS[unit]), False
+    if seconds < 1:             # "0.001 minutes": rounds to no time at all
+        raise PolicyError(f"{text!r}: a limit must be at least a second")
+    return seconds, working
 
 
 _BOOK_KEYS = {"community", "version", "description", "note", "calendar", "routing_grace_minutes",
@@ -215,6 +219,8 @@ class PolicyBook:
         for category, choice in (data.get("categories") or {}).items():
             if known_categories is not None and category not in known_categories:
                 raise PolicyError(f"category {category!r} is not in categories.json")
+            if not isinstance(choice, (str, Mapping)):
+                raise PolicyError(f"category {category}: name a chain, or a chain for each priority")
             by_priority = {p: choice for p in PRIORITIES} if isinstance(choice, str) else dict(choice)
             for priority, chain in by_priority.items():
                 if priority not in PRIORITIES:
@@ -275,6 +281,8 @@ def _chain(name: str, spec: Any, version: str, calendar: WorkingCalendar, time_s
             raise PolicyError(f"{here}: levels are 1 (stairwell) to 5 (area chief)")
         if steps and level <= steps[-1].level:
             raise PolicyError(f"{here}: levels must go up, each above the one before")
+        if isinstance(entry.get("with"), str):
+            raise PolicyError(f"{here}: 'with' is a list of roles, e.g. [\"{entry['with']}\"]")
         with_roles = tuple(entry.get("with") or ())
         for r in (role, *with_roles):
             if known_roles is not None and r not in known_roles:
@@ -292,7 +300,11 @@ def _chain(name: str, spec: Any, version: str, calendar: WorkingCalendar, time_s
             if counts_working:
                 working.add(f"{clock}:{level}")
         steps.append(Step(level, role, with_roles))
-    together = tuple(int(x) for x in spec.get("together") or ())
+    raw_together = spec.get("together") or ()
+    if not isinstance(raw_together, list) or not all(isinstance(x, int) and not isinstance(x, bool)
+                                                     for x in raw_together):
+        raise PolicyError(f"{where}: 'together' must be a list of level numbers, like [3]")
+    together = tuple(raw_together)
     for level in together:
         if level not in ack or level == steps[0].level:
             raise PolicyError(f"{where}: 'together' level {level} must be a later level of the chain")

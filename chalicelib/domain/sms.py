@@ -47,6 +47,9 @@ WORDS = {
 MAX_REASON = 200
 _DAYS = re.compile(r"^[\s,，:：]*(\d{1,3})\s*(?:天|日|DAYS?|D)?(?![0-9])")
 _PHONE = re.compile(r"^[\s,，:：]*(\+?[\d\s\-]{7,20}\d)")
+# A Chinese mobile number (11 digits, maybe +86, maybe grouped) is taken first, so a reason
+# that starts with a digit ("3号楼...") is not read as more of the number.
+_MOBILE = re.compile(r"^[\s,，:：]*((?:\+?86[\s\-]?)?1\d(?:[\s\-]?\d){9})(?!\d)")
 
 
 @dataclass(frozen=True)
@@ -96,7 +99,7 @@ def _with_arguments(action: Action, code: str, tail: str, original_tail: str, te
             raise Unparsable(text, code)
         return Command(action, code, days=int(days.group(1)), reason=reason(days.end()))
     if action is Action.TRANSFER:
-        phone = _PHONE.match(tail)
+        phone = _MOBILE.match(tail) or _PHONE.match(tail)
         if phone is None:
             raise Unparsable(text, code)
         return Command(action, code, target=re.sub(r"[\s\-]", "", phone.group(1)), reason=reason(phone.end()))

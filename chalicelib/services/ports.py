@@ -32,6 +32,12 @@ class CaseRepository(Protocol):
     def due(self, now: float) -> Iterator[tuple[str, float]]:
         """(code, due_at) of every open case whose acknowledge deadline has passed."""
 
+    def sla_facts(self, community_id: str, grid_id: str, since: float,
+                  until: float) -> Iterator[dict[str, Any]]:
+        """The SLA fact rows (domain.sla.fact_row: code, community_id, grid_id, category,
+        status, level, holder, created_at and Case.sla_facts()) of the grid's routed cases
+        created in [since, until], oldest first. Reads only that grid's cases: no Scan."""
+
 
 class DirectoryStore(Protocol):
     def load(self) -> Directory: ...

@@ -217,7 +217,8 @@ def test_given_the_minimal_book_then_it_loads():
     (lambda d: level(d, "urgent", 0).update(resolve="2 working hours"), "urgent chain counts wall-clock time"),
     (lambda d: level(d, "urgent", 1).update(acknowledge="1 working day"), "urgent chain counts wall-clock time"),
     (lambda d: level(d, "urgent", 1).update(acknowledge="1工作日"), "urgent chain counts wall-clock time"),
-    (lambda d: level(d, "standard", 0).update(acknowledge="half an hour"), "level 1, acknowledge: 'half an hour' is not a limit"),
+    (lambda d: level(d, "standard", 0).update(acknowledge="half an hour"),
+     "level 1, acknowledge: 'half an hour' is not a limit"),
     (lambda d: level(d, "standard", 0).update(resolve="3 weeks"), "level 1, resolve: '3 weeks' is not a limit"),
     (lambda d: level(d, "standard", 0).update(resolve=30), "level 1, resolve: 30 is not a limit"),
     (lambda d: level(d, "standard", 0).update(acknowledge="0 minutes"), "level 1, acknowledge: .* longer than zero"),
@@ -230,13 +231,19 @@ def test_given_the_minimal_book_then_it_loads():
     (lambda d: d.update(yellow_at=1), "yellow_at must be between 0 and 1"),
     (lambda d: d["chains"]["standard"].update(yellow_at=0), "yellow_at must be between 0 and 1"),
     (lambda d: d.update(routing_grace_minutes=0), "routing_grace_minutes must be positive"),
+    (lambda d: level(d, "standard", 0).update(acknowledge="0.001 minutes"),
+     "level 1, acknowledge: .* at least a second"),
+    (lambda d: d["categories"].update(fire=["urgent"]), "category fire: name a chain, or a chain for each priority"),
+    (lambda d: d["categories"].update(fire=5), "category fire: name a chain"),
+    (lambda d: level(d, "standard", 0).update({"with": "grid_member"}), "level 1: 'with' is a list of roles"),
 ], ids=["unknown-book-key", "unknown-chain-key", "unknown-level-key", "no-default", "no-chains",
         "empty-chains", "no-levels", "unknown-role", "unknown-follower-role", "no-role", "unknown-category",
         "unknown-chain-for-category", "unknown-priority", "level-repeated", "level-not-up", "levels-reversed",
         "level-0", "level-6", "urgent-working-hours", "urgent-working-day", "urgent-工作日", "bad-limit",
         "bad-unit", "number-not-text", "zero-limit", "zero-working-days", "no-resolve-limit",
         "unknown-default", "together-first-level", "together-not-in-chain", "together-below-chain",
-        "yellow-at-1", "chain-yellow-at-0", "zero-grace"])
+        "yellow-at-1", "chain-yellow-at-0", "zero-grace", "rounds-to-zero", "category-list", "category-number",
+        "with-not-a-list"])
 def test_given_an_invalid_book_when_loaded_then_policy_error_says_what_and_where(edit, match):
     with pytest.raises(PolicyError, match=match):
         load(changed(edit))
@@ -255,7 +262,8 @@ def test_given_a_non_positive_time_scale_when_loaded_then_policy_error(scale):
 
 
 def test_given_no_known_roles_or_categories_then_names_are_not_checked():
-    data = changed(lambda d: (level(d, "standard", 0).update(role="janitor"), d["categories"].update(parking="standard")))
+    data = changed(lambda d: (level(d, "standard", 0).update(role="janitor"),
+                              d["categories"].update(parking="standard")))
     book = PolicyBook.from_dict(data, OFFICE)
     assert book.chains["standard"].steps[0].role == "janitor"
 
@@ -296,7 +304,8 @@ def test_given_other_office_hours_then_a_working_day_is_that_many_hours():
     assert parse_limit("2 days", 8 * HOUR) == (2 * DAY, False)
 
 
-@pytest.mark.parametrize("text", ["", "30", "minutes", "-5 minutes", "0 hours", "0工作日", "3 weeks", "半小时",
+@pytest.mark.parametrize("text", ["", "30", "minutes", "-5 minutes", "0 hours", "0工作日", "0.001 minutes",
+                                  "0.00001 working days", "3 weeks", "半小时",
                                   "2个工作日", "two days", "1,5 hours", "30 minutes later", None, 30, ["1 day"]])
 def test_given_not_a_limit_when_parsed_then_policy_error(text):
     with pytest.raises(PolicyError):

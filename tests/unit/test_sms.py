@@ -64,3 +64,82 @@ def test_given_anything_else_when_parsed_then_unparsable(text, code):
 def test_given_none_when_parsed_then_unparsable():
     with pytest.raises(Unparsable):
         parse(None)
+
+
+# -- 延期 / 同意 / 不同意 / 挂起 / 恢复 / 转办 ---------------------------------------------------------
+
+EXTEND, APPROVE, REFUSE = Action.EXTEND, Action.APPROVE, Action.REFUSE
+SUSPEND, RESUME, TRANSFER = Action.SUSPEND, Action.RESUME, Action.TRANSFER
+
+
+@pytest.mark.parametrize("text, expected", [
+    # 延期 CODE 天数 原因
+    ("延期 ABC234 3 等配件", Command(EXTEND, "ABC234", days=3, reason="等配件")),
+    ("延期 ABC234 3天 等配件", Command(EXTEND, "ABC234", days=3, reason="等配件")),
+    ("延期 ABC234 3天等配件", Command(EXTEND, "ABC234", days=3, reason="等配件")),
+    ("延期 ABC234 2 天 住户不在家", Command(EXTEND, "ABC234", days=2, reason="住户不在家")),
+    ("延期ABC234，2日，下雨", Command(EXTEND, "ABC234", days=2, reason="下雨")),
+    ("延期　ＡＢＣ２３４　３天　等配件", Command(EXTEND, "ABC234", days=3, reason="等配件")),   # full width
+    ("延期 ABC234 ３０ 天", Command(EXTEND, "ABC234", days=30)),
+    ("延期 ABC 234 3 等", Command(EXTEND, "ABC234", days=3, reason="等")),
+    ("延期 ABC234 3 20号前修好", Command(EXTEND, "ABC234", days=3, reason="20号前修好")),
+    ("延期 ABC234 0", Command(EXTEND, "ABC234", days=0)),            # parsed; the case refuses it
+    ("延期 ABC234 31天", Command(EXTEND, "ABC234", days=31)),
+    ("EXTEND abc234 5 days Waiting for parts", Command(EXTEND, "ABC234", days=5, reason="Waiting for parts")),
+    ("extend ABC234 1 day", Command(EXTEND, "ABC234", days=1)),
+    ("EXTEND ABC234 2d rain", Command(EXTEND, "ABC234", days=2, reason="rain")),
+    # 同意 / 不同意 CODE
+    ("同意 ABC234", Command(APPROVE, "ABC234")),
+    ("同意abc234", Command(APPROVE, "ABC234")),
+    ("不同意 ABC234", Command(REFUSE, "ABC234")),
+    ("不同意，ABC234。", Command(REFUSE, "ABC234")),
+    ("APPROVE abc234", Command(APPROVE, "ABC234")),
+    ("refuse ABC234", Command(REFUSE, "ABC234")),
+    ("ＡＰＰＲＯＶＥ　ＡＢＣ２３４", Command(APPROVE, "ABC234")),
+    # 挂起 CODE 原因 / 恢复 CODE
+    ("挂起 ABC234 等待住户回家", Command(SUSPEND, "ABC234", reason="等待住户回家")),
+    ("挂起ABC234", Command(SUSPEND, "ABC234")),
+    ("SUSPEND abc234 Waiting for the thaw", Command(SUSPEND, "ABC234", reason="Waiting for the thaw")),
+    ("恢复 ABC234", Command(RESUME, "ABC234")),
+    ("RESUME abc234", Command(RESUME, "ABC234")),
+    # 转办 CODE 手机号 原因
+    ("转办 ABC234 13912345678 我在外地", Command(TRANSFER, "ABC234", target="13912345678", reason="我在外地")),
+    ("转办 ABC234 139 1234 5678 我在外地", Command(TRANSFER, "ABC234", target="13912345678", reason="我在外地")),
+    ("转办 ABC234 139-1234-5678", Command(TRANSFER, "ABC234", target="13912345678")),
+    ("转办ABC234：13912345678，出差", Command(TRANSFER, "ABC234", target="13912345678", reason="出差")),
+    ("转办　ＡＢＣ２３４　１３９１２３４５６７８　我在外地",
+     Command(TRANSFER, "ABC234", target="13912345678", reason="我在外地")),
+    ("转办 ABC234 +86 139 1234 5678 住院", Command(TRANSFER, "ABC234", target="+8613912345678", reason="住院")),
+    ("转办 ABC234 13912345678 3号楼楼长管", Command(TRANSFER, "ABC234", target="13912345678", reason="3号楼楼长管")),
+    ("转办 ABC234 139 1234 5678 2单元的事", Command(TRANSFER, "ABC234", target="13912345678", reason="2单元的事")),
+    ("TRANSFER abc234 +86 139-1234-5678 Away", Command(TRANSFER, "ABC234", target="+8613912345678", reason="Away")),
+    ("TRANSFER abc234 +44 20 7946 0958 away", Command(TRANSFER, "ABC234", target="+442079460958", reason="away")),
+])
+def test_given_a_new_command_when_parsed_then_action_code_and_arguments(text, expected):
+    assert parse(text) == expected
+
+
+def test_given_a_long_reason_when_parsed_then_it_is_cut_to_200_characters():
+    assert parse("延期 ABC234 3 " + "等" * 300).reason == "等" * 200
+
+
+@pytest.mark.parametrize("text, code", [
+    ("延期 ABC234", "ABC234"),                 # no days
+    ("延期 ABC234 等配件", "ABC234"),
+    ("延期 ABC234 三天", "ABC234"),             # days in figures only
+    ("延期 ABC234 1000", "ABC234"),
+    ("EXTEND ABC234", "ABC234"),
+    ("转办 ABC234", "ABC234"),                 # no phone
+    ("转办 ABC234 我在外地", "ABC234"),
+    ("转办 ABC234 12345", "ABC234"),           # too short for a phone
+    ("TRANSFER ABC234 away", "ABC234"),
+    ("延期", None),
+    ("同意", None),
+    ("挂起 ABC23", None),
+    ("不同意 ABC2345", None),
+    ("同意吗 ABC234", "ABC234"),               # not a word it knows, followed by a code
+])
+def test_given_a_new_command_without_its_arguments_when_parsed_then_unparsable_with_the_code(text, code):
+    with pytest.raises(Unparsable) as error:
+        parse(text)
+    assert error.value.code == code
