@@ -300,8 +300,8 @@ def _chain(name: str, spec: Any, version: str, calendar: WorkingCalendar, time_s
             if counts_working:
                 working.add(f"{clock}:{level}")
         steps.append(Step(level, role, with_roles))
-    raw_together = spec.get("together") or ()
-    if not isinstance(raw_together, list) or not all(isinstance(x, int) and not isinstance(x, bool)
+    raw_together = spec.get("together") or []
+    if not isinstance(raw_together, (list, tuple)) or not all(isinstance(x, int) and not isinstance(x, bool)
                                                      for x in raw_together):
         raise PolicyError(f"{where}: 'together' must be a list of level numbers, like [3]")
     together = tuple(raw_together)
