@@ -106,7 +106,7 @@ class EscalationPolicy:
         return tuple(sorted(self.ack_seconds))
 
     # -- deadlines -------------------------------------------------------------------
-    def routing_deadline(self, now: float) -> float:
+    def routing_deadline(self, now: float, community_id: str | None = None) -> float:
         """When a received report must have been routed: should its routing message be
         lost (a crash right after storing it), the sweep routes it then."""
         return now + self.routing_grace_seconds / self.time_scale
@@ -238,7 +238,7 @@ class PolicyBook:
     def routing_grace_seconds(self) -> int:
         return self.chains[self.default].routing_grace_seconds
 
-    def routing_deadline(self, now: float) -> float:
+    def routing_deadline(self, now: float, community_id: str | None = None) -> float:
         return self.chains[self.default].routing_deadline(now)
 
 
@@ -252,8 +252,9 @@ class Policies:
         book = self.books.get(community_id)
         return book.for_case(community_id, category, priority) if book else self.fallback
 
-    def routing_deadline(self, now: float) -> float:
-        return self.fallback.routing_deadline(now)
+    def routing_deadline(self, now: float, community_id: str | None = None) -> float:
+        book = self.books.get(community_id or "")
+        return (book or self.fallback).routing_deadline(now)
 
 
 def _chain(name: str, spec: Any, version: str, calendar: WorkingCalendar, time_scale: float,

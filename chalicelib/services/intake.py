@@ -54,7 +54,7 @@ class IntakeService:
                 dedupe_key=seed, request_hash=fingerprint, priority=request.priority)
             # Nothing is lost if the routing message never reaches the queue: the sweep
             # finds the report on this deadline and routes it.
-            case.due_at = self._policy.routing_deadline(now)
+            case.due_at = self._policy.routing_deadline(now, request.community_id)
             try:
                 self._cases.add(case)
                 return case, True

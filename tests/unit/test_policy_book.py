@@ -442,3 +442,16 @@ def test_given_a_changmu_case_when_acknowledged_then_its_resolve_clock_counts_of
     assert case.timer == "yellow"
     check(case.due_at, yellow)
     check(case.resolve_due_at, red)
+
+
+def test_given_a_community_book_when_routing_deadline_then_its_own_grace_applies():
+    # GIVEN a fallback with a 2-minute routing grace and a community book with 10 minutes
+    from chalicelib.domain.policy import EscalationPolicy, Policies, PolicyBook
+    fallback = EscalationPolicy("fallback", {1: 1800}, routing_grace_seconds=120)
+    book = PolicyBook.from_dict({"community": "c1", "version": "v", "default": "s", "routing_grace_minutes": 10,
+                                 "chains": {"s": {"levels": [{"level": 1, "role": "stairwell_leader",
+                                                              "acknowledge": "30 minutes", "resolve": "1 day"}]}}})
+    policies = Policies({"c1": book}, fallback)
+    # THEN each community's report is routed by the sweep after its own grace
+    assert policies.routing_deadline(1000.0, "c1") == 1600.0
+    assert policies.routing_deadline(1000.0, "elsewhere") == 1120.0
