@@ -9,7 +9,7 @@ import pytest
 from chalicelib.domain.directory import (LEVEL_ROLES, ROLE_NAMES, TEAM_ROLES, Community, Directory,
                                          DirectoryError, Grid, Member, MemberCategory, Unit)
 from chalicelib.domain.report import normalize_phone
-from tests.unit.builders import edited, tiny, tiny_dict, tiny_extras, tiny_extras_dict
+from tests.unit.builders import edited, tiny, tiny_dict, tiny_extras
 
 
 def holders(chain):
