@@ -3,7 +3,7 @@
 Imports here are paid on every cold start: everything heavy is imported by the
 composition root (chalicelib.bootstrap) when a handler first needs it.
 """
-from chalice import Chalice, Rate
+from chalice import Chalice, Cron, Rate
 
 from chalicelib import handlers
 from chalicelib.config import resource_name
@@ -40,6 +40,23 @@ def get_report(id_or_code):
     return handlers.get_report(id_or_code)
 
 
+# Inbound SMS gateways (README "SMS gateways"): each puts the member's message on the
+# sms-inbound queue, read by sms_reply_worker below.
+@app.route("/sms/twilio", methods=["POST"], **ANY_CONTENT)
+def sms_twilio():
+    return handlers.sms_twilio(app.current_request)
+
+
+@app.route("/sms/tencent", methods=["POST"], **ANY_CONTENT)
+def sms_tencent():
+    return handlers.sms_tencent(app.current_request)
+
+
+@app.on_sns_message(topic=resource_name("sms-inbound-topic"))
+def sms_inbound_sns(event):
+    return handlers.sms_from_sns(event)
+
+
 @app.on_sqs_message(queue=resource_name("intake"), batch_size=10)
 def case_worker(event):
     return handlers.consume("intake", event)
@@ -58,3 +75,10 @@ def sms_reply_worker(event):
 @app.schedule(Rate(1, unit=Rate.MINUTES))
 def escalation_sweep(event):
     return handlers.sweep()
+
+
+# The away members' daily digest (README "Daily digest"): at the top of every hour; each
+# community's goes out once its configured local hour has come, once a day.
+@app.schedule(Cron(0, "*", "*", "*", "?", "*"))
+def daily_digest(event):
+    return handlers.digest()

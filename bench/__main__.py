@@ -14,10 +14,11 @@ from collections import Counter
 from typing import Callable
 
 REQUESTS_BUDGET = 4
+SEGMENTS_BUDGET = 3
 IMPORT_BUDGET = 1.15
 EPSILON = 1e-9
 
-FIGURES = ("requests", "sweep", "coldstart")
+FIGURES = ("requests", "sweep", "coldstart", "segments")
 
 
 def _ops(counter: Counter, per: int) -> str:
@@ -95,6 +96,26 @@ def coldstart_figure(args: argparse.Namespace) -> bool:
     return ok
 
 
+def segments_figure(args: argparse.Namespace) -> bool:
+    from bench import sms_segments
+    from chalicelib.domain.segments import segments
+
+    r = sms_segments.run()
+    ok = r.total <= SEGMENTS_BUDGET
+    line("PASS" if ok else "FAIL", "SMS segments per case, a standard case's whole life", str(r.total),
+         f"budget <= {SEGMENTS_BUDGET}")
+    for phase, texts in r.phases:
+        info(f"{phase}: {sum(segments(t) for t in texts)} segment(s)"
+             + "".join(f"\n{'':<8}  {segments(t)} × {t}" for t in texts))
+    over = {t: by_lang for t, by_lang in r.templates.items() if max(by_lang.values()) > 1}
+    line("PASS" if not over else "FAIL", "templates longer than one segment, at their longest",
+         str(len(over)), "budget: none")
+    info(", ".join(f"{t} {'/'.join(f'{lang} {n}' for lang, n in by_lang.items())}"
+                   for t, by_lang in r.templates.items()))
+    info(f"({r.seconds:.1f}s)")
+    return ok and not over
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -108,7 +129,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.CRITICAL)   # the services' own logs are not the bench's output
 
     figures: dict[str, Callable[[argparse.Namespace], bool]] = {
-        "requests": requests_figure, "sweep": sweep_figure, "coldstart": coldstart_figure}
+        "requests": requests_figure, "sweep": sweep_figure, "coldstart": coldstart_figure,
+        "segments": segments_figure}
     started = time.perf_counter()
     over, broken = [], []
     for name in args.only or FIGURES:

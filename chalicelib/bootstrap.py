@@ -106,6 +106,18 @@ class Container:
                                              self.config.endpoint_url)
 
     @cached_property
+    def contacts_model(self):
+        from chalicelib.adapters.dynamo import build_contacts_model
+        return build_contacts_model(self.config.name("contacts"), self.config.region, self.config.endpoint_url)
+
+    @cached_property
+    def contacts(self):
+        """ContactPreferences: opt-outs (退订 / 订阅) and per-phone rate limits, on the contacts table.
+        NoticeDelivery asks it `opted_out(phone)` before a notice to a reporter."""
+        from chalicelib.adapters.dynamo import DynamoContactPreferences
+        return DynamoContactPreferences(self.contacts_model)
+
+    @cached_property
     def cases(self):
         from chalicelib.adapters.dynamo import DynamoCaseRepository
         return DynamoCaseRepository(self.case_model, self.config.due_shards)
@@ -156,7 +168,8 @@ class Container:
     def workflow(self):
         from chalicelib.services.workflow import CaseWorkflow
         return CaseWorkflow(self.cases, self.notices, self.sms, self.queue("escalation"),
-                            self.directory, self.policies, self.clock)
+                            self.directory, self.policies, self.clock,
+                            intake=self.intake, contacts=self.contacts)
 
     @cached_property
     def directory_admin(self):
@@ -174,6 +187,21 @@ class Container:
         """The SLA report, per grid and per member, from the by-grid index (no Scan)."""
         from chalicelib.services.sla import SlaFacts
         return SlaFacts(self.cases, self.directory)
+
+    @cached_property
+    def digest(self):
+        """The away members' daily digest through each community's group-robot webhook.
+        GRIDLOOP_DIGEST_WEBHOOKS is read on every run, like the gateways' secrets."""
+        import os
+
+        from chalicelib.adapters.digests import DynamoCasePlaces, DynamoDigestLog, build_digest_model
+        from chalicelib.adapters.webhook import WebhookSender
+        from chalicelib.domain.digest import parse_config
+        from chalicelib.services.digest import DigestService
+        model = build_digest_model(self.config.name("digests"), self.config.region, self.config.endpoint_url)
+        return DigestService(self.cases, DynamoCasePlaces(self.case_model), WebhookSender(),
+                             DynamoDigestLog(model), self.directory, self.categories,
+                             lambda: parse_config(os.environ.get("GRIDLOOP_DIGEST_WEBHOOKS")), self.clock)
 
 
 _container: Container | None = None

@@ -29,7 +29,15 @@ def configure_environment() -> dict[str, Any]:
         "time_scale": float(env.get("GRIDLOOP_TIME_SCALE", "1")),
     }
     env["GRIDLOOP_STAGE"] = "local"
+    # The local stage's environment from .chalice/config.json, as Lambda would have it (the
+    # gateways' demo secrets, ...); a variable already set in the shell wins.
+    for name, value in local_stage_environment().items():
+        env.setdefault(name, value)
     env["GRIDLOOP_AWS_ENDPOINT"] = f"http://{HOST}:{settings['aws_port']}"
+    # The away members' daily digest goes to the stack's own group robot (POST /dev/webhook)
+    # unless GRIDLOOP_DIGEST_WEBHOOKS says otherwise (README "Daily digest").
+    from devstack.digest_routes import default_config
+    env.setdefault("GRIDLOOP_DIGEST_WEBHOOKS", default_config(f"http://{HOST}:{settings['http_port']}"))
     env.setdefault("AWS_DEFAULT_REGION", "us-east-1")
     # The emulator accepts any credentials; these never reach AWS.
     env["AWS_ACCESS_KEY_ID"] = "local"
@@ -37,6 +45,34 @@ def configure_environment() -> dict[str, Any]:
     env.pop("AWS_SESSION_TOKEN", None)
     env.pop("AWS_PROFILE", None)
     return settings
+
+
+def local_stage_environment() -> dict[str, str]:
+    import json
+
+    config = json.loads((ROOT / ".chalice" / "config.json").read_text(encoding="utf-8"))
+    return {**config.get("environment_variables", {}),
+            **config.get("stages", {}).get("local", {}).get("environment_variables", {})}
+
+
+DEMO_SECRET_PREFIX = "local-demo-"   # the fake secrets of .chalice/config.json's local stage
+
+
+def gateway_lines(base: str) -> str:
+    """The banner's gateway lines; a secret is shown only if it is one of the fake demo ones."""
+    def secret(variable: str) -> str | None:
+        value = os.environ.get(variable) or ""
+        return value if value.startswith(DEMO_SECRET_PREFIX) else None
+
+    twilio, tencent = secret("GRIDLOOP_TWILIO_AUTH_TOKEN"), secret("GRIDLOOP_TENCENT_CALLBACK_TOKEN")
+    unset = " (not set: refused)"
+    twilio_note = (f"auth token {twilio}" if twilio else "auth token GRIDLOOP_TWILIO_AUTH_TOKEN"
+                   + ("" if os.environ.get("GRIDLOOP_TWILIO_AUTH_TOKEN") else unset))
+    tencent_note = ("" if tencent or os.environ.get("GRIDLOOP_TENCENT_CALLBACK_TOKEN")
+                    else f"; GRIDLOOP_TENCENT_CALLBACK_TOKEN{unset}")
+    return (f"  SMS gateways   {base}/sms/twilio   (Twilio webhook; {twilio_note})\n"
+            f"                 {base}/sms/tencent?token={tencent or 'TOKEN'}   (Tencent Cloud reply callback{tencent_note})\n"
+            f"                 {base}/dev/sns/sms   (AWS End User Messaging JSON, delivered as its SNS topic would)")
 
 
 class LambdaContext:
@@ -200,6 +236,8 @@ def main() -> int:
 
     app = app_module.app
     app.register_blueprint(dev)
+    from devstack.digest_routes import banner_line as digest_line, digest_dev
+    app.register_blueprint(digest_dev)
     stop = threading.Event()
     workers: list[threading.Thread] = []
     for source in app.event_sources:
@@ -210,6 +248,9 @@ def main() -> int:
         elif type(source).__name__ == "ScheduledEventConfig":
             workers.append(Scheduler(handler, source.name, settings["sweep_seconds"], stop))
     workers.append(PolicyWatcher(container, stop))
+    # SNS has no poller: POST /dev/sns/sms hands its payload to the subscriber as SNS would.
+    sns_handlers = [f"{s.name} (POST /dev/sns/sms)" for s in app.event_sources
+                    if type(s).__name__ == "SNSEventConfig"]
     for worker in workers:
         worker.start()
 
@@ -225,10 +266,12 @@ def main() -> int:
     print(f"""
 gridloop local stack is up (stage local, time scale {settings['time_scale']:g}, sweep every {settings['sweep_seconds']:g}s)
   HTTP API       {base}   (GET /health /categories /grid /reports/CODE, POST /reports)
-  dev routes     {base}/dev/outbox   {base}/dev/sms
+  dev routes     {base}/dev/outbox   {base}/dev/sms   {base}/dev/sns/sms
+{gateway_lines(base)}
   AWS emulator   {endpoint}   (moto; tables, queues and topics gridloop-local-*: {len(created)} created)
   communities    {', '.join(communities)}
-  handlers       {', '.join(w.function for w in workers if hasattr(w, "function"))}
+{digest_line(base)}
+  handlers       {', '.join([w.function for w in workers if hasattr(w, "function")] + sns_handlers)}
   policies       {', '.join(sorted(b.version for b in container.policies.books.values()))} (edit {container.policy_dir}: reloaded on save)
 
 Try it:

@@ -60,3 +60,46 @@ def inbound_sms() -> Response:
     except InvalidInbound as invalid:
         return _json(400, {"error": {"code": "invalid_field", "message": invalid.message, "field": invalid.field}})
     return _json(202, {"status": "queued"})
+
+
+def sns_event(topic_arn: str, message: str) -> dict[str, Any]:
+    """What the Lambda service hands a function subscribed to an SNS topic."""
+    import uuid
+
+    message_id = str(uuid.uuid4())
+    return {"Records": [{
+        "EventSource": "aws:sns", "EventVersion": "1.0",
+        "EventSubscriptionArn": f"{topic_arn}:{uuid.uuid4()}",
+        "Sns": {"Type": "Notification", "MessageId": message_id, "TopicArn": topic_arn,
+                "Subject": None, "Message": message,
+                "Timestamp": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()),
+                "SignatureVersion": "1", "Signature": "local", "MessageAttributes": {},
+                "SigningCertUrl": "https://sns.us-east-1.amazonaws.com/local.pem",
+                "UnsubscribeUrl": f"https://sns.us-east-1.amazonaws.com/?Action=Unsubscribe&MessageId={message_id}"}}]}
+
+
+@dev.route("/dev/sns/sms", methods=["POST"], content_types=["*/*"])
+def inbound_sns_sms() -> Response:
+    """An AWS End User Messaging two-way SMS payload, delivered to the topic's subscriber
+    as SNS would deliver it in AWS (the emulator cannot invoke a function itself)."""
+    import app as app_module
+    from chalicelib.config import resource_name
+    from devstack.__main__ import LambdaContext
+
+    topic = resource_name("sms-inbound-topic")
+    source = next(s for s in app_module.app.event_sources
+                  if type(s).__name__ == "SNSEventConfig" and s.topic == topic)
+    raw = dev.current_request.raw_body or b""
+    message = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else str(raw)
+    handler = getattr(app_module, source.name)
+    try:
+        result = handler(sns_event(f"arn:aws:sns:us-east-1:123456789012:{topic}", message),
+                         LambdaContext(source.name))
+    except Exception as error:   # in AWS: retried twice, then the function's dead-letter queue
+        print(f"[{source.name}] failed: {error!r}", flush=True)
+        return _json(503, {"error": {"code": "unavailable", "message": f"{source.name} failed: {error}"}})
+    if result.get("dead_lettered"):
+        return _json(400, {"error": {"code": "invalid_body", "field": None, "message":
+                                     f"{'; '.join(result['dead_lettered'])} (kept on "
+                                     f"{resource_name('sms-inbound-dlq')} with the reason)"}})
+    return _json(202, {"status": "queued"})

@@ -48,6 +48,9 @@ def _create_table(dynamodb: Any, props: dict[str, Any]) -> str:
     dynamodb.create_table(**kwargs)
     dynamodb.get_waiter("table_exists").wait(TableName=props["TableName"],
                                              WaiterConfig={"Delay": 0.2, "MaxAttempts": 100})
+    if props.get("TimeToLiveSpecification"):     # the contacts table's rate-limit windows
+        dynamodb.update_time_to_live(TableName=props["TableName"],
+                                     TimeToLiveSpecification=props["TimeToLiveSpecification"])
     return props["TableName"]
 
 

@@ -44,13 +44,41 @@ def merge_template(stage: str) -> dict[str, Any]:
     from app import app
 
     template = render(stage)
+    resources = template["Resources"]
     for source in app.event_sources:
         if type(source).__name__ == "SQSEventConfig":
             function = to_cfn_resource_name(source.name)
-            template["Resources"][function] = {"Properties": {"Events": {
+            resources[function] = {"Properties": {"Events": {
                 f"{function}SqsEventSource": {"Properties": {
                     "FunctionResponseTypes": ["ReportBatchItemFailures"]}}}}}
+        elif type(source).__name__ == "SNSEventConfig":
+            resources[to_cfn_resource_name(source.name)] = _sns_subscriber(source.topic, stage, resources)
+    if "SmsInboundTopic" in resources:
+        # AWS only: End User Messaging may publish members' replies to the topic.
+        resources["SmsInboundTopicPolicy"] = {"Type": "AWS::SNS::TopicPolicy", "Properties": {
+            "Topics": [{"Ref": "SmsInboundTopic"}],
+            "PolicyDocument": {"Version": "2012-10-17", "Statement": [{
+                "Sid": "EndUserMessagingTwoWaySms", "Effect": "Allow",
+                "Principal": {"Service": "sms-voice.amazonaws.com"}, "Action": "sns:Publish",
+                "Resource": {"Ref": "SmsInboundTopic"},
+                "Condition": {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}}]}}}
     return template
+
+
+def _sns_subscriber(topic_name: str, stage: str, resources: dict[str, Any]) -> dict[str, Any]:
+    """Chalice subscribes the function to the topic by its name (an Fn::Sub ARN), which
+    CloudFormation cannot order: the function waits for our topic. SNS invokes Lambda
+    asynchronously; an event that still fails after Lambda's two retries goes to the
+    function's dead-letter queue, the sms-inbound DLQ (chalicelib/handlers.sms_from_sns)."""
+    # app.py names the topic for the stage it was imported under; match on the purpose.
+    purpose = re.sub(r"^gridloop-[a-z]+-", "", topic_name)
+    topic_name = f"gridloop-{stage}-{purpose}"
+    topic = next((logical_id for logical_id, r in resources.items()
+                  if r["Type"] == "AWS::SNS::Topic" and r["Properties"].get("TopicName") == topic_name), None)
+    if topic is None:
+        raise ValueError(f"infra/resources.json has no SNS topic {topic_name}")
+    return {"DependsOn": [topic], "Properties": {"DeadLetterQueue": {
+        "Type": "SQS", "TargetArn": {"Fn::GetAtt": ["SmsInboundDeadLetterQueue", "Arn"]}}}}
 
 
 def main() -> None:

@@ -13,7 +13,7 @@ from dataclasses import replace
 import pytest
 
 from chalicelib.config import Config
-from tests.fakes import FakeClock, FakeQueue, FakeSms, FixedDirectoryStore, InMemoryCases
+from tests.fakes import FakeClock, FakeQueue, FakeSms, FixedDirectoryStore, InMemoryCases, InMemoryContacts
 
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 
@@ -47,7 +47,7 @@ class FakeServices:
         from chalicelib.services.workflow import CaseWorkflow
 
         self.clock = clock
-        self.cases, self.sms = InMemoryCases(), FakeSms()
+        self.cases, self.sms, self.contacts = InMemoryCases(), FakeSms(), InMemoryContacts()
         self.intake_queue, self.escalation_queue, self.inbound_queue = FakeQueue(), FakeQueue(), FakeQueue()
         self.store = FixedDirectoryStore(communities)
         cache = DirectoryCache(self.store, ttl=300, clock=clock)
@@ -58,7 +58,8 @@ class FakeServices:
                                     self.policy, clock)
         self.notices = NoticeDelivery(self.cases, self.sms, self.directory, self.categories, clock)
         self.workflow = CaseWorkflow(self.cases, self.notices, self.sms, self.escalation_queue,
-                                     self.directory, self.policy, clock)
+                                     self.directory, self.policy, clock,
+                                     intake=self.intake, contacts=self.contacts)
         self.inbound = InboundSms(self.inbound_queue, clock)
         self.load_json = load_json
 

@@ -8,7 +8,7 @@ from typing import Any, Iterable, Iterator
 from chalicelib.domain.case import Case
 from chalicelib.domain.directory import Community, Directory
 from chalicelib.domain.sla import fact_row
-from chalicelib.services.ports import CodeTaken, ConcurrentUpdate
+from chalicelib.services.ports import CaseRef, CodeTaken, ConcurrentUpdate
 
 
 class FakeClock:
@@ -49,7 +49,7 @@ class InMemoryCases:
     def due(self, now: float) -> Iterator[tuple[str, float]]:
         for code, data in self.items.items():
             case = Case.from_dict(copy.deepcopy(data))
-            if case.is_open and case.due_at is not None and case.due_at <= now:
+            if case.has_running_clock and case.due_at <= now:
                 yield code, case.due_at
 
     def sla_facts(self, community_id: str, grid_id: str, since: float,
@@ -63,6 +63,48 @@ class InMemoryCases:
                            category=case.category, status=case.status.value, level=case.level,
                            holder=case.holder, created_at=case.created_at,
                            facts=json.loads(json.dumps(case.sla_facts())))
+
+
+    def open_held_by(self, community_id: str, member_id: str) -> list[CaseRef]:
+        """As the sparse by-holder index: open cases with that holder, latest change first."""
+        cases = [Case.from_dict(copy.deepcopy(data)) for data in self.items.values()
+                 if data["community_id"] == community_id and data.get("holder") == member_id]
+        return [CaseRef(c.code, c.status.value, c.updated_at)
+                for c in sorted(cases, key=lambda c: (c.updated_at, c.code), reverse=True) if c.is_open]
+
+    def reported_by(self, phone: str, limit: int = 10) -> list[CaseRef]:
+        """As the sparse by-reporter index: that phone's cases, newest first."""
+        cases = [Case.from_dict(copy.deepcopy(data)) for data in self.items.values()
+                 if data.get("reporter_phone") == phone]
+        return [CaseRef(c.code, c.status.value, c.created_at, bool(getattr(c, "awaiting_feedback", False)))
+                for c in sorted(cases, key=lambda c: (c.created_at, c.code), reverse=True)][:limit]
+
+
+class InMemoryContacts:
+    """ContactPreferences: opt-outs and rate-limit windows, per phone."""
+
+    def __init__(self) -> None:
+        self.opted: dict[str, float] = {}                           # phone → when it opted out
+        self.windows: dict[tuple[str, str], tuple[float, int]] = {}  # (phone, counter) → (start, count)
+
+    def opted_out(self, phone: str) -> bool:
+        return phone in self.opted
+
+    def set_opted_out(self, phone: str, opted_out: bool, now: float) -> bool:
+        if opted_out == (phone in self.opted):
+            return False
+        if opted_out:
+            self.opted[phone] = now
+        else:
+            del self.opted[phone]
+        return True
+
+    def allow(self, phone: str, counter: str, limit: int, window: float, now: float) -> bool:
+        start, count = self.windows.get((phone, counter), (now, 0))
+        if now - start >= window:
+            start, count = now, 0
+        self.windows[(phone, counter)] = (start, count + 1)
+        return count + 1 <= limit
 
 
 class FakeQueue:

@@ -1,4 +1,4 @@
-"""DynamoDB through PynamoDB: the cases table and the directory table.
+"""DynamoDB through PynamoDB: the cases table, the directory table and the contacts table.
 
 Table names depend on the stage, so the model classes are built at run time by
 the composition root, not at import.
@@ -9,15 +9,17 @@ import hashlib
 import json
 from typing import Iterator
 
-from pynamodb.attributes import JSONAttribute, NumberAttribute, UnicodeAttribute, VersionAttribute
-from pynamodb.exceptions import DoesNotExist, PutError
+from pynamodb.attributes import (BooleanAttribute, JSONAttribute, NumberAttribute, UnicodeAttribute,
+                                 VersionAttribute)
+from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 from pynamodb.indexes import GlobalSecondaryIndex, IncludeProjection, KeysOnlyProjection
 from pynamodb.models import Model
 
 from chalicelib.domain.sla import fact_row
 from chalicelib.domain.case import Case
+from chalicelib.domain.contacts import phone_key
 from chalicelib.domain.directory import Community, Directory
-from chalicelib.services.ports import CodeTaken, ConcurrentUpdate
+from chalicelib.services.ports import CaseRef, CodeTaken, ConcurrentUpdate
 
 DUE_INDEX = "open-due"
 ID_INDEX = "by-id"
@@ -25,6 +27,12 @@ GRID_INDEX = "by-grid"
 # What the SLA report reads from the by-grid index, besides the keys (code, grid_key,
 # created_at): the same list is the index's INCLUDE projection in infra/resources.json.
 GRID_PROJECTION = ("sla", "status", "level", "holder", "category", "community_id")
+HOLDER_INDEX = "by-holder"
+REPORTER_INDEX = "by-reporter"
+# What the reply worker reads from them besides the keys (the same lists are the indexes'
+# INCLUDE projections in infra/resources.json).
+HOLDER_PROJECTION = ("status",)
+REPORTER_PROJECTION = ("status", "awaiting_feedback")
 # Kept as plain top-level attributes so a person reading the table in the console
 # sees the case; the rest of the case is in `details`.
 TOP_LEVEL = ("id", "community_id", "category", "location", "status", "level", "holder",
@@ -58,6 +66,23 @@ def build_case_model(table_name: str, region: str, host: str | None) -> type[Mod
         grid_key = UnicodeAttribute(hash_key=True)
         created_at = NumberAttribute(range_key=True)
 
+    class HolderIndex(GlobalSecondaryIndex):
+        """Sparse: only an open case with a holder carries holder_key ("<community>#<member>":
+        member ids are per community). A member's reply without a code, and 帮助, read it."""
+        Meta = type("Meta", (), {"index_name": HOLDER_INDEX,
+                                 "projection": IncludeProjection(list(HOLDER_PROJECTION))})
+        holder_key = UnicodeAttribute(hash_key=True)
+        updated_at = NumberAttribute(range_key=True)
+
+    class ReporterIndex(GlobalSecondaryIndex):
+        """Sparse: only a case with a reporter's phone carries reporter_key, a pseudonym of the
+        phone (domain.contacts.phone_key), never the phone. The call-back answer (1 / 2) and
+        查询 without a code read it."""
+        Meta = type("Meta", (), {"index_name": REPORTER_INDEX,
+                                 "projection": IncludeProjection(list(REPORTER_PROJECTION))})
+        reporter_key = UnicodeAttribute(hash_key=True)
+        created_at = NumberAttribute(range_key=True)
+
     class CaseRecord(Model):
         Meta = _meta(table_name, region, host)
         code = UnicodeAttribute(hash_key=True)
@@ -77,11 +102,16 @@ def build_case_model(table_name: str, region: str, host: str | None) -> type[Mod
         policy_version = UnicodeAttribute(null=True)
         grid_key = UnicodeAttribute(null=True)      # "<community_id>#<grid_id>", once routed
         sla = JSONAttribute(null=True)              # Case.sla_facts(), rewritten on every save
+        holder_key = UnicodeAttribute(null=True)    # "<community_id>#<holder>", open cases only
+        reporter_key = UnicodeAttribute(null=True)  # phone_key(reporter_phone), if it has one
+        awaiting_feedback = BooleanAttribute(null=True)   # for the by-reporter index; the case keeps its own
         details = JSONAttribute()
         version = VersionAttribute()
         due_index = DueIndex()
         id_index = IdIndex()
         grid_index = GridIndex()
+        holder_index = HolderIndex()
+        reporter_index = ReporterIndex()
 
     return CaseRecord
 
@@ -95,6 +125,23 @@ def build_directory_model(table_name: str, region: str, host: str | None) -> typ
         updated_at = NumberAttribute(null=True)
 
     return CommunityRecord
+
+
+def build_contacts_model(table_name: str, region: str, host: str | None) -> type[Model]:
+    class ContactRecord(Model):
+        """Keyed by a pseudonym of the phone (domain.contacts.phone_key), never the phone.
+        `<key>`: the phone's preferences (opted out), kept until changed;
+        `<key>#<counter>`: a rate-limit window, which DynamoDB's TTL removes (expires_at)."""
+        Meta = _meta(table_name, region, host)
+        phone_key = UnicodeAttribute(hash_key=True)
+        opted_out = BooleanAttribute(null=True)
+        opted_out_at = NumberAttribute(null=True)
+        updated_at = NumberAttribute(null=True)
+        count = NumberAttribute(null=True)
+        window_start = NumberAttribute(null=True)
+        expires_at = NumberAttribute(null=True)   # the table's TTL attribute (epoch seconds)
+
+    return ContactRecord
 
 
 def _is_condition_failure(error: PutError) -> bool:
@@ -160,17 +207,31 @@ class DynamoCaseRepository:
                            category=record.category, status=record.status, level=record.level,
                            holder=record.holder, created_at=record.created_at, facts=record.sla or {})
 
+    def open_held_by(self, community_id: str, member_id: str) -> list[CaseRef]:
+        """One Query on the sparse by-holder index, latest change first."""
+        results = self._model.holder_index.query(f"{community_id}#{member_id}", scan_index_forward=False)
+        return [CaseRef(r.code, r.status, float(r.updated_at)) for r in results]
+
+    def reported_by(self, phone: str, limit: int = 10) -> list[CaseRef]:
+        """One Query on the sparse by-reporter index, newest first."""
+        results = self._model.reporter_index.query(phone_key(phone), scan_index_forward=False, limit=limit)
+        return [CaseRef(r.code, r.status, float(r.created_at), bool(r.awaiting_feedback)) for r in results]
+
     def _to_record(self, case: Case, version: int | None) -> Model:
         data = case.to_dict()
         details = {k: v for k, v in data.items() if k not in TOP_LEVEL and k not in ("code", "version")}
         record = self._model(case.code, **{k: data[k] for k in TOP_LEVEL}, details=details)
         # Only a case that is waiting for an acknowledgement is in the sweep's index.
-        record.due_shard = self.shard_of(case.code) if case.is_open and case.due_at is not None else None
+        record.due_shard = self.shard_of(case.code) if case.has_running_clock else None
         if record.due_shard is None:
             record.due_at = record.timer = None
         # Only a routed case is in the SLA report's index; its facts are kept current.
         record.grid_key = grid_key(case.community_id, case.grid_id) if case.grid_id else None
         record.sla = case.sla_facts()
+        # Only open cases someone holds are in by-holder; only reported ones in by-reporter.
+        record.holder_key = f"{case.community_id}#{case.holder}" if case.is_open and case.holder else None
+        record.reporter_key = phone_key(case.reporter_phone) if case.reporter_phone else None
+        record.awaiting_feedback = bool(getattr(case, "awaiting_feedback", False)) if case.reporter_phone else None
         if version is not None:
             record.version = version
         return record
@@ -197,3 +258,56 @@ class DynamoDirectoryStore:
     def put_community(self, community: Community, now: float | None = None) -> None:
         self._model(community.id, document=json.loads(json.dumps(community.to_dict())),
                     updated_at=now).save()
+
+
+class DynamoContactPreferences:
+    """ContactPreferences on the contacts table: every change is one conditional UpdateItem,
+    so two workers counting the same phone at once both count."""
+
+    def __init__(self, model: type[Model]):
+        self._model = model
+
+    def opted_out(self, phone: str) -> bool:
+        try:
+            record = self._model.get(phone_key(phone), consistent_read=True, attributes_to_get=["opted_out"])
+        except DoesNotExist:
+            return False
+        return bool(record.opted_out)
+
+    def set_opted_out(self, phone: str, opted_out: bool, now: float) -> bool:
+        model = self._model
+        record = model(phone_key(phone))
+        if opted_out:     # a change only: the condition fails when it is already so
+            actions = [model.opted_out.set(True), model.opted_out_at.set(now), model.updated_at.set(now)]
+            condition = model.opted_out.does_not_exist() | (model.opted_out == False)  # noqa: E712
+        else:
+            actions = [model.opted_out.set(False), model.opted_out_at.remove(), model.updated_at.set(now)]
+            condition = model.opted_out == True  # noqa: E712 - a DynamoDB condition, not a comparison
+        try:
+            record.update(actions=actions, condition=condition)
+        except UpdateError as error:
+            if _is_condition_failure(error):
+                return False
+            raise
+        return True
+
+    def allow(self, phone: str, counter: str, limit: int, window: float, now: float) -> bool:
+        model = self._model
+        record = model(f"{phone_key(phone)}#{counter}")
+        cutoff = now - window
+        for _ in range(3):
+            try:    # one more in the current window
+                record.update(actions=[model.count.add(1)], condition=model.window_start > cutoff)
+                return int(record.count) <= limit
+            except UpdateError as error:
+                if not _is_condition_failure(error):
+                    raise
+            try:    # no window, or an old one: this is the first of a new one
+                record.update(actions=[model.count.set(1), model.window_start.set(now),
+                                       model.expires_at.set(int(now + window) + 3600)],
+                              condition=model.window_start.does_not_exist() | (model.window_start <= cutoff))
+                return 1 <= limit
+            except UpdateError as error:
+                if not _is_condition_failure(error):
+                    raise
+        return False

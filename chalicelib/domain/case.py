@@ -25,6 +25,8 @@ class Status(str, Enum):
 
 
 OPEN_STATUSES = frozenset({Status.RECEIVED, Status.ASSIGNED, Status.ACKNOWLEDGED})
+# A notice addressed to the resident who reported the case, at the phone they gave.
+REPORTER = "@reporter"
 
 
 class Authority(str, Enum):
@@ -43,7 +45,7 @@ class Authority(str, Enum):
 # the reports, and are only messaged when there is something for them to do.
 HEARS: dict[str, str] = {
     "assigned": "handle", "escalated_to_you": "handle", "reminder": "handle",
-    "transferred_to_you": "handle", "acknowledged": "handle", "resolved": "handle",
+    "transferred_to_you": "handle", "reopened_to_you": "handle", "resolved": "handle",
     "resolve_warning": "handle", "resolve_overdue": "handle",
     "extension_submitted": "handle", "extension_approved": "handle", "extension_refused": "handle",
     "suspended": "handle", "resumed": "handle",
@@ -51,9 +53,11 @@ HEARS: dict[str, str] = {
     "urgent_together": "above",                  # urgent: the levels told at once, may take over
     "supervise_yellow": "above", "supervise_red": "above",   # may take over
     "extension_requested": "above",              # may approve or refuse
+    "reporter_received": "reporter", "reporter_resolved": "reporter",   # the resident: 查询, 1 / 2
     "escalated_away": "stand_down", "taken_over": "stand_down", "transferred_away": "stand_down",
 }
 MAX_EXTENSION_DAYS = 30
+DEFAULT_CALLBACK_SECONDS = 3 * 86400
 
 
 class TransitionRefused(Exception):
@@ -110,6 +114,7 @@ class Case:
     responsibility: dict[str, list[str]] = field(default_factory=dict)   # lead, supervise, follow, assist
     suspended: dict[str, Any] | None = None       # 挂起: by, reason, and the clocks' time left
     extension: dict[str, Any] | None = None       # 延期 asked for, waiting for the level above
+    awaiting_feedback: bool = False       # resolved, the reporter asked 满意/不满意 (call-back)
     due_at: float | None = None           # when the case's running clock next fires; open cases only
     timer: str | None = None              # which clock that is: "ack", "yellow" or "red"
     resolve_due_at: float | None = None   # the resolve limit of the current holder, once acknowledged
@@ -188,6 +193,17 @@ class Case:
                 held = event.level
         return facts
 
+    def has_sent(self, template: str) -> bool:
+        """Whether a notice of this template is queued or was sent."""
+        return (any(n.template == template for n in self.outbox)
+                or any(e.event == "notified" and (e.detail or "").startswith(f"{template}:") for e in self.history))
+
+    @property
+    def has_running_clock(self) -> bool:
+        """Whether the sweep must watch this case: an open case with a deadline, or a
+        resolved one waiting out its call-back."""
+        return self.due_at is not None and (self.is_open or self.status is Status.RESOLVED)
+
     def overdue(self, now: float) -> bool:
         return self.due_at is not None and self.due_at <= now
 
@@ -202,6 +218,8 @@ class Case:
             self.responsibility = {k: list(v) for k, v in responsibility.items()}
         self.grid_id = grid_id or self.grid_id
         self._adopt(policy)
+        if self.reporter_phone and not self.has_sent("reporter_received"):
+            self._notify(REPORTER, "reporter_received")   # the code, once (SMS triage may have sent it)
         self._route_to_first_holder(self._policy(policy), now, together=policy.together)
 
     def _route_to_first_holder(self, policy: EscalationPolicy, now: float,
@@ -245,6 +263,9 @@ class Case:
             self._adopt(policy)
             self._route_to_first_holder(self._policy(policy), now, together=policy.together)
             return True
+        if self.status is Status.RESOLVED and self.timer == "callback":
+            self._close(now, "no_answer")           # nobody said it is still broken
+            return True
         policy = self._policy(policy)
         if self.status is Status.ACKNOWLEDGED:
             return self._supervise(policy, now)
@@ -277,8 +298,8 @@ class Case:
         if authority is Authority.ABOVE:
             self._take_over(member_id, now)
         self.status = Status.ACKNOWLEDGED
+        # No confirmation SMS: a reply that worked needs no answer, and each text costs.
         self._record(now, "acknowledged", level=self.level, actor=member_id)
-        self._notify(member_id, "acknowledged")
         # The acknowledge clock stops; the resolve clock starts for whoever holds it now.
         self._set_timer(None)
         deadlines = self._policy(policy).resolve_deadlines(self.level, now) if policy else None
@@ -287,8 +308,9 @@ class Case:
             self._set_timer("yellow", deadlines[0])
         return True
 
-    def resolve(self, member_id: str, now: float) -> bool:
-        """办结. Returns False when it was already resolved."""
+    def resolve(self, member_id: str, now: float, policy: EscalationPolicy | None = None) -> bool:
+        """办结. Returns False when it was already resolved. The reporter is asked whether
+        it is really fixed (the call-back); with no answer in the policy's time, it closes."""
         authority = self._check_can_act(member_id, Authority.HOLDER, Authority.ABOVE, Authority.FOLLOWER)
         if self.status is Status.RESOLVED:
             return False
@@ -301,10 +323,43 @@ class Case:
         self.resolve_due_at = None
         self.suspended = self.extension = None
         self._record(now, "resolved", level=self.level, actor=member_id)
-        self._notify(member_id, "resolved")
         if authority is Authority.FOLLOWER:
             self._notify(self.holder, "resolved")      # 跟办 closed it: the holder stops work too
+        callback = policy.callback_seconds if policy else DEFAULT_CALLBACK_SECONDS
+        self._set_timer("callback", now + callback / (policy.time_scale if policy else 1.0))
+        self.awaiting_feedback = bool(self.reporter_phone)
+        if self.awaiting_feedback:
+            self._notify(REPORTER, "reporter_resolved")
         return True
+
+    def feedback(self, satisfied: bool, now: float, policy: EscalationPolicy) -> bool:
+        """The reporter's answer to the call-back: satisfied (1) closes the case; not
+        satisfied (2) reopens it one level above the member who resolved it. Returns
+        False for an answer that came before (a repeat)."""
+        if self.status is not Status.RESOLVED or not self.awaiting_feedback:
+            if any(e.event in ("closed", "reopened") and e.actor == REPORTER for e in self.history):
+                return False
+            raise TransitionRefused(f"no_feedback_expected_{self.status.value}")
+        self.awaiting_feedback = False
+        if satisfied:
+            self._close(now, "satisfied", actor=REPORTER)
+            return True
+        resolved_at = next((e.level for e in reversed(self.history) if e.event == "resolved"), self.level) or self.level
+        policy = self._policy(policy)
+        target = self._next_held_rung(above=resolved_at, now=now) or self._rung(resolved_at)
+        self._record(now, "reopened", level=target.level if target else self.level, actor=REPORTER)
+        if target is None or target.holder is None:
+            self._close(now, "nobody_to_reopen", actor=REPORTER)
+            return True
+        self._hand_to(target, policy, now, event="assigned")
+        self._notify(target.holder, "reopened_to_you")
+        return True
+
+    def _close(self, now: float, why: str, actor: str | None = None) -> None:
+        self.status = Status.CLOSED
+        self.awaiting_feedback = False
+        self._set_timer(None)
+        self._record(now, "closed", level=self.level, actor=actor, detail=why)
 
     # -- 延期, 挂起, 转办 -------------------------------------------------------------
     def request_extension(self, member_id: str, days: int, reason: str, now: float) -> bool:

@@ -4,6 +4,11 @@ community → area (area chief) → grids (grid chief, grid members) → buildin
 (building leader) → stairwell units (stairwell leader), plus the community's
 committee members, the community's teams (暖心调解室, 巡逻队, 物业) and each grid's
 party volunteers (党员志愿者). Every record belongs to exactly one community.
+
+For reports by SMS: the registered households (a resident's phone → their stairwell
+unit or building), the member on triage duty (who places an SMS report whose place
+is not known), the number residents text (matched against the gateway's `To`) and
+whether the community takes SMS from unknown phones when nothing else says where.
 """
 from __future__ import annotations
 
@@ -134,12 +139,44 @@ class Community:
     units: dict[str, Unit]
     locations: dict[str, Location] = field(default_factory=dict)
     teams: dict[str, tuple[str, ...]] = field(default_factory=dict)   # TEAM_ROLES → members, in order
+    triage_id: str | None = None          # 分诊: places SMS reports whose place is unknown
+    sms_number: str | None = None         # the number its residents text (E.164), if it has its own
+    sms_default: bool = False             # takes SMS from unknown phones when nothing says where
+    households: dict[str, str] = field(default_factory=dict)   # resident phone (E.164) → location code
 
     def __post_init__(self) -> None:
         self.teams = {role: tuple(ids) for role, ids in self.teams.items() if ids}
         self._validate()
         if not self.locations:
             self.locations = self._build_locations()
+        for phone, code in self.households.items():
+            if code not in self.locations:
+                raise DirectoryError(f"{self.id}: household {phone} lives at unknown place {code!r}")
+
+    # -- SMS reports -------------------------------------------------------
+    def triage_holder(self, at: float | None = None) -> str | None:
+        """Who places an SMS report with no known place: the member on triage duty, or
+        when they are not available, the first available committee member, then the
+        area chief."""
+        for member_id in (self.triage_id, *self.committee_ids, self.area_chief_id):
+            if member_id is not None and member_id in self.members and self.members[member_id].available(at):
+                return member_id
+        return None
+
+    def unit_label(self, location_code: str) -> str:
+        """A place as the data files write it: "3-2" for building 3, unit 2; "3" for a building."""
+        location = self.locations[location_code]
+        building = self.buildings[location.building_id].number
+        return f"{building}-{self.units[location.unit_id].number}" if location.unit_id else str(building)
+
+    def place_of(self, label: Any) -> str | None:
+        """The location code for "3-2" (building 3, unit 2) or "3" (building 3), or None."""
+        text = str(label).strip()
+        parts = text.split("-")
+        if not 1 <= len(parts) <= 2 or not all(p.isdigit() for p in parts):
+            return text if text in self.locations else None
+        code = f"{self.id}-{int(parts[0]):02d}" + (f"-{int(parts[1])}" if len(parts) == 2 else "")
+        return code if code in self.locations else None
 
     # -- routing -----------------------------------------------------------
     def chain_for(self, location_code: str, steps: Iterable[Any] | None = None,
@@ -244,6 +281,7 @@ class Community:
                     raise DirectoryError(f"{self.id}: member {member.id} has a leave period that ends "
                                          f"before it starts ({start!r} to {end!r})")
         known(self.area_chief_id, "area chief")
+        known(self.triage_id, "triage")
         for member_id in self.committee_ids:
             known(member_id, "committee")
         for grid in self.grids.values():
@@ -301,10 +339,24 @@ class Community:
                 unit_id = f"{b['id']}-{u['number']}"
                 units[unit_id] = Unit(unit_id, b["id"], int(u["number"]), u["leader"])
         area = data["area"]
-        return cls(id=cid, name=dict(data["name"]), area_name=area["name"],
-                   area_chief_id=area["chief"], committee_ids=tuple(data.get("committee", ())),
-                   members=members, grids=grids, buildings=buildings, units=units,
-                   teams={role: tuple(ids or ()) for role, ids in (data.get("teams") or {}).items()})
+        community = cls(id=cid, name=dict(data["name"]), area_name=area["name"],
+                        area_chief_id=area["chief"], committee_ids=tuple(data.get("committee", ())),
+                        members=members, grids=grids, buildings=buildings, units=units,
+                        teams={role: tuple(ids or ()) for role, ids in (data.get("teams") or {}).items()},
+                        triage_id=data.get("triage") or None,
+                        sms_number=_phone_or_error(data.get("sms_number"), f"{cid}: sms_number"),
+                        sms_default=bool(data.get("sms_default", False)))
+        households: dict[str, str] = {}
+        for household in data.get("households") or ():
+            phone = _phone_or_error(household["phone"], f"{cid}: household")
+            code = community.place_of(household["unit"])
+            if code is None:
+                raise DirectoryError(f"{cid}: household {phone} lives at unknown place {household['unit']!r}")
+            if phone in households:
+                raise DirectoryError(f"{cid}: household phone {phone} is given twice")
+            households[phone] = code
+        community.households = households
+        return community
 
     def to_dict(self) -> dict:
         """The inverse of from_dict: what the directory store keeps."""
@@ -313,6 +365,9 @@ class Community:
             "area": {"name": self.area_name, "chief": self.area_chief_id},
             "committee": list(self.committee_ids),
             "teams": {role: list(self.teams[role]) for role in TEAM_ROLES if role in self.teams},
+            "triage": self.triage_id, "sms_number": self.sms_number, "sms_default": self.sms_default,
+            "households": [{"phone": phone, "unit": self.unit_label(code)}
+                           for phone, code in self.households.items()],
             "grids": [{"id": g.id, "name": g.name, "chief": g.chief_id, "members": list(g.member_ids),
                        "volunteers": list(g.volunteer_ids)}
                       for g in self.grids.values()],
@@ -330,6 +385,17 @@ class Community:
         }
 
 
+def _phone_or_error(raw: Any, what: str) -> str | None:
+    from .report import InvalidReport, normalize_phone
+
+    if raw is None or raw == "":
+        return None
+    try:
+        return normalize_phone(str(raw))
+    except InvalidReport:
+        raise DirectoryError(f"{what}: {raw!r} is not a valid phone number") from None
+
+
 class Directory:
     """Every community of one deployment, with deployment-wide look-ups."""
 
@@ -337,12 +403,26 @@ class Directory:
         self.communities: dict[str, Community] = {}
         self._locations: dict[str, Location] = {}
         self._by_phone: dict[str, Member] = {}
+        self._households: dict[str, Location] = {}
+        self._by_sms_number: dict[str, Community] = {}
         for community in communities:
             if community.id in self.communities:
                 raise DirectoryError(f"community {community.id} appears twice")
             self.communities[community.id] = community
             for code, location in community.locations.items():
                 self._locations[code] = location
+            for phone, code in getattr(community, "households", {}).items():
+                other = self._households.get(phone)
+                if other is not None:
+                    raise DirectoryError(f"household phone {phone} is registered in both "
+                                         f"{other.community_id} and {community.id}")
+                self._households[phone] = community.locations[code]
+            number = getattr(community, "sms_number", None)
+            if number:
+                if number in self._by_sms_number:
+                    raise DirectoryError(f"SMS number {number} belongs to both "
+                                         f"{self._by_sms_number[number].id} and {community.id}")
+                self._by_sms_number[number] = community
             for member in community.members.values():
                 other = self._by_phone.get(member.phone)
                 if other is not None:
@@ -362,3 +442,27 @@ class Directory:
 
     def member_by_phone(self, phone: str) -> Member | None:
         return self._by_phone.get(phone)
+
+    def household(self, phone: str) -> Location | None:
+        """Where a registered resident's phone lives (a stairwell unit or a building)."""
+        return self._households.get(phone)
+
+    def community_by_sms_number(self, number: str | None) -> Community | None:
+        """The community whose residents text this number (a gateway's `To`)."""
+        if not number:
+            return None
+        try:
+            number = _phone_or_error(number, "to") or ""
+        except DirectoryError:
+            return None
+        return self._by_sms_number.get(number)
+
+    def default_community(self) -> Community | None:
+        """Where an SMS from an unknown phone goes when nothing says which community: the
+        only community, else the one marked sms_default, else the first by id."""
+        if not self.communities:
+            return None
+        marked = [c for c in self.communities.values() if getattr(c, "sms_default", False)]
+        if len(self.communities) == 1:
+            return next(iter(self.communities.values()))
+        return marked[0] if marked else self.communities[min(self.communities)]

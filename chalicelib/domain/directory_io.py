@@ -22,7 +22,12 @@ one go instead of one error per attempt. Errors (nothing is applied):
   only: SMS replies are matched to members by phone);
 - a stairwell unit with no leader (楼道长), a duplicate unit of a building, a duplicate
   building number, a number that is not a positive whole number;
-- a category other than at_home, away, elderly.
+- a category other than at_home, away, elderly;
+- SMS reports: a triage member who is not in the file's members; an sms_number that is
+  not a phone number or is another community's; sms_default not true/false, or set by
+  another community too; a household without a phone or a unit, with a phone that is
+  not a phone number, given twice, or registered in another community, or living at a
+  building or stairwell unit that is not in the file.
 
 Warnings (the import goes ahead, and the warnings are kept with its audit record):
 
@@ -32,7 +37,9 @@ Warnings (the import goes ahead, and the warnings are kept with its audit record
   the escalation chain skips a level with nobody at home and records the skip. The
   demo data has two away stairwell leaders on purpose. The warning says who steps in;
 - a building whose grid member is not among its grid's members;
-- a role or a language gridloop does not know (informational fields).
+- a role or a language gridloop does not know (informational fields);
+- a triage member who is not at home (SMS reports with no place go to the committee);
+- a household phone that is a member's (their texts are read as member replies, not reports).
 
 YAML: the shape of data/directory/*.yaml (one community per file). Besides the grid:
 
@@ -46,6 +53,15 @@ YAML: the shape of data/directory/*.yaml (one community per file). Besides the g
       Dates are whole days in Asia/Shanghai time, both included (from 00:00 of `from`
       to 00:00 of the day after `to`); an ISO date and time with an offset
       ("2026-12-01T08:00:00+08:00") is an instant, and as `to` the first moment back.
+  triage: m06                  the member on triage duty (分诊): SMS reports whose place
+                               is not known go to them, and they set it (位置 CODE 3-2)
+  sms_number: "+8613800000000" the number this community's residents text, if it has its
+                               own: an SMS to it from an unknown phone is this community's
+  sms_default: true            SMS from unknown phones that nothing else places come here
+                               (one community of the deployment at most)
+  households:                  registered households: a resident's phone and where they
+    - {phone: "+8613900000001", unit: "3-2"}    live, building 3 unit 2 ("3" alone: the
+                                                building); their SMS reports go there
 
 CSV: six files, one per kind of record, each with a header row, so that each opens in
 a spreadsheet as one plain table. Cells are trimmed; blank rows are skipped; a list in
@@ -75,6 +91,9 @@ spreadsheet, or it turns +8613971007101 into 8.61397E+12.
   teams.csv       team,members                (one row per team: mediation_room, patrol_team
                                                or property_management; optional: a directory
                                                without it has no teams)
+  households.csv  phone,unit                  (one row per registered household, unit "3-2" or
+                                               "3"; optional)
+  community.csv may also have the rows triage, sms_number and sms_default (true or false).
 
 The example in data/directory/csv/ is the demo directory exported this way.
 """
@@ -90,8 +109,9 @@ from . import leave as _leave
 from .directory import ROLE_NAMES, TEAM_ROLES, Community, DirectoryError, MemberCategory
 
 FORMATS = ("yaml", "csv")
-CSV_FILES = ("community.csv", "members.csv", "grids.csv", "buildings.csv", "units.csv", "teams.csv")
-_OPTIONAL_CSV_FILES = ("teams.csv",)       # older exports have five files
+CSV_FILES = ("community.csv", "members.csv", "grids.csv", "buildings.csv", "units.csv", "teams.csv",
+             "households.csv")
+_OPTIONAL_CSV_FILES = ("teams.csv", "households.csv")       # older exports have five files
 KNOWN_ROLES = ("area_chief", "committee", "grid_chief", "grid_member", "building_leader",
                "stairwell_leader", "volunteer", *TEAM_ROLES)
 _TEAM_NAMES = ", ".join(f"{role} ({ROLE_NAMES[role]['zh']})" for role in TEAM_ROLES)
@@ -163,6 +183,7 @@ class _Records:
         self.buildings: list[_Rec] = []
         self.units: list[_Rec] = []
         self.teams: list[_Rec] = []
+        self.households: list[_Rec] = []
 
 
 class _Problems:
@@ -179,7 +200,9 @@ class _Problems:
 
 # -- YAML ----------------------------------------------------------------------------------
 
-_TOP_FIELDS = ("id", "name", "area", "committee", "teams", "grids", "buildings", "members")
+_TOP_FIELDS = ("id", "name", "area", "committee", "teams", "grids", "buildings", "members",
+               "triage", "sms_number", "sms_default", "households")
+_HOUSEHOLD_FIELDS = ("phone", "unit")
 _AREA_FIELDS = ("name", "chief")
 _MEMBER_FIELDS = ("id", "name", "phone", "roles", "category", "lang", "leave")
 _GRID_FIELDS = ("id", "name", "chief", "members", "volunteers")
@@ -266,8 +289,9 @@ def _read_yaml(text: str, filename: str, out: _Problems) -> _Records | None:
     top = mapping(root, "the community", _TOP_FIELDS)
     if top is None:
         return None
-    head = record({k: v for k, v in top.items() if k in ("id", "name", "committee")}, line(root),
-                  lists=("committee",))
+    head = record({k: v for k, v in top.items()
+                   if k in ("id", "name", "committee", "triage", "sms_number", "sms_default")},
+                  line(root), lists=("committee",))
     if "name" in top and isinstance(top["name"][1], yaml.MappingNode):
         for key_node, _ in top["name"][1].value:
             head.locs[("name", plain(key_node))] = line(key_node)
@@ -297,11 +321,13 @@ def _read_yaml(text: str, filename: str, out: _Problems) -> _Records | None:
                 records.teams.append(team)
 
     for kind, fields, lists in (("members", _MEMBER_FIELDS, ("roles", "leave")),
-                                ("grids", _GRID_FIELDS, ("members", "volunteers"))):
+                                ("grids", _GRID_FIELDS, ("members", "volunteers")),
+                                ("households", _HOUSEHOLD_FIELDS, ())):
         if kind not in top:
             continue
         for item in sequence(top[kind][1], kind):
-            found = mapping(item, {"members": "a member", "grids": "a grid"}[kind], fields)
+            found = mapping(item, {"members": "a member", "grids": "a grid",
+                                   "households": "a household"}[kind], fields)
             if found is not None:
                 getattr(records, kind).append(record(found, line(item), lists))
     if "buildings" in top:
@@ -333,8 +359,9 @@ _CSV_COLUMNS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {   # require
     "buildings.csv": (("id", "number", "grid"), ("leader", "grid_member")),
     "units.csv": (("building", "number", "leader"), ()),
     "teams.csv": (("team",), ("members",)),
+    "households.csv": (("phone", "unit"), ()),
 }
-_COMMUNITY_FIELDS = ("id", "area_name", "area_chief", "committee")
+_COMMUNITY_FIELDS = ("id", "area_name", "area_chief", "committee", "triage", "sms_number", "sms_default")
 _CSV_LISTS = {"members.csv": ("roles",), "grids.csv": ("members", "volunteers"), "teams.csv": ("members",)}
 
 
@@ -431,13 +458,14 @@ def _read_csv(files: Mapping[str, str], out: _Problems) -> _Records | None:
             out.error(row.loc, "a row without a field name")
         else:
             out.error(row.loc, f"unknown field {field!r} (fields are: id, name_zh, name_en, "
-                               f"area_name, area_chief, committee)")
+                               f"area_name, area_chief, committee, triage, sms_number, sms_default)")
     records.head = head
     records.members = tables["members.csv"]
     records.grids = tables["grids.csv"]
     records.buildings = tables["buildings.csv"]
     records.units = tables["units.csv"]
     records.teams = tables.get("teams.csv") or []
+    records.households = tables.get("households.csv") or []
     return records
 
 
@@ -586,7 +614,90 @@ class _Validator:
         data["grids"], grid_members = self.check_grids()
         data["buildings"] = self.check_buildings(set(g["id"] for g in data["grids"]), grid_members)
         data["members"] = [self.members[m].values["_plain"] for m in self.members]
+        self.check_sms(cid, data)
         return data
+
+    def check_sms(self, cid: str | None, data: dict[str, Any]) -> None:
+        """triage, sms_number, sms_default and households: what SMS reports need."""
+        from .report import InvalidReport, normalize_phone
+
+        head = self.r.head
+        triage = self.ident(head, "triage", "the community", required=False)
+        if self.member_ref(triage, head.at("triage"), "triage (分诊)"):
+            self.warn_if_away(triage, head.at("triage"), "triage (分诊)",
+                              "SMS reports with no place go to the committee instead")
+        data["triage"] = triage if triage in self.members else None
+
+        others = [o for o in self.others if o.id != cid]
+        number = self.text(head, "sms_number", "the community", required=False)
+        data["sms_number"] = None
+        if number is not None:
+            try:
+                data["sms_number"] = normalize_phone(number)
+            except InvalidReport:
+                self.out.error(head.at("sms_number"), f"sms_number {number!r} is not a phone number")
+            taken = next((o for o in others if getattr(o, "sms_number", None) == data["sms_number"]), None)
+            if data["sms_number"] is not None and taken is not None:
+                self.out.error(head.at("sms_number"), f"sms_number {data['sms_number']} is already "
+                                                      f"community {taken.id}'s")
+        default = head.values.get("sms_default")
+        if isinstance(default, str) and default.strip().lower() in ("true", "yes", "1", "false", "no", "0", ""):
+            default = default.strip().lower() in ("true", "yes", "1")
+        if default is None:
+            default = False
+        if not isinstance(default, bool):
+            self.out.error(head.at("sms_default"), f"sms_default must be true or false, not {default!r}")
+            default = False
+        taken = next((o for o in others if getattr(o, "sms_default", False)), None)
+        if default and taken is not None:
+            self.out.error(head.at("sms_default"), f"sms_default: community {taken.id} already takes the "
+                                                   f"SMS that nothing else places; only one community may")
+        data["sms_default"] = default
+
+        places = {str(b["number"]) for b in data["buildings"] if b["number"] is not None}
+        places |= {f"{b['number']}-{u['number']}" for b in data["buildings"] for u in b["units"]}
+        member_phones = {rec.values["_plain"]["phone"]: m for m, rec in self.members.items()}
+        elsewhere = {phone: o.id for o in others for phone in getattr(o, "households", {})}
+        elsewhere_members = {m.phone: (o.id, m.id) for o in others for m in o.members.values()}
+        households, seen = [], {}
+        for rec in self.r.households:
+            raw = self.text(rec, "phone", "a household")
+            unit = self.text(rec, "unit", "a household")
+            what = f"household {raw}" if raw else "a household"
+            phone = None
+            if raw is not None:
+                try:
+                    phone = normalize_phone(raw)
+                except InvalidReport:
+                    self.out.error(rec.at("phone"), f"{what}: {raw!r} is not a valid phone number")
+            if phone is not None:
+                if phone in seen:
+                    self.out.error(rec.at("phone"), f"household phone {phone} is given twice "
+                                                    f"(first on line {seen[phone]})")
+                    phone = None
+                elif phone in elsewhere:
+                    self.out.error(rec.at("phone"), f"household phone {phone} is registered in community "
+                                                    f"{elsewhere[phone]}; a household lives in one community")
+                    phone = None
+                else:
+                    seen[phone] = rec.loc[1]
+                    if phone in member_phones or phone in elsewhere_members:
+                        owner = member_phones.get(phone) or "{1} of community {0}".format(*elsewhere_members[phone])
+                        self.out.warn(rec.at("phone"), f"household phone {phone} is member {owner}'s: their "
+                                                       f"SMS are read as member replies, not as reports")
+            label = None
+            if unit is not None:
+                parts = [p.strip() for p in unit.replace("－", "-").split("-")]
+                if 1 <= len(parts) <= 2 and all(p.isdigit() for p in parts):
+                    label = "-".join(str(int(p)) for p in parts)
+                if label is None or label not in places:
+                    self.out.error(rec.at("unit"), f"{what}: unit {unit!r} is not a building or stairwell "
+                                                   f"unit of this community (write building-unit: \"3-2\", "
+                                                   f"or \"3\" for building 3)")
+                    label = None
+            if phone is not None and label is not None:
+                households.append({"phone": phone, "unit": label})
+        data["households"] = households
 
     def check_members(self, cid: str | None) -> None:
         phones: dict[str, tuple[str, Loc]] = {}
@@ -930,6 +1041,9 @@ def to_plain(community: Community) -> dict[str, Any]:
             del member["lang"]
         if not member["leave"]:
             del member["leave"]
+    for key, empty in (("triage", None), ("sms_number", None), ("sms_default", False), ("households", [])):
+        if data[key] == empty:
+            del data[key]
     return data
 
 
@@ -955,6 +1069,8 @@ def export_csv(community: Community) -> dict[str, str]:
     c = community
     head = [("id", c.id)] + [(f"name_{lang}", name) for lang, name in c.name.items()] + [
         ("area_name", c.area_name), ("area_chief", c.area_chief_id), ("committee", ";".join(c.committee_ids))]
+    head += [(key, value) for key, value in (("triage", c.triage_id), ("sms_number", c.sms_number),
+                                             ("sms_default", "true" if c.sms_default else None)) if value]
     units = sorted(c.units.values(), key=lambda u: (c.buildings[u.building_id].number, u.number))
     return {
         "community.csv": table(("field", "value"), head),
@@ -972,6 +1088,8 @@ def export_csv(community: Community) -> dict[str, str]:
                            ((u.building_id, u.number, u.leader_id) for u in units)),
         "teams.csv": table(("team", "members"),
                            ((role, ";".join(c.teams[role])) for role in TEAM_ROLES if role in c.teams)),
+        "households.csv": table(("phone", "unit"),
+                                ((phone, c.unit_label(code)) for phone, code in c.households.items())),
     }
 
 
@@ -984,7 +1102,8 @@ _GRID_DIFF = (("name", "name"), ("chief_id", "chief"), ("member_ids", "members")
 _BUILDING_DIFF = (("number", "number"), ("grid_id", "grid"), ("leader_id", "leader"),
                   ("grid_member_id", "grid_member"))
 _COMMUNITY_DIFF = (("name", "name"), ("area_name", "area_name"), ("area_chief_id", "area_chief"),
-                   ("committee_ids", "committee"), ("teams", "teams"))
+                   ("committee_ids", "committee"), ("teams", "teams"), ("triage_id", "triage"),
+                   ("sms_number", "sms_number"), ("sms_default", "sms_default"), ("households", "households"))
 
 
 def changes(old: Community | None, new: Community) -> dict[str, Any]:

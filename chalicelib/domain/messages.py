@@ -48,6 +48,19 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "zh": "【{community}】紧急事项{code}：{location}，{category}。回复“收到 {code}”可接手",
         "en": "[{community}] URGENT case {code}: {location}, {category}. Reply OK {code} to take over.",
     },
+    # to the resident who reported (at the phone they gave): the code, then the call-back
+    "reporter_received": {
+        "zh": "【{community}】已收到您反映的{category}，编号{code}。查进度回复“查询 {code}”",
+        "en": "[{community}] We have your report ({category}), code {code}. Reply CHECK {code} for its status.",
+    },
+    "reporter_resolved": {
+        "zh": "【{community}】您反映的事项{code}已办结。满意回复1，不满意回复2",
+        "en": "[{community}] Your report {code} is resolved. Reply 1 if satisfied, 2 if not.",
+    },
+    "reopened_to_you": {
+        "zh": "【{community}】居民对{code}不满意，交您重办：{location}，{category}。回复“收到 {code}”接单",
+        "en": "[{community}] The resident is not satisfied with {code}; it is yours: {location}, {category}. Reply OK {code}.",
+    },
     # 转办
     "transferred_to_you": {
         "zh": "【{community}】事项{code}转办给您：{location}，{category}。回复“收到 {code}”接单",
@@ -93,13 +106,9 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "en": "[{community}] Case {code} has been taken over by {by}.",
     },
     # confirmations to the member who replied
-    "acknowledged": {
-        "zh": "已接单{code}。办完请回复“完成 {code}”",
-        "en": "Accepted {code}. Reply DONE {code} when it is done.",
-    },
     "resolved": {
-        "zh": "事项{code}已办结，谢谢！",
-        "en": "Case {code} is resolved. Thank you!",
+        "zh": "事项{code}已由跟办人办结，您无需再办理。",
+        "en": "Case {code} was resolved by the member following it; nothing more to do.",
     },
     # refusals: the case is unchanged
     "refused_not_on_chain": {
@@ -141,6 +150,96 @@ TEMPLATES: dict[str, dict[str, str]] = {
     "help": {
         "zh": "未识别。可回复：收到/完成 编号；延期 编号 天数 原因；转办 编号 手机号 原因",
         "en": "Not understood. Reply OK CODE, DONE CODE, EXTEND CODE DAYS REASON or TRANSFER CODE PHONE REASON.",
+    },
+    # -- SMS both ways (services.workflow): members' replies without a code, triage, 查询, 退订 --
+    # {codes} is a list the workflow fits into one segment ("ABC234、DEF567"); {text} a
+    # snippet of a resident's SMS (domain.sms_intake.SNIPPET); {phone} a resident's phone.
+    "open_cases": {      # 帮助 / HELP, or a reply without a code when several cases are open
+        "zh": "您的待办：{codes}。回复“收到 编号”接单，“完成 编号”办结",
+        "en": "Your open cases: {codes}. Reply OK CODE to accept, DONE CODE when done.",
+    },
+    "no_open_cases": {
+        "zh": "您目前没有待办事项。",
+        "en": "You have no open cases.",
+    },
+    # to the member on triage duty (分诊): an SMS report whose place is not known
+    "triage_request": {
+        "zh": "短信报事{code}，{phone}：{text}。请回复“位置 {code} 楼号-单元”",
+        "en": "SMS report {code} from {phone}: {text} Reply PLACE {code} 3-2",
+    },
+    "triage_reminder": {
+        "zh": "【{community}】提醒：短信报事{code}尚无位置。请回复“位置 {code} 楼号-单元”",
+        "en": "[{community}] Reminder: SMS report {code} has no place yet. Reply PLACE {code} 3-2.",
+    },
+    "needs_place": {
+        "zh": "事项{code}还没有位置，请先回复“位置 {code} 楼号-单元”",
+        "en": "Case {code} has no place yet. Reply PLACE {code} BUILDING-UNIT first.",
+    },
+    "unknown_place": {
+        "zh": "未识别位置。请回复“位置 {code} 3-2”（3号楼2单元）",
+        "en": "Place not recognised. Reply PLACE {code} 3-2 (building 3, unit 2).",
+    },
+    "already_placed": {
+        "zh": "事项{code}已有位置，无需设置。",
+        "en": "Case {code} already has a place.",
+    },
+    # 查询 CODE: the public view's level of detail, no names or phones
+    "status_received": {
+        "zh": "【{community}】事项{code}（{category}）已受理，正在派单。",
+        "en": "[{community}] Case {code} ({category}) is received and being assigned.",
+    },
+    "status_triage": {
+        "zh": "【{community}】事项{code}（{category}）已受理，正在确认位置。",
+        "en": "[{community}] Case {code} ({category}) is received; its place is being checked.",
+    },
+    "status_assigned": {
+        "zh": "【{community}】事项{code}（{category}）已派{role}，待接单。",
+        "en": "[{community}] Case {code} ({category}) is with the {role}, to be accepted.",
+    },
+    "status_acknowledged": {
+        "zh": "【{community}】事项{code}（{category}）由{role}办理中。",
+        "en": "[{community}] Case {code} ({category}) is being handled by the {role}.",
+    },
+    "status_resolved": {
+        "zh": "【{community}】事项{code}（{category}）已办结。",
+        "en": "[{community}] Case {code} ({category}) is resolved.",
+    },
+    "status_awaiting_feedback": {
+        "zh": "【{community}】事项{code}（{category}）已办结。满意回复1，不满意回复2",
+        "en": "[{community}] Case {code} ({category}) is resolved. Reply 1 if satisfied, 2 if not.",
+    },
+    "status_closed": {
+        "zh": "【{community}】事项{code}（{category}）已结案。",
+        "en": "[{community}] Case {code} ({category}) is closed.",
+    },
+    "status_cancelled": {
+        "zh": "【{community}】事项{code}（{category}）已撤销。",
+        "en": "[{community}] Case {code} ({category}) was cancelled.",
+    },
+    # residents
+    "reporter_help": {
+        "zh": "发短信写明楼号单元和问题即可报事，如“3号楼2单元楼道灯坏了”。查进度回复“查询 编号”，退订回复“退订”",
+        "en": "To report, text the building, unit and problem, e.g. \"3-2 stairwell light out\". CHECK CODE for status, STOP to opt out.",
+    },
+    "no_reports": {
+        "zh": "未找到此号码的报事。发短信描述问题即可报事。",
+        "en": "No report from this number was found. Text us the problem to report it.",
+    },
+    "no_feedback_case": {
+        "zh": "没有等待您评价的事项。",
+        "en": "You have no resolved case waiting for your answer.",
+    },
+    "opted_out": {
+        "zh": "已退订，不再向您发送短信。回复“订阅”可恢复。",
+        "en": "You will get no more SMS from us. Reply START to get them again.",
+    },
+    "opted_in": {
+        "zh": "已恢复短信通知。回复“退订”可停止。",
+        "en": "SMS notices are on again. Reply STOP to stop them.",
+    },
+    "member_opted_out": {
+        "zh": "已退订居民通知；网格工作短信照常发送。",
+        "en": "Resident notices stopped; your grid duty SMS continue.",
     },
 }
 

@@ -17,7 +17,7 @@ time on the community's working calendar (holidays and 调休 included).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Mapping
 
 from .working_calendar import CalendarError, WorkingCalendar
@@ -57,6 +57,7 @@ class EscalationPolicy:
     together: tuple[int, ...] = ()   # levels told at once when the case is routed (urgent cases)
     urgent: bool = False
     chain: str = "standard"
+    callback_seconds: int = 3 * 86400   # the reporter's time to answer the call-back before the case closes
 
     @classmethod
     def from_dict(cls, data: Mapping, time_scale: float = 1.0) -> "EscalationPolicy":
@@ -179,7 +180,7 @@ def parse_limit(text: Any, working_day_seconds: float) -> tuple[int, bool]:
     return seconds, working
 
 
-_BOOK_KEYS = {"community", "version", "description", "note", "calendar", "routing_grace_minutes",
+_BOOK_KEYS = {"community", "version", "description", "note", "calendar", "routing_grace_minutes", "callback_days",
               "yellow_at", "chains", "categories", "default"}
 _CHAIN_KEYS = {"description", "levels", "urgent", "together", "yellow_at"}
 _LEVEL_KEYS = {"level", "role", "with", "acknowledge", "resolve", "note"}
@@ -208,9 +209,13 @@ class PolicyBook:
                 raise PolicyError(f"the policy has no {key!r}")
         calendar = calendar or WorkingCalendar()
         version, grace, yellow_at = str(data["version"]), _grace(data), _yellow_at(data)
+        callback_days = data.get("callback_days", 3)
+        if not isinstance(callback_days, (int, float)) or isinstance(callback_days, bool) or callback_days <= 0:
+            raise PolicyError("callback_days must be a positive number of days")
         if not isinstance(data["chains"], Mapping) or not data["chains"]:
             raise PolicyError("'chains' must name at least one chain")
-        chains = {name: _chain(name, spec, version, calendar, time_scale, grace, yellow_at, known_roles)
+        chains = {name: replace(_chain(name, spec, version, calendar, time_scale, grace, yellow_at, known_roles),
+                                callback_seconds=int(callback_days * 86400))
                   for name, spec in data["chains"].items()}
         default = str(data["default"])
         if default not in chains:

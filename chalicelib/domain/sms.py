@@ -1,7 +1,10 @@
 """What a member's SMS reply asks for.
 
 Members reply from basic phones: accept full-width characters, any case, extra
-spaces, and a code glued to the word ("收到ABC234").
+spaces, and a code glued to the word ("收到ABC234"). `收到`, `完成` and `位置` may come
+without a code (the member's one open case is meant, see services.workflow), and the
+notices' numeric shortcuts stand for the words: `1` is 收到, `2` is 完成. `帮助` / `HELP`
+asks for the member's open cases, `查询 CODE` for a case's status.
 """
 from __future__ import annotations
 
@@ -31,6 +34,17 @@ class Action(str, Enum):
     SUSPEND = "suspend"           # 挂起 CODE 原因: the committee stops the clock
     RESUME = "resume"             # 恢复 CODE: ... and starts it again
     TRANSFER = "transfer"         # 转办 CODE 手机号 原因: the holder hands the case on
+    LOCATE = "locate"             # 位置 CODE 3-2: the triage member sets an SMS report's place
+    HELP = "help"                 # 帮助 / HELP: my open cases
+    QUERY = "query"               # 查询 CODE: a case's status (anyone, residents too)
+
+
+# A reply that may leave the code out: it applies to the member's one open case.
+BARE_ALLOWED = frozenset({Action.ACKNOWLEDGE, Action.RESOLVE, Action.LOCATE})
+# The numeric shortcuts offered in the notices ("回复1接单"): the digit alone, or before a code.
+SHORTCUTS = {"1": Action.ACKNOWLEDGE, "2": Action.RESOLVE}
+HELP_WORDS = frozenset({"帮助", "HELP", "?", "菜单", "MENU"})
+QUERY_WORDS = ("查询", "查进度", "进度", "CHECK", "STATUS")
 
 
 # Longest first where one word begins another (不同意 / 同意 do not, but keep the rule).
@@ -43,6 +57,7 @@ WORDS = {
     "挂起": Action.SUSPEND, "SUSPEND": Action.SUSPEND,
     "恢复": Action.RESUME, "RESUME": Action.RESUME,
     "转办": Action.TRANSFER, "TRANSFER": Action.TRANSFER,
+    "位置": Action.LOCATE, "PLACE": Action.LOCATE,
 }
 MAX_REASON = 200
 _DAYS = re.compile(r"^[\s,，:：]*(\d{1,3})\s*(?:天|日|DAYS?|D)?(?![0-9])")
@@ -55,10 +70,11 @@ _MOBILE = re.compile(r"^[\s,，:：]*((?:\+?86[\s\-]?)?1\d(?:[\s\-]?\d){9})(?!\d
 @dataclass(frozen=True)
 class Command:
     action: Action
-    code: str
+    code: str | None              # None: no code given (BARE_ALLOWED, HELP, QUERY)
     days: int | None = None       # EXTEND
     reason: str = ""              # EXTEND, SUSPEND, TRANSFER
     target: str | None = None     # TRANSFER: the phone of the member who takes it
+    place: str = ""               # LOCATE: the place as typed ("3-2", "3号楼2单元", "changmu-03-2")
 
 
 class Unparsable(ValueError):
@@ -69,21 +85,60 @@ class Unparsable(ValueError):
         self.code = code
 
 
+_PUNCTUATION = re.compile(r"[\s:：,，.。!！?？~～、;；\-]+")
+
+
+def bare(text: str | None) -> str:
+    """The text without spaces and punctuation, upper-cased: how a one-word reply is compared."""
+    return _PUNCTUATION.sub("", unicodedata.normalize("NFKC", text or "")).upper()
+
+
 def parse(text: str) -> Command:
     original = unicodedata.normalize("NFKC", text or "").strip()
     cleaned = original.upper()
     if len(cleaned) != len(original):    # rare letters that grow when upper-cased
         original = cleaned
-    for word, action in WORDS.items():
+    word_only = bare(cleaned)
+    if word_only in HELP_WORDS or cleaned in ("?", "？"):
+        return Command(Action.HELP, None)
+    for word in QUERY_WORDS:
+        if cleaned.startswith(word):
+            rest = cleaned[len(word):]
+            match = CODE_AFTER_WORD[0].match(rest) or CODE_AFTER_WORD[1].match(rest)
+            if match is not None:
+                return Command(Action.QUERY, re.sub(r"[\s\-]", "", match.group(1)))
+            if not bare(rest):
+                return Command(Action.QUERY, None)
+            raise Unparsable(text, _find_code(cleaned))
+    words = dict(WORDS)
+    shortcut = re.match(r"^([12])(?![0-9])", cleaned)
+    if shortcut:
+        words = {shortcut.group(1): SHORTCUTS[shortcut.group(1)]}
+    for word, action in words.items():
         if cleaned.startswith(word):
             # The code is what follows the word; words after it ("OK ABC234 谢谢") are fine.
             rest = cleaned[len(word):]
             match = CODE_AFTER_WORD[0].match(rest) or CODE_AFTER_WORD[1].match(rest)
             if match is None:
-                raise Unparsable(text, _find_code(cleaned))
+                if shortcut and bare(rest):      # "1号楼…" is not the shortcut 1
+                    raise Unparsable(text, _find_code(cleaned))
+                return _without_code(action, rest, original[len(word):], text, cleaned)
             code = re.sub(r"[\s\-]", "", match.group(1))
             start = len(word) + match.end()
             return _with_arguments(action, code, cleaned[start:], original[start:], text)
+    raise Unparsable(text, _find_code(cleaned))
+
+
+def _without_code(action: Action, rest: str, original_rest: str, text: str, cleaned: str) -> Command:
+    """收到 / 完成 / 1 / 2 alone (polite words after them are fine: "收到，谢谢"), or
+    位置 and a place. Anything with letters or digits after 收到 was meant as a code."""
+    if action is Action.LOCATE:
+        place = original_rest.strip(" \t,，:：;；。.").strip()
+        if not place:
+            raise Unparsable(text, None)
+        return Command(action, None, place=place[:MAX_REASON])
+    if action in BARE_ALLOWED and not re.search(r"[0-9A-Z]", rest):
+        return Command(action, None)
     raise Unparsable(text, _find_code(cleaned))
 
 
@@ -105,6 +160,11 @@ def _with_arguments(action: Action, code: str, tail: str, original_tail: str, te
         return Command(action, code, target=re.sub(r"[\s\-]", "", phone.group(1)), reason=reason(phone.end()))
     if action is Action.SUSPEND:
         return Command(action, code, reason=reason(0))
+    if action is Action.LOCATE:
+        place = reason(0)
+        if not place:
+            raise Unparsable(text, code)
+        return Command(action, code, place=place)
     return Command(action, code)
 
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 import json
 from typing import Any, Callable, Mapping
 
+from chalicelib.domain import keywords
 from chalicelib.domain.case import Case, Status
 from chalicelib.domain.codes import code_for, random_seed, report_id_for
 from chalicelib.domain.directory import Directory
 from chalicelib.domain.policy import Policies
-from chalicelib.domain.report import InvalidReport, ReportRequest, validate
+from chalicelib.domain.report import MAX_DESCRIPTION, InvalidReport, ReportRequest, validate
 
 from .ports import CaseRepository, CodeTaken, MessageQueue
 
@@ -29,6 +30,10 @@ class IntakeService:
                  categories: Mapping[str, Any], policy: Policies, clock: Callable[[], float]):
         self._cases, self._queue, self._directory = cases, queue, directory
         self._categories, self._policy, self._clock = categories, policy, clock
+
+    @property
+    def categories(self) -> Mapping[str, Any]:
+        return self._categories
 
     def submit(self, payload: Any, idempotency_key: str | None = None, source: str = "web") -> Case:
         """Validate, store as received, and queue for routing. The same key twice
@@ -65,6 +70,20 @@ class IntakeService:
                         raise IdempotencyConflict(existing.code) from None
                     return existing, False
         raise RuntimeError(f"no free report code after {MAX_CODE_ATTEMPTS} attempts")
+
+    def submit_sms(self, phone: str, text: str, community_id: str, location: str | None,
+                   seed: str) -> tuple[Case, bool]:
+        """A resident's SMS as a report (source "sms"): stored as received, not queued (the
+        reply worker routes it at once, or hands it to triage). `seed` comes from the inbound
+        message (services.workflow.sms_seed), so a redelivered SMS finds the report it made.
+        Without a location the report waits in its community for the triage member, with the
+        community's id as its location. The category is a keyword match (domain.keywords)."""
+        category = keywords.category_for(text, known=frozenset(self._categories))
+        if category not in self._categories:
+            category = next(iter(self._categories))
+        request = ReportRequest(community_id, category, location or community_id,
+                                (text or "").strip()[:MAX_DESCRIPTION], phone)
+        return self.create(request, seed, "sms")
 
     def parse_queue_message(self, body: str, message_id: str) -> Case:
         """An intake-queue message: our own routing request, or a report typed into

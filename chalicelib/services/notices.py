@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Any, Callable
 
-from chalicelib.domain.case import Case, Notice
+from chalicelib.domain.case import REPORTER, Case, Notice
 from chalicelib.domain.directory import Directory, ROLE_NAMES
 from chalicelib.domain.messages import render
 
@@ -33,10 +33,17 @@ class NoticeDelivery:
         sent: list[tuple[Notice, str | None, str]] = []
         try:
             for notice in list(case.outbox):
-                member = directory.member(case.community_id, notice.member_id)
-                text = self.text_for(case, notice, directory, member.lang)
-                message_id = self._sms.send(member.phone, text, case.id)
-                sent.append((notice, message_id, member.id))
+                if notice.member_id == REPORTER:
+                    phone, lang, recipient = case.reporter_phone, "zh", REPORTER
+                else:
+                    member = directory.member(case.community_id, notice.member_id)
+                    phone, lang, recipient = member.phone, member.lang, member.id
+                if not phone:
+                    sent.append((notice, None, recipient))   # nobody to tell: done with it
+                    continue
+                text = self.text_for(case, notice, directory, lang)
+                message_id = self._sms.send(phone, text, case.id)
+                sent.append((notice, message_id, recipient))
         except Exception:
             # Record what did go out, so the retry sends only the rest.
             if sent:

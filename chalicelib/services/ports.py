@@ -17,6 +17,15 @@ class ConcurrentUpdate(Exception):
     """The case changed since it was read; read it again and redo the change."""
 
 
+@dataclass(frozen=True)
+class CaseRef:
+    """A case as an index lists it: enough to choose one, not the case itself."""
+    code: str
+    status: str
+    at: float                          # updated_at (by holder) or created_at (by reporter)
+    awaiting_feedback: bool = False
+
+
 class CaseRepository(Protocol):
     def add(self, case: Case) -> None:
         """Store a new case; CodeTaken when its code is in use."""
@@ -37,6 +46,15 @@ class CaseRepository(Protocol):
         """The SLA fact rows (domain.sla.fact_row: code, community_id, grid_id, category,
         status, level, holder, created_at and Case.sla_facts()) of the grid's routed cases
         created in [since, until], oldest first. Reads only that grid's cases: no Scan."""
+
+    def open_held_by(self, community_id: str, member_id: str) -> list[CaseRef]:
+        """The open cases a member holds (received ones waiting for triage too), the most
+        recently changed first. One Query on the sparse by-holder index: no Scan."""
+
+    def reported_by(self, phone: str, limit: int = 10) -> list[CaseRef]:
+        """The latest cases reported from this phone, newest first, with whether each waits
+        for the reporter's call-back answer. One Query on the sparse by-reporter index,
+        keyed by domain.contacts.phone_key, never the phone itself."""
 
 
 class DirectoryStore(Protocol):
@@ -109,3 +127,17 @@ class SmsSender(Protocol):
     def send(self, phone: str, text: str, case_id: str | None = None) -> str | None:
         """Send one SMS; returns the provider's message id."""
 
+
+class ContactPreferences(Protocol):
+    """What gridloop remembers about a phone number (the contacts table)."""
+
+    def opted_out(self, phone: str) -> bool:
+        """True when the resident at this phone sent 退订 / STOP (and not 订阅 / START since):
+        no SMS goes to it but the answers to what they ask (查询, 帮助, 订阅)."""
+
+    def set_opted_out(self, phone: str, opted_out: bool, now: float) -> bool:
+        """Record 退订 (True) or 订阅 (False); returns whether it changed anything."""
+
+    def allow(self, phone: str, counter: str, limit: int, window: float, now: float) -> bool:
+        """Count one more event of `counter` (domain.contacts.RateLimit) for this phone; True
+        while there have been at most `limit` in the window that began with the first."""

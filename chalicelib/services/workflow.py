@@ -1,20 +1,37 @@
-"""What happens to a case after intake: routing, escalation and members' replies."""
+"""What happens to a case after intake: routing, escalation, and every inbound SMS.
+
+An inbound SMS (services.inbound → sms-inbound queue → `reply`) is from a member when its
+phone is a member's, else from a resident:
+
+- members work by reply (domain.sms): 收到 / 完成 / ... with a code; 收到, 完成, 1, 2 and
+  位置 without one apply to the member's one open case (else they get its list); 帮助 /
+  HELP lists their open cases; 查询 CODE answers a case's status;
+- residents (domain.resident_sms) report by free text (domain.sms_intake: placed by their
+  household, by the place they name, or by the member on triage duty), ask 查询, answer
+  the call-back with 1 / 2, and opt out with 退订 / STOP (订阅 / START to opt in again).
+
+Replies that say something went wrong are limited per phone (domain.contacts.ERROR_REPLIES):
+after three in an hour, silence, so that two robots cannot answer each other for ever.
+"""
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from typing import Callable
 
-from chalicelib.domain import sms
+from chalicelib.domain import places, resident_sms, sms, sms_intake
 from chalicelib.domain.case import Case, Status, TransitionRefused
-from chalicelib.domain.directory import Directory
+from chalicelib.domain.contacts import ERROR_REPLIES, SMS_REPORTS
+from chalicelib.domain.directory import ROLE_NAMES, Community, Directory, Member
 from chalicelib.domain.messages import render
 from chalicelib.domain.policy import EscalationPolicy, Policies
 from chalicelib.domain.report import InvalidReport, normalize_phone
+from chalicelib.domain.segments import segments
 
-from .intake import PermanentFailure
+from .intake import IntakeService, PermanentFailure
 from .notices import NoticeDelivery
-from .ports import CaseRepository, ConcurrentUpdate, MessageQueue, SmsSender
+from .ports import CaseRef, CaseRepository, ConcurrentUpdate, ContactPreferences, MessageQueue, SmsSender
 
 log = logging.getLogger(__name__)
 
@@ -25,10 +42,13 @@ SWEEP_BATCH = 10     # SQS SendMessageBatch takes at most 10
 class CaseWorkflow:
     def __init__(self, cases: CaseRepository, notices: NoticeDelivery, sms_sender: SmsSender,
                  escalations: MessageQueue, directory: Callable[[], Directory],
-                 policy: EscalationPolicy | Policies, clock: Callable[[], float]):
+                 policy: EscalationPolicy | Policies, clock: Callable[[], float],
+                 intake: IntakeService | None = None, contacts: ContactPreferences | None = None):
         self._cases, self._notices, self._sms = cases, notices, sms_sender
         self._escalations, self._directory = escalations, directory
         self._policy, self._clock = policy, clock
+        self._intake = intake                              # SMS reports; None: none are taken
+        self._contacts = contacts or _ProcessContacts()    # opt-outs and rate limits
 
     # -- the case worker -------------------------------------------------------
     def route(self, case: Case) -> Case:
@@ -70,6 +90,9 @@ class CaseWorkflow:
         if case is None:
             raise PermanentFailure(f"no case {code}")
         now = self._clock()
+        community = self._directory().communities.get(case.community_id)
+        if sms_intake.awaits_place(case, community):
+            return self._remind_triage(case, community, due_at, now)
 
         def current_chain(current: Case) -> list | None:
             if current.status is not Status.RECEIVED:
@@ -87,9 +110,10 @@ class CaseWorkflow:
             due_at, self._policy_for(current), now, current_chain(current)))
         return self._notices.deliver(case)
 
-    # -- members' SMS replies --------------------------------------------------
-    def reply(self, body: str) -> str:
-        """Apply one inbound SMS; returns what happened, for the log."""
+    # -- inbound SMS -------------------------------------------------------------
+    def reply(self, body: str, message_id: str | None = None) -> str:
+        """Apply one inbound SMS; returns what happened, for the log. `message_id` (the SQS
+        message's) seeds a resident's report when the gateway gave no message id of its own."""
         try:
             message = json.loads(body)
             sender, text = str(message["from"]), str(message["text"])
@@ -99,36 +123,270 @@ class CaseWorkflow:
             phone = normalize_phone(sender)
         except InvalidReport:
             raise PermanentFailure(f"sender {sender!r} is not a phone number") from None
-        directory = self._directory()
-        member = directory.member_by_phone(phone)
+        member = self._directory().member_by_phone(phone)
         if member is None:
-            self._sms.send(phone, render("unknown_sender", "zh"))
-            return "unknown_sender"
+            return self._from_resident(phone, text, message, body, message_id)
+        return self._from_member(member, phone, text)
+
+    # -- members ---------------------------------------------------------------------
+    def _from_member(self, member: Member, phone: str, text: str) -> str:
+        control = resident_sms.control(text)
+        if control is not None:
+            # A member's duty SMS never stop; what they reported as a resident can.
+            if self._contacts.set_opted_out(phone, control is resident_sms.Intent.STOP, self._clock()):
+                self._sms.send(phone, render("member_opted_out" if control is resident_sms.Intent.STOP
+                                             else "opted_in", member.lang))
+            return f"{control.value}:member"
         try:
             command = sms.parse(text)
         except sms.Unparsable:
-            self._sms.send(phone, render("help", member.lang))
+            answer = resident_sms.feedback(text)      # 满意 / 不满意: about what they reported
+            if answer is not None:
+                return self._feedback(phone, answer, member.lang, resident=False)
+            self._error(phone, render("help", member.lang))
             return "unparsable"
-        case = self._cases.get(command.code)
+        if command.action is sms.Action.HELP:
+            return self._list_open_cases(member, phone)
+        if command.action is sms.Action.QUERY:
+            return self._query(phone, command.code, member.lang, resident=False)
+        code = command.code
+        if code is None:
+            code, held = self._bare_target(member, command.action)
+            if code is None:
+                if not held and sms.bare(text) in sms.SHORTCUTS:
+                    # 1 / 2 with nothing to work on: the call-back's answer, if they reported something
+                    answer = resident_sms.feedback(text)
+                    if answer is not None and any(r.awaiting_feedback for r in self._cases.reported_by(phone)):
+                        return self._feedback(phone, answer, member.lang, resident=False)
+                self._error(phone, self._open_cases_text(held, member.lang) if held
+                            else render("no_open_cases", member.lang))
+                return "ambiguous" if held else "no_open_case"
+        case = self._cases.get(code)
         # A case of another community does not exist, as far as this member can tell.
         if case is None or case.community_id != member.community_id:
-            self._sms.send(phone, render("unknown_case", member.lang, code=command.code))
+            self._error(phone, render("unknown_case", member.lang, code=code))
             return "unknown_case"
+        community = self._directory().communities.get(case.community_id)
+        if command.action is sms.Action.LOCATE:
+            return self._locate(member, phone, case, community, command.place)
+        if sms_intake.awaits_place(case, community):
+            self._error(phone, render("needs_place", member.lang, code=case.code))
+            return "refused:needs_place"
         now = self._clock()
         target = None
         if command.action is sms.Action.TRANSFER:
             target = self._transfer_target(command.target, member, now)
             if target is None:
-                self._sms.send(phone, render("refused_transfer", member.lang, code=case.code))
+                self._error(phone, render("refused_transfer", member.lang, code=case.code))
                 return "refused:transfer_target"
         act = self._action(command, member.id, target, now)
         try:
             case = self._change(case, act)
         except TransitionRefused as refused:
-            self._sms.send(phone, render(_refusal_template(refused.reason), member.lang, code=case.code))
+            self._error(phone, render(_refusal_template(refused.reason), member.lang, code=case.code))
             return f"refused:{refused.reason}"
         self._notices.deliver(case)
         return command.action.value
+
+    def _bare_target(self, member: Member, action: sms.Action) -> tuple[str | None, list[CaseRef]]:
+        """The case a reply without a code is about: of the member's open cases, the one
+        the action fits (收到: the one not yet accepted), or the only one; None when there
+        is none or several (with the open cases, newest first)."""
+        held = self._cases.open_held_by(member.community_id, member.id)
+        fits = {sms.Action.ACKNOWLEDGE: ("assigned",), sms.Action.RESOLVE: ("assigned", "acknowledged"),
+                sms.Action.LOCATE: ("received",)}.get(action, ())
+        fitting = [ref for ref in held if ref.status in fits]
+        if len(fitting) == 1:
+            return fitting[0].code, held
+        if not fitting and len(held) == 1:
+            return held[0].code, held
+        return None, held
+
+    def _list_open_cases(self, member: Member, phone: str) -> str:
+        """帮助 / HELP: the member's open cases with their codes (asked for: not rate-limited)."""
+        held = self._cases.open_held_by(member.community_id, member.id)
+        self._sms.send(phone, self._open_cases_text(held, member.lang) if held
+                       else render("no_open_cases", member.lang))
+        return "help"
+
+    @staticmethod
+    def _open_cases_text(held: list[CaseRef], lang: str) -> str:
+        """As many codes as fit one SMS, newest first, and how many more there are."""
+        codes = [ref.code for ref in held]
+        separator = "、" if lang == "zh" else ", "
+        for shown in range(len(codes), 0, -1):
+            listed = separator.join(codes[:shown])
+            if shown < len(codes):
+                listed += f"等{len(codes)}件" if lang == "zh" else f" and {len(codes) - shown} more"
+            text = render("open_cases", lang, codes=listed)
+            if segments(text) == 1:
+                return text
+        return render("open_cases", lang, codes=codes[0])
+
+    def _locate(self, member: Member, phone: str, case: Case, community: Community | None,
+                place_text: str) -> str:
+        """位置 CODE 3-2: the triage member sets an SMS report's place, and it is routed."""
+        if community is None or not sms_intake.may_place(community, case, member.id):
+            self._error(phone, render("refused_not_on_chain", member.lang, code=case.code))
+            return "refused:not_on_chain"
+        location = places.parse_place(community, place_text)
+        if location is None:
+            self._error(phone, render("unknown_place", member.lang, code=case.code))
+            return "refused:unknown_place"
+        now = self._clock()
+        route_by = self._policy.routing_deadline(now, case.community_id)
+        try:
+            case = self._change(case, lambda current: sms_intake.locate(current, location, member.id, now, route_by))
+        except TransitionRefused:
+            self._error(phone, render("already_placed", member.lang, code=case.code))
+            return "refused:already_placed"
+        if case.status is Status.RECEIVED and case.location in community.locations:
+            self.route(case)
+        return "locate"
+
+    # -- residents ---------------------------------------------------------------------
+    def _from_resident(self, phone: str, text: str, message: dict, body: str, message_id: str | None) -> str:
+        I = resident_sms.Intent
+        said = resident_sms.classify(text)
+        now = self._clock()
+        if said.intent is I.STOP:
+            if self._contacts.set_opted_out(phone, True, now):    # confirmed once, then silence
+                self._sms.send(phone, render("opted_out", "zh"))
+            return "stop"
+        if said.intent is I.START:
+            if self._contacts.set_opted_out(phone, False, now):
+                self._sms.send(phone, render("opted_in", "zh"))
+            return "start"
+        if said.intent is I.HELP:
+            self._sms.send(phone, render("reporter_help", "zh"))
+            return "help"
+        if said.intent is I.QUERY:
+            return self._query(phone, said.code, "zh", resident=True)
+        if said.intent in (I.SATISFIED, I.UNSATISFIED):
+            return self._feedback(phone, said, "zh", resident=True)
+        if said.intent is I.COURTESY:
+            return "ignored"
+        if said.intent is I.MEMBER_COMMAND:
+            self._error(phone, render("unknown_sender", "zh"), resident=True)
+            return "unknown_sender"
+        if said.intent is I.TOO_SHORT:
+            self._error(phone, render("reporter_help", "zh"), resident=True)
+            return "unparsable"
+        return self._report(phone, text, message, body, message_id)
+
+    def _report(self, phone: str, text: str, message: dict, body: str, message_id: str | None) -> str:
+        """A new report by SMS: placed, stored (once per inbound message) and routed at once;
+        or, with no known place, handed to the member on triage duty."""
+        if self._intake is None:
+            raise PermanentFailure("this deployment takes no reports by SMS")
+        directory = self._directory()
+        placement = sms_intake.place(directory, phone, text, message.get("to"))
+        if placement is None:
+            raise PermanentFailure("no community in the directory to take an SMS report")
+        now = self._clock()
+        limit = SMS_REPORTS
+        if not self._contacts.allow(phone, limit.counter, limit.limit, limit.window, now):
+            raise PermanentFailure(f"more than {limit.limit} reports by SMS from one phone within "
+                                   f"{limit.window / 3600:g} h: kept here, not made a report")
+        case, _ = self._intake.submit_sms(phone, text, placement.community_id, placement.location,
+                                          sms_seed(message, body, message_id))
+        community = directory.communities[case.community_id]
+        if not sms_intake.awaits_place(case, community):
+            self.route(case)
+            return f"report:{placement.how}"
+        self._remind_triage(case, community, None, now)
+        return "report:triage"
+
+    def _remind_triage(self, case: Case, community: Community | None, due_at: float | None,
+                       now: float) -> Case:
+        """Hand an unplaced SMS report to the member on triage duty (`due_at` None), or remind
+        them when it is due (the sweep), at the first acknowledge limit of its chain."""
+        holder = community.triage_holder(now) if community is not None else None
+        lang = community.members[holder].lang if holder else "zh"
+        policy = self._policy_for(case)
+        remind_at = policy.ack_deadline(min(policy.levels), now)
+
+        def hand(current: Case) -> bool:
+            if due_at is not None and current.timer == sms_intake.TRIAGE_TIMER:
+                return sms_intake.remind_triage(current, due_at, holder, now, remind_at)
+            if due_at is not None and (current.due_at is None or abs(current.due_at - due_at) > 1e-3
+                                       or current.due_at > now):
+                return False                       # stale: it changed since the sweep saw it
+            if holder is None:                     # nobody to ask now: ask again later
+                current.due_at = remind_at
+                sms_intake.give_code(current)      # the resident has their code all the same
+                return True
+            return sms_intake.await_triage(current, holder, now, remind_at, lang)
+
+        return self._notices.deliver(self._change(case, hand))
+
+    # -- anyone ------------------------------------------------------------------------
+    def _query(self, phone: str, code: str | None, lang: str, resident: bool) -> str:
+        """查询 CODE: the case's status at the public view's level of detail (no names, no
+        phones); 查询 alone: the latest report from this phone. Asked for: not rate-limited,
+        and answered even after 退订."""
+        if code is None:
+            latest = self._cases.reported_by(phone, limit=1)
+            if not latest:
+                self._error(phone, render("no_reports", lang), resident=resident)
+                return "query:no_report"
+            code = latest[0].code
+        case = self._cases.get(code)
+        if case is None:
+            self._error(phone, render("unknown_case", lang, code=code), resident=resident)
+            return "query:unknown_case"
+        self._sms.send(phone, self.status_text(case, lang, phone))
+        return "query"
+
+    def status_text(self, case: Case, lang: str, asker: str | None = None) -> str:
+        directory = self._directory()
+        community = directory.communities.get(case.community_id)
+        name = community.name.get(lang, community.name.get("zh", community.id)) if community else case.community_id
+        categories = self._intake.categories if self._intake is not None else {}
+        category = categories.get(case.category, {}).get("name", {}).get(lang, case.category)
+        role = ROLE_NAMES.get(case.level_role or "", {}).get(lang, case.level_role or "")
+        template = f"status_{case.status.value}"
+        if case.status is Status.RECEIVED and sms_intake.awaits_place(case, community):
+            template = "status_triage"
+        elif case.status is Status.RESOLVED and getattr(case, "awaiting_feedback", False) and asker == case.reporter_phone:
+            template = "status_awaiting_feedback"
+        return render(template, lang, community=name, code=case.code, category=category, role=role)
+
+    def _feedback(self, phone: str, answer: resident_sms.ResidentMessage, lang: str, resident: bool) -> str:
+        """1 / 满意 or 2 / 不满意: the call-back's answer, about this phone's latest resolved
+        report (or the one whose code it gives). A repeat changes nothing and gets no answer."""
+        reported = self._cases.reported_by(phone)
+        if answer.code is not None:
+            target = next((ref for ref in reported if ref.code == answer.code), None)
+        else:
+            target = next((ref for ref in reported if ref.awaiting_feedback), reported[0] if reported else None)
+        if target is None:
+            self._error(phone, render("no_feedback_case", lang), resident=resident)
+            return "feedback:none"
+        case = self._cases.get(target.code)
+        if case is None:
+            raise ConcurrentUpdate(target.code)     # the index is ahead of the table: retry
+        satisfied = answer.intent is resident_sms.Intent.SATISFIED
+        now = self._clock()
+        try:
+            case = self._change(case, lambda current: current.feedback(satisfied, now, self._policy_for(current)))
+        except TransitionRefused:
+            self._error(phone, render("no_feedback_case", lang), resident=resident)
+            return "feedback:refused"
+        self._notices.deliver(case)
+        return answer.intent.value
+
+    def _error(self, phone: str, text: str, resident: bool = False) -> bool:
+        """Send a reply that says something went wrong, unless the phone opted out (a
+        resident) or has had its ERROR_REPLIES this hour: then nothing."""
+        if resident and self._contacts.opted_out(phone):
+            return False
+        limit = ERROR_REPLIES
+        if not self._contacts.allow(phone, limit.counter, limit.limit, limit.window, self._clock()):
+            log.info("error reply not sent: more than %d within %gs to one phone", limit.limit, limit.window)
+            return False
+        self._sms.send(phone, text)
+        return True
 
     def _action(self, command: sms.Command, member_id: str, target: str | None,
                 now: float) -> Callable[[Case], bool]:
@@ -139,7 +397,7 @@ class CaseWorkflow:
             if command.action is A.ACKNOWLEDGE:
                 return current.acknowledge(member_id, now, policy)
             if command.action is A.RESOLVE:
-                return current.resolve(member_id, now)
+                return current.resolve(member_id, now, policy)
             if command.action is A.EXTEND:
                 return current.request_extension(member_id, command.days or 0, command.reason, now)
             if command.action in (A.APPROVE, A.REFUSE):
@@ -182,6 +440,42 @@ class CaseWorkflow:
                     raise
                 case = fresh
         raise ConcurrentUpdate(case.code)
+
+
+def sms_seed(message: dict, body: str, message_id: str | None) -> str:
+    """What makes an inbound SMS one report however often it arrives: the gateway's own
+    message id (a gateway that retries its webhook sends the same one), else the SQS
+    message id, else the queued message itself (which holds the time it was received)."""
+    gateway_id = message.get("gateway_message_id")
+    if gateway_id:
+        return f"sms:{message.get('gateway') or 'sms'}:{gateway_id}"
+    if message_id:
+        return f"sqs:{message_id}"
+    return "sms:" + hashlib.sha256(body.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+class _ProcessContacts:
+    """ContactPreferences kept in this process only: for a workflow built without the
+    contacts table (tools, benchmarks). The composition root always gives the table."""
+
+    def __init__(self) -> None:
+        self._opted: set[str] = set()
+        self._windows: dict[tuple[str, str], tuple[float, int]] = {}
+
+    def opted_out(self, phone: str) -> bool:
+        return phone in self._opted
+
+    def set_opted_out(self, phone: str, opted_out: bool, now: float) -> bool:
+        changed = opted_out != (phone in self._opted)
+        (self._opted.add if opted_out else self._opted.discard)(phone)
+        return changed
+
+    def allow(self, phone: str, counter: str, limit: int, window: float, now: float) -> bool:
+        start, count = self._windows.get((phone, counter), (now, 0))
+        if now - start >= window:
+            start, count = now, 0
+        self._windows[(phone, counter)] = (start, count + 1)
+        return count + 1 <= limit
 
 
 REFUSALS = {

@@ -98,13 +98,18 @@ def chain_phones(members, location: tuple[str, int]):
 
 def test_report_assigned_acknowledged_and_resolved_by_sms(members, tmp_path):
     stairwell, _, _ = chain_phones(members, ("b03", 2))
+    resident = "+8613912345678"
     stack = LocalStack(time_scale=1, log_dir=tmp_path)
     try:
-        # GIVEN a resident's report about 3号楼2单元
+        # GIVEN a resident's report about 3号楼2单元, with the resident's phone
         status, created = stack.post("/reports", {"category": "sanitation", "location": "changmu-03-2",
-                                                  "description": "楼道灯坏了，晚上看不见"})
+                                                  "description": "楼道灯坏了，晚上看不见",
+                                                  "phone": "139 1234 5678"})
         assert status == 202 and created["status"] == "received"
         code = created["code"]
+        # THEN the resident gets the code, to ask about it
+        stack.wait_until(lambda: [m for m in stack.outbox(resident) if code in m["text"] and "查询" in m["text"]],
+                         what="the code SMS to the resident")
         # THEN the stairwell leader's phone gets the case
         notice = stack.wait_until(lambda: [m for m in stack.outbox(stairwell) if code in m["text"]],
                                   what="the assignment SMS")[0]
@@ -126,10 +131,19 @@ def test_report_assigned_acknowledged_and_resolved_by_sms(members, tmp_path):
         assert "acknowledged" in events and events.index("acknowledged") < events.index("resolved")
         assert report["level"] == 1 and report["level_role"] == "stairwell_leader"
         assert stairwell not in json.dumps(report)
-        # the confirmations go out just after each change is saved
-        stack.wait_until(lambda: any(m["text"].startswith("已接单") for m in stack.outbox(stairwell))
-                         and any("已办结" in m["text"] for m in stack.outbox(stairwell)),
-                         what="the confirmations to the stairwell leader")
+        # AND the resident is asked whether it is really fixed (满意 1 / 不满意 2)
+        stack.wait_until(lambda: [m for m in stack.outbox(resident) if code in m["text"] and "满意回复1" in m["text"]],
+                         what="the call-back SMS to the resident")
+        assert len(stack.outbox(resident)) == 2
+        # AND the leader got no confirmation of either reply (a reply that worked needs no
+        # answer): a later reply about the closed case is the only SMS after the assignment
+        assert stack.post("/dev/sms", {"from": stairwell, "text": f"收到 {code}"})[0] == 202
+        stack.wait_until(lambda: any("已结束" in m["text"] for m in stack.outbox(stairwell)),
+                         what="the refusal of a reply about the resolved case")
+        time.sleep(1)
+        texts = [m["text"] for m in stack.outbox(stairwell)]
+        assert len(texts) == 2 and "收到 " + code in texts[0] and "已结束" in texts[1], texts
+        assert not any(t.startswith("已接单") or "已办结" in t for t in texts)
     finally:
         stack.stop()
 

@@ -3,6 +3,7 @@ console reports, and failures that must lose nothing."""
 from __future__ import annotations
 
 import json
+from collections import Counter
 
 import pytest
 
@@ -11,6 +12,8 @@ from tests.functional.conftest import (LOCATION, STAIRWELL_LEADER, all_cases, ca
                                        dead_letters, failed_ids, invoke, member_phone, post_report,
                                        receive_all, record, records_from, report, run_queue, FlakySms,
                                        send_to, sms_to, snapshot)
+
+RESIDENT = "+8613912345678"       # the phone of report(), as stored: the reporter gets the code
 
 
 def console(**overrides) -> str:
@@ -33,8 +36,11 @@ def test_a_report_is_routed_to_the_stairwell_leader_with_one_sms(client, aws_sta
     stored = case(aws_stack, code)
     assert (stored.status.value, stored.level, stored.holder) == ("assigned", 1, STAIRWELL_LEADER)
     leader = member_phone(aws_stack, STAIRWELL_LEADER)
-    assert sent_sms() == [(leader, sms_to(leader)[0])]
+    assert len(sms_to(leader)) == 1
     assert code in sms_to(leader)[0] and "收到" in sms_to(leader)[0]
+    # AND the reporter, who gave a phone, gets one SMS with the code to ask about it
+    assert sms_to(RESIDENT) == [f"【常牧家园】已收到您反映的环境卫生，编号{code}。查进度回复“查询 {code}”"]
+    assert sorted(sent_sms()) == sorted([(leader, sms_to(leader)[0]), (RESIDENT, sms_to(RESIDENT)[0])])
     view = client.http.get(f"/reports/{code}").json_body
     assert (view["status"], view["level"], view["level_role"]) == ("assigned", 1, "stairwell_leader")
 
@@ -132,12 +138,15 @@ def test_bad_messages_go_to_the_dead_letter_queue_with_a_reason_and_the_good_one
 
     # THEN no record is reported failed: the bad ones will never work, so none is retried
     assert failed_ids(response) == []
-    # AND the good ones are processed: two cases, both routed, one SMS each
+    # AND the good ones are processed: two cases, both routed, one SMS to each holder (and
+    # one to the web report's reporter, with its code; the console report has no phone)
     cases = all_cases(aws_stack)
     assert len(cases) == 2
     assert all(c.status.value == "assigned" for c in cases)
     assert case(aws_stack, web_code).holder == STAIRWELL_LEADER
-    assert len(sent_sms()) == 2
+    assert Counter(to for to, _ in sent_sms()) == Counter(
+        [member_phone(aws_stack, c.holder) for c in cases] + [RESIDENT])
+    assert len(sms_to(RESIDENT)) == 1 and web_code in sms_to(RESIDENT)[0]
     # AND every bad one is in the intake dead-letter queue, once, with its reason
     dead = dead_letters(aws_stack, "intake")
     assert sorted(d["body"] for d in dead) == sorted(body for body, _ in BAD_MESSAGES.values())
@@ -174,23 +183,26 @@ def test_a_transient_failure_is_retried_and_nothing_is_lost_or_sent_twice(client
     # WHEN the case worker gets both
     response = invoke(client, "intake", records)
 
-    # THEN only the record whose SMS failed is reported failed; the other is done
+    # THEN only the record whose SMS failed is reported failed; the other is done (its
+    # reporter and its holder told)
     assert failed_ids(response) == [records[0]["messageId"]]
-    [(_, text)] = sent_sms()
-    done, pending = (first, second) if first in text else (second, first)
-    assert done in text and pending not in text
+    texts = [text for _, text in sent_sms()]
+    assert len(texts) == 2
+    done, pending = (first, second) if first in texts[0] else (second, first)
+    assert all(done in text and pending not in text for text in texts)
 
     # WHEN SQS delivers the failed record again
     retry = [dict(records[0], attributes=dict(records[0]["attributes"], ApproximateReceiveCount="2"))]
     response = invoke(client, "intake", retry)
 
-    # THEN it completes: each case has been notified exactly once
+    # THEN it completes: each case's holder and reporter have been told exactly once
     assert failed_ids(response) == []
-    assert flaky.calls == 3
-    assert len(sent_sms()) == 2
+    assert flaky.calls == 5
+    assert len(sent_sms()) == 4
     for code in (first, second):
-        assert len([t for _, t in sent_sms() if code in t]) == 1
-        assert _notified(client, code) == 1
+        holder = member_phone(aws_stack, case(aws_stack, code).holder)
+        assert Counter(to for to, t in sent_sms() if code in t) == {holder: 1, RESIDENT: 1}
+        assert _notified(client, code) == 2
         assert case(aws_stack, code).status.value == "assigned"
     assert dead_letters(aws_stack, "intake") == []
 
@@ -218,8 +230,9 @@ def test_a_record_that_keeps_failing_goes_to_the_dead_letter_queue_and_can_be_re
     # routed and notified once
     monkeypatch.setattr(aws_stack.sms, "send", flaky.real)
     assert failed_ids(invoke(client, "intake", [record(letter["body"])])) == []
-    assert len([t for _, t in sent_sms() if code in t]) == 1
-    assert _notified(client, code) == 1
+    leader = member_phone(aws_stack, STAIRWELL_LEADER)
+    assert Counter(to for to, t in sent_sms() if code in t) == {leader: 1, RESIDENT: 1}
+    assert _notified(client, code) == 2
 
 
 def test_a_record_below_the_limit_is_left_for_sqs_to_retry(client, aws_stack, monkeypatch):

@@ -297,7 +297,7 @@ def test_cli_exports_csv_that_a_clerk_edits_and_imports_as_version_2(aws_stack, 
     assert cli(["history", "--community", "changmu"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert [line.split()[0] for line in lines] == ["v2", "v1"]
-    assert "clerk 卓玛" in lines[0] and "[csv buildings.csv, community.csv, grids.csv, members.csv, teams.csv, units.csv]" in lines[0]
+    assert "clerk 卓玛" in lines[0] and "[csv buildings.csv, community.csv, grids.csv, households.csv, members.csv, teams.csv, units.csv]" in lines[0]
     assert aws_stack.directory_model.get("changmu").version == 2
 
 

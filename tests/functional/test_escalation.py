@@ -15,6 +15,8 @@ from tests.functional.conftest import (GRID_MEMBER, STAIRWELL_LEADER, FlakySms, 
                                        send_to, sms_to, snapshot, sweep, text_in)
 
 MINUTE = 60
+DAY = 24 * 60 * MINUTE
+RESIDENT = "+8613912345678"       # the phone of report(), as stored: the reporter gets the code
 # changmu-01-1: stairwell leader m10, grid member m06, grid chief m02, committee m03, area chief m01
 CLIMB = [(30, 2, "grid_member", "m06"), (120, 3, "grid_chief", "m02"),
          (240, 4, "committee", "m03"), (1440, 5, "area_chief", "m01")]
@@ -50,7 +52,9 @@ def test_an_unacknowledged_case_climbs_to_the_grid_member_after_30_minutes(clien
     assert len(sms_to(grid_member)) == 1 and code in sms_to(grid_member)[0]
     assert "收到" in sms_to(grid_member)[0]
     assert len(sms_to(leader)) == 2 and code in sms_to(leader)[1]
-    assert len(sent_sms()) == 3
+    # AND nobody else: the reporter had their code at routing and hears nothing of escalations
+    assert len(sms_to(RESIDENT)) == 1
+    assert len(sent_sms()) == 4
 
 
 def test_a_duplicate_or_stale_escalation_message_does_nothing(client, aws_stack, clock):
@@ -89,7 +93,9 @@ def test_two_sweeps_before_the_worker_runs_escalate_once(client, aws_stack, cloc
     assert len(records) == 2
     assert case(aws_stack, code).level == 2
     assert len(sms_to(member_phone(aws_stack, GRID_MEMBER))) == 1
-    assert len(sent_sms()) == 3
+    assert len(sms_to(member_phone(aws_stack, STAIRWELL_LEADER))) == 2     # assigned, escalated away
+    assert len(sms_to(RESIDENT)) == 1                                     # the code, at routing
+    assert len(sent_sms()) == 4
 
 
 def test_an_unanswered_case_climbs_the_whole_chain_then_reminds_the_area_chief(client, aws_stack, clock):
@@ -164,9 +170,22 @@ def test_an_acknowledged_but_unresolved_case_draws_yellow_then_red_supervision(c
     assert taken.resolve_due_at >= clock.now + 2 * 7 * 60 * MINUTE
     events = [e["event"] for e in client.http.get(f"/reports/{code}").json_body["history"]]
     assert events.index("supervised_yellow") < events.index("supervised_red") < events.index("taken_over")
-    # AND resolving ends every clock
+    # AND resolving ends every clock but the call-back: no more supervision, no
+    # confirmation to the grid member, the reporter asked 满意 / 不满意
+    grid_member_sms, resolved_at = len(sms_to(grid_member)), clock.now
     text_in(aws_stack, grid_member, f"完成 {code}", client)
-    clock.advance(30 * 24 * 60 * MINUTE)
+    resolved = case(aws_stack, code)
+    assert (resolved.status.value, resolved.timer, resolved.resolve_due_at) == ("resolved", "callback", None)
+    assert resolved.due_at == resolved_at + 3 * DAY
+    assert len(sms_to(grid_member)) == grid_member_sms
+    assert "满意回复1" in sms_to(RESIDENT)[-1] and code in sms_to(RESIDENT)[-1]
+    clock.now = resolved_at + 3 * DAY - 1
+    assert sweep(client) == {"queued": 0}
+    # AND with no answer in three days it closes; then nothing is ever queued again
+    clock.now = resolved_at + 3 * DAY
+    assert escalate_due(client, aws_stack) == 1
+    assert case(aws_stack, code).status.value == "closed"
+    clock.advance(30 * DAY)
     assert sweep(client) == {"queued": 0}
 
 
@@ -187,13 +206,36 @@ def test_an_acknowledgement_between_the_sweep_and_the_worker_wins(client, aws_st
     assert sms_to(member_phone(aws_stack, GRID_MEMBER)) == []
 
 
-def test_a_resolved_case_is_never_escalated(client, aws_stack, clock):
+def test_a_resolved_case_is_never_escalated_and_closes_when_the_reporter_does_not_answer(
+        client, aws_stack, clock):
+    # GIVEN a case the stairwell leader resolved by SMS
     code = routed_report(client, aws_stack)
-    text_in(aws_stack, member_phone(aws_stack, STAIRWELL_LEADER), f"完成 {code}", client)
-    clock.advance(10 * 24 * 60 * MINUTE)
+    leader = member_phone(aws_stack, STAIRWELL_LEADER)
+    text_in(aws_stack, leader, f"完成 {code}", client)
+    resolved_at, sms_before = clock.now, sent_sms()
+    assert len(sms_to(leader)) == 1                      # the assignment; no confirmation
+    assert "满意回复1" in sms_to(RESIDENT)[-1]            # the reporter is asked
 
-    assert sweep(client) == {"queued": 0}
+    # WHEN the sweep runs for almost three days: nothing is queued, nobody is told
+    for _ in range(3):
+        clock.now = min(clock.now + DAY, resolved_at + 3 * DAY - 1)
+        assert sweep(client) == {"queued": 0}
     assert case(aws_stack, code).status.value == "resolved"
+
+    # WHEN the call-back time has passed with no answer
+    clock.now = resolved_at + 3 * DAY
+    assert escalate_due(client, aws_stack) == 1
+
+    # THEN it is closed where it was resolved, and nobody was sent anything
+    closed = case(aws_stack, code)
+    assert (closed.status.value, closed.level, closed.holder) == ("closed", 1, STAIRWELL_LEADER)
+    assert (closed.timer, closed.due_at) == (None, None)
+    events = client.http.get(f"/reports/{code}").json_body["history"]
+    assert [e["event"] for e in events if e["event"] != "notified"][-2:] == ["resolved", "closed"]
+    assert sent_sms() == sms_before
+    # AND it is never queued again
+    clock.advance(10 * DAY)
+    assert sweep(client) == {"queued": 0}
 
 
 @pytest.mark.parametrize("body,hint", [
@@ -213,9 +255,10 @@ def test_a_bad_escalation_message_is_dead_lettered_with_a_reason(client, aws_sta
     assert letter["source_queue"] == "gridloop-local-escalation"
 
 
-def test_the_sweep_reads_only_open_cases(client, aws_stack, clock):
-    # GIVEN many resolved cases, one acknowledged case and one open case, all from the same
-    # half hour, so every one of them would be overdue if it still had a deadline
+def test_the_sweep_reads_only_cases_with_a_running_clock(client, aws_stack, clock):
+    # GIVEN many resolved cases (their call-back clocks run three days), one acknowledged
+    # case and one open case, all from the same half hour, so every one of them would be
+    # overdue if it still had an acknowledge deadline
     resolved = []
     for index in range(40):
         response = post_report(client, report(description=f"report {index}"))
@@ -243,14 +286,24 @@ def test_the_sweep_reads_only_open_cases(client, aws_stack, clock):
     assert open_code in message["Body"]
     for code in resolved + [acknowledged]:
         assert code not in message["Body"]
-    # AND the sweep's index holds the open cases alone (the acknowledged one for its resolve
-    # clock, not yet due): closed cases are not in it at all
+    # AND the sweep's index holds the cases whose clock runs: the open ones (the acknowledged
+    # one for its resolve clock, not yet due) and the resolved ones waiting out their call-back
     dynamodb = boto3.client("dynamodb", region_name="us-east-1")
-    index = dynamodb.scan(TableName=aws_stack.config.name("cases"), IndexName="open-due")
-    assert sorted(item["code"]["S"] for item in index["Items"]) == sorted([open_code, acknowledged])
+
+    def indexed() -> list[str]:
+        items = dynamodb.scan(TableName=aws_stack.config.name("cases"), IndexName="open-due")["Items"]
+        return sorted(item["code"]["S"] for item in items)
+
+    assert indexed() == sorted(resolved + [open_code, acknowledged])
     # AND the escalation it queued moves the open case on
     assert failed_ids(invoke(client, "escalation", records_from([message], "escalation"))) == []
     assert case(aws_stack, open_code).level == 2
+    # AND once the call-backs have run out the resolved cases are closed: closed cases are not
+    # in the index at all
+    clock.advance(3 * DAY)
+    escalate_due(client, aws_stack)
+    assert {case(aws_stack, code).status.value for code in resolved} == {"closed"}
+    assert indexed() == sorted([open_code, acknowledged])
 
 
 def test_more_due_cases_than_one_sqs_batch_are_all_escalated(client, aws_stack, clock):

@@ -9,7 +9,7 @@ import pytest
 from tests.conftest import sent_sms
 from tests.functional.conftest import (LOCATION, STAIRWELL_LEADER, all_cases, case, count_cases,
                                        invoke, member_phone, post_report, receive_all, records_from,
-                                       report, run_queue, sweep)
+                                       report, run_queue, sms_to, sweep)
 
 PUBLIC_FIELDS = {"id", "code", "status", "level", "level_role", "category", "location", "priority",
                  "policy_version", "suspended", "due_at", "resolve_due_at", "created_at", "updated_at", "history"}
@@ -205,7 +205,9 @@ def test_a_failure_of_ours_is_a_json_503_and_a_retry_with_the_key_is_one_report(
     run_queue(client, aws_stack, "intake")
     assert count_cases(aws_stack) == 1
     assert case(aws_stack, retried.json_body["code"]).status.value == "assigned"
-    assert len(sent_sms()) == 1
+    assert len(sms_to(member_phone(aws_stack, STAIRWELL_LEADER))) == 1
+    assert len(sms_to("+8613912345678")) == 1          # the reporter's code, once
+    assert len(sent_sms()) == 2
 
 
 def test_a_report_stored_but_not_queued_is_still_routed_in_the_end(client, aws_stack, clock, monkeypatch):

@@ -7,6 +7,8 @@ from tests.conftest import sent_sms
 from tests.functional.conftest import (STAIRWELL_LEADER, count_cases, member_phone, post_report,
                                        receive_all, report, run_queue, sms_to)
 
+RESIDENT = "+8613912345678"       # the phone of report(), as stored: the reporter gets the code
+
 
 def test_the_same_key_twice_is_one_report_one_case_and_one_sms(client, aws_stack):
     # GIVEN a resident's phone retries a submission with the same Idempotency-Key
@@ -21,11 +23,13 @@ def test_the_same_key_twice_is_one_report_one_case_and_one_sms(client, aws_stack
     # WHEN the case worker runs over everything on the intake queue
     run_queue(client, aws_stack, "intake")
 
-    # THEN there is exactly one case, routed once, and one SMS about it
+    # THEN there is exactly one case, routed once, and one SMS about it to the leader (and
+    # one to the reporter, with the code)
     assert count_cases(aws_stack) == 1
     leader = member_phone(aws_stack, STAIRWELL_LEADER)
-    assert len(sent_sms()) == 1
     assert len(sms_to(leader)) == 1 and first.json_body["code"] in sms_to(leader)[0]
+    assert len(sms_to(RESIDENT)) == 1 and first.json_body["code"] in sms_to(RESIDENT)[0]
+    assert len(sent_sms()) == 2
     view = client.http.get(f"/reports/{first.json_body['code']}").json_body
     assert [e["event"] for e in view["history"]].count("assigned") == 1
 
@@ -44,7 +48,9 @@ def test_a_retry_after_routing_names_the_same_report_and_queues_nothing(client, 
     assert (again.json_body["id"], again.json_body["code"]) == (first["id"], first["code"])
     assert receive_all(aws_stack, "intake") == []
     assert count_cases(aws_stack) == 1
-    assert len(sent_sms()) == 1
+    assert len(sms_to(member_phone(aws_stack, STAIRWELL_LEADER))) == 1
+    assert len(sms_to(RESIDENT)) == 1
+    assert len(sent_sms()) == 2
 
 
 def test_a_json_and_a_form_submission_with_the_same_key_and_content_are_one_report(client, aws_stack):
@@ -57,7 +63,9 @@ def test_a_json_and_a_form_submission_with_the_same_key_and_content_are_one_repo
     assert second.json_body["code"] == first.json_body["code"]
     run_queue(client, aws_stack, "intake")
     assert count_cases(aws_stack) == 1
-    assert len(sent_sms()) == 1
+    assert len(sms_to(member_phone(aws_stack, STAIRWELL_LEADER))) == 1
+    assert len(sms_to(RESIDENT)) == 1
+    assert len(sent_sms()) == 2
 
 
 def test_different_keys_are_different_reports(client, aws_stack):
@@ -67,7 +75,10 @@ def test_different_keys_are_different_reports(client, aws_stack):
     assert first["code"] != second["code"] and first["id"] != second["id"]
     run_queue(client, aws_stack, "intake")
     assert count_cases(aws_stack) == 2
-    assert len(sent_sms()) == 2
+    for code in (first["code"], second["code"]):
+        assert len([t for t in sms_to(member_phone(aws_stack, STAIRWELL_LEADER)) if code in t]) == 1
+        assert len([t for t in sms_to(RESIDENT) if code in t]) == 1
+    assert len(sent_sms()) == 4
 
 
 def test_the_same_key_with_a_different_body_is_refused(client, aws_stack):

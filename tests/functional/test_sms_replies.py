@@ -10,6 +10,8 @@ from tests.functional.conftest import (GRID_MEMBER, STAIRWELL_LEADER, case,
                                        dead_letters, failed_ids, invoke, member_phone, receive_all,
                                        records_from, routed_report, send_to, sms_to, snapshot, text_in)
 
+RESIDENT = "+8613912345678"       # the phone of conftest's report(), as stored
+
 
 @pytest.mark.parametrize("template", ["收到 {code}", "OK {code}", "ok {lower}", "收到 {lower}",
                                       "收到{code}", "  Ok   {code} ", "ＯＫ　{code}"])
@@ -22,12 +24,13 @@ def test_the_holder_acknowledges_by_sms(client, aws_stack, clock, template):
     # WHEN the leader replies from the registered phone
     text_in(aws_stack, leader, template.format(code=code, lower=code.lower()), client)
 
-    # THEN the case is acknowledged at level 1 and the leader gets a confirmation
+    # THEN the case is acknowledged at level 1, and nobody is sent anything: a reply that
+    # worked needs no confirmation (each SMS costs)
     view = client.http.get(f"/reports/{code}").json_body
     assert (view["status"], view["level"]) == ("acknowledged", 1)
-    assert view["history"][-1]["event"] == "notified"
-    assert "acknowledged" in [e["event"] for e in view["history"]]
-    assert len(sms_to(leader)) == 2 and code in sms_to(leader)[1]
+    assert view["history"][-1]["event"] == "acknowledged"
+    assert len(sms_to(leader)) == 1                       # the assignment only
+    assert len(sms_to(RESIDENT)) == 1                     # the reporter's code, at routing
     assert len(sent_sms()) == 2
 
 
@@ -42,12 +45,16 @@ def test_the_holder_resolves_by_sms(client, aws_stack, clock, text):
     # WHEN the holder reports it done
     text_in(aws_stack, leader, text.format(code=code, lower=code.lower()), client)
 
-    # THEN it is resolved, and the holder is thanked
+    # THEN it is resolved; the holder gets no confirmation, the reporter is asked 满意 / 不满意
     view = client.http.get(f"/reports/{code}").json_body
     assert view["status"] == "resolved"
     assert "resolved" in [e["event"] for e in view["history"]]
-    assert len(sms_to(leader)) == 3 and code in sms_to(leader)[2]
-    assert case(aws_stack, code).due_at is None
+    assert len(sms_to(leader)) == 1                       # the assignment only
+    assert len(sms_to(RESIDENT)) == 2 and code in sms_to(RESIDENT)[1] and "满意回复1" in sms_to(RESIDENT)[1]
+    # AND only the call-back clock runs: three days, then the case closes
+    stored = case(aws_stack, code)
+    assert (stored.timer, stored.due_at, stored.resolve_due_at) == ("callback", clock.now + 3 * 86400, None)
+    assert stored.awaiting_feedback is True
 
 
 def test_done_without_acknowledging_first_resolves(client, aws_stack):
@@ -112,8 +119,8 @@ def test_a_member_above_the_holder_takes_the_case_over(client, aws_stack):
 
     stored = case(aws_stack, code)
     assert (stored.status.value, stored.level, stored.holder) == ("acknowledged", 2, GRID_MEMBER)
-    assert len(sms_to(grid_member)) == 1 and code in sms_to(grid_member)[0]
-    assert len(sms_to(leader)) == 2 and code in sms_to(leader)[1]
+    assert sms_to(grid_member) == []                      # took it over: no confirmation
+    assert len(sms_to(leader)) == 2 and code in sms_to(leader)[1] and "接手" in sms_to(leader)[1]
 
 
 def test_a_reply_about_a_resolved_case_is_refused(client, aws_stack):
@@ -128,7 +135,7 @@ def test_a_reply_about_a_resolved_case_is_refused(client, aws_stack):
     assert code in sms_to(leader)[-1] and "已结束" in sms_to(leader)[-1]
 
 
-@pytest.mark.parametrize("text", ["你好", "收到", "OK 123", "收到 ZZZZZZ"])
+@pytest.mark.parametrize("text", ["你好", "OK 123", "收到 ZZZZZZ"])     # (收到 alone: tests/functional/test_sms_both_ways.py)
 def test_a_reply_that_is_not_a_command_for_a_case_gets_help(client, aws_stack, text):
     code = routed_report(client, aws_stack)
     leader = member_phone(aws_stack, STAIRWELL_LEADER)

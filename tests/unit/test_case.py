@@ -6,11 +6,13 @@ from dataclasses import replace
 
 import pytest
 
-from chalicelib.domain.case import Authority, Case, Event, Notice, Status, TransitionRefused
+from chalicelib.domain.case import (DEFAULT_CALLBACK_SECONDS, REPORTER, Authority, Case, Event, Notice, Status,
+                                    TransitionRefused)
 from chalicelib.domain.directory import Level
 from chalicelib.domain.policy import EscalationPolicy
 
 T0 = 1_000_000.0
+DAY = 86400
 POLICY = EscalationPolicy("test-v1", {1: 1800, 2: 7200, 3: 14400, 4: 86400, 5: 86400})
 CHAIN = [
     Level(1, "stairwell_leader", "s1", ("s1", "b1")),
@@ -27,13 +29,16 @@ def without(*levels):
     return [replace(r, holder=None, eligible=()) if r.level in levels else r for r in CHAIN]
 
 
-def received(code="ABC234"):
+RESIDENT = "+8613912345678"
+
+
+def received(code="ABC234", reporter_phone=None):
     return Case.receive(id="id-1", code=code, community_id="tiny", category="water_pipe",
-                        location="tiny-01-1", description="水管漏水", now=T0)
+                        location="tiny-01-1", description="水管漏水", now=T0, reporter_phone=reporter_phone)
 
 
-def routed(chain=CHAIN):
-    case = received()
+def routed(chain=CHAIN, reporter_phone=None):
+    case = received(reporter_phone=reporter_phone)
     case.route(chain, POLICY, T0)
     return case
 
@@ -217,7 +222,7 @@ def test_given_assigned_when_holder_acknowledges_then_acknowledged_and_timer_sto
     assert case.acknowledge("s1", T0 + 60)
     assert (case.status, case.level, case.holder, case.due_at) == (Status.ACKNOWLEDGED, 1, "s1", None)
     assert case.history[-1] == Event(T0 + 60, "acknowledged", 1, "s1")
-    assert notices(case)[-1] == ("s1", "acknowledged", {})
+    assert notices(case) == [("s1", "assigned", {})]       # no confirmation: a reply that worked needs no answer
     assert case.is_open
     assert not case.overdue(T0 + 10 * 86400)
 
@@ -245,8 +250,7 @@ def test_given_a_member_above_the_holder_when_acknowledges_then_takes_over(level
     assert (case.status, case.level, case.holder, case.due_at) == (Status.ACKNOWLEDGED, new_level, actor, None)
     assert case.history[since:] == [Event(now, "taken_over", new_level, actor),
                                     Event(now, "acknowledged", new_level, actor)]
-    assert notices(case, outbox_before) == [(previous, "taken_over", {"by": actor}),
-                                            (actor, "acknowledged", {})]
+    assert notices(case, outbox_before) == [(previous, "taken_over", {"by": actor})]   # no confirmation to the actor
 
 
 def test_given_acknowledged_by_holder_when_a_member_above_acknowledges_then_takes_over():
@@ -254,7 +258,7 @@ def test_given_acknowledged_by_holder_when_a_member_above_acknowledges_then_take
     case.acknowledge("s1", T0 + 1)
     assert case.acknowledge("c1", T0 + 2)
     assert (case.level, case.holder, case.status) == (3, "c1", Status.ACKNOWLEDGED)
-    assert notices(case)[-2:] == [("s1", "taken_over", {"by": "c1"}), ("c1", "acknowledged", {})]
+    assert notices(case) == [("s1", "assigned", {}), ("s1", "taken_over", {"by": "c1"})]   # nothing to c1
 
 
 @pytest.mark.parametrize("action", ["acknowledge", "resolve"])
@@ -295,15 +299,20 @@ def test_given_an_unroutable_case_when_a_chain_member_acknowledges_then_refused(
 # -- resolve -------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("acknowledged_first", [False, True])
-def test_given_open_when_holder_resolves_then_resolved_and_every_timer_ends(acknowledged_first):
+def test_given_open_when_holder_resolves_then_resolved_and_only_the_callback_clock_runs(acknowledged_first):
     case = routed()
     if acknowledged_first:
         case.acknowledge("s1", T0 + 1)
+    outbox_before = len(case.outbox)
     assert case.resolve("s1", T0 + 100)
-    assert (case.status, case.due_at, case.is_open) == (Status.RESOLVED, None, False)
+    assert (case.status, case.is_open) == (Status.RESOLVED, False)
+    assert (case.timer, case.due_at, case.resolve_due_at) == ("callback", T0 + 100 + 3 * DAY, None)
     assert case.history[-1] == Event(T0 + 100, "resolved", 1, "s1")
-    assert notices(case)[-1] == ("s1", "resolved", {})
+    assert notices(case, outbox_before) == []      # no confirmation to s1; no reporter phone, nobody else
+    assert case.awaiting_feedback is False
+    # the acknowledge clock is gone: its old deadline does nothing
     assert case.escalate(T0 + 1800, POLICY, T0 + 1800) is False
+    assert case.status is Status.RESOLVED
 
 
 def test_given_resolved_when_resolved_again_then_false_and_unchanged():
@@ -329,7 +338,8 @@ def test_given_assigned_when_a_member_above_resolves_then_takes_over_and_resolve
     assert case.resolve("g2", T0 + 5)
     assert (case.status, case.level, case.holder) == (Status.RESOLVED, 2, "g2")
     assert events(case)[-2:] == [("taken_over", 2), ("resolved", 2)]
-    assert notices(case)[-2:] == [("s1", "taken_over", {"by": "g2"}), ("g2", "resolved", {})]
+    assert notices(case) == [("s1", "assigned", {}), ("s1", "taken_over", {"by": "g2"})]   # nothing to g2
+    assert (case.timer, case.due_at) == ("callback", T0 + 5 + 3 * DAY)
 
 
 def test_given_received_but_unrouted_when_resolved_then_refused():
@@ -467,10 +477,15 @@ def test_the_supervisor_takes_over_and_its_own_resolve_clock_starts():
     assert case.resolve_due_at == pytest.approx(now + 2000)
 
 
-def test_resolving_ends_both_clocks():
+def test_resolving_ends_both_clocks_and_only_the_callback_clock_runs():
     case = acknowledged()
-    case.resolve("s1", T0 + 10_100)
-    assert (case.timer, case.due_at, case.resolve_due_at) == (None, None, None)
+    yellow_at, red_at = case.due_at, case.resolve_due_at
+    case.resolve("s1", T0 + 10_100, TWO_CLOCKS)
+    assert (case.timer, case.due_at, case.resolve_due_at) == ("callback", T0 + 10_100 + 3 * DAY, None)
+    # neither the yellow nor the red alarm fires any more
+    assert case.escalate(yellow_at, TWO_CLOCKS, red_at + 1) is False
+    assert case.escalate(red_at, TWO_CLOCKS, red_at + 1) is False
+    assert case.outbox == []
 
 
 def test_the_resolve_limits_are_kept_from_when_the_case_started():
@@ -481,3 +496,196 @@ def test_the_resolve_limits_are_kept_from_when_the_case_started():
     case.escalate(red_at, shorter, red_at)
     assert case.due_at == pytest.approx(red_at + 1000)    # the started-under limit, not 10 s
     assert Case.from_dict(json.loads(json.dumps(case.to_dict()))).resolve_limits == case.resolve_limits
+
+
+# -- the reporter's call-back (回访): 满意 closes, 不满意 reopens one level up ----------------------------
+
+def resolved_by(member_id, level=1, chain=CHAIN, reporter_phone=RESIDENT, now=T0 + 500):
+    """Routed (with the reporter's phone) and left to climb to `level`, then resolved
+    there by `member_id` at `now`; the outbox emptied."""
+    case = routed(chain, reporter_phone=reporter_phone)
+    while case.level < level:
+        assert case.escalate(case.due_at, POLICY, case.due_at)
+    assert case.resolve(member_id, max(now, case.updated_at + 1), POLICY)
+    case.outbox.clear()
+    return case
+
+
+def test_given_a_reporter_phone_when_routed_then_the_reporter_is_told_the_code_and_the_holder_is_assigned():
+    case = routed(reporter_phone=RESIDENT)
+    assert notices(case) == [(REPORTER, "reporter_received", {}), ("s1", "assigned", {})]
+    assert (case.status, case.holder) == (Status.ASSIGNED, "s1")
+
+
+def test_given_no_reporter_phone_when_routed_then_no_reporter_notice():
+    assert notices(routed()) == [("s1", "assigned", {})]
+
+
+def test_given_a_reporter_phone_when_resolved_then_the_reporter_is_asked_and_the_callback_clock_runs():
+    case = routed(reporter_phone=RESIDENT)
+    case.acknowledge("s1", T0 + 10, POLICY)
+    case.outbox.clear()
+    assert case.resolve("s1", T0 + 100, POLICY)
+    assert notices(case) == [(REPORTER, "reporter_resolved", {})]        # and no confirmation to s1
+    assert case.awaiting_feedback is True
+    assert (case.status, case.timer, case.due_at) == (Status.RESOLVED, "callback", T0 + 100 + 3 * DAY)
+    assert case.has_running_clock
+    assert not case.overdue(T0 + 100 + 3 * DAY - 1)
+
+
+@pytest.mark.parametrize("policy, expected_wait", [
+    (None, DEFAULT_CALLBACK_SECONDS),
+    (POLICY, 3 * DAY),
+    (replace(POLICY, callback_seconds=2 * DAY), 2 * DAY),
+    (replace(POLICY, callback_seconds=2 * DAY, time_scale=60.0), 2 * DAY / 60),
+], ids=["no-policy", "default", "two-days", "two-days-scaled"])
+def test_given_a_policy_when_resolved_then_the_callback_clock_runs_for_its_callback_time(policy, expected_wait):
+    case = routed(reporter_phone=RESIDENT)
+    assert case.resolve("s1", T0 + 100, policy)
+    assert (case.timer, case.due_at) == ("callback", pytest.approx(T0 + 100 + expected_wait))
+    assert DEFAULT_CALLBACK_SECONDS == 3 * DAY
+
+
+@pytest.mark.parametrize("reporter_phone", [RESIDENT, None], ids=["reporter", "no-reporter"])
+def test_given_nobody_answers_the_callback_when_its_timer_fires_then_the_case_closes(reporter_phone):
+    case = resolved_by("s1", reporter_phone=reporter_phone)
+    resolved_at = case.updated_at
+    due = case.due_at
+    assert due == resolved_at + 3 * DAY
+    # not before its time
+    before = snapshot(case)
+    assert case.escalate(due, POLICY, due - 1) is False
+    assert case.escalate(due - 5, POLICY, due + 1) is False              # not the deadline it has
+    assert snapshot(case) == before
+    # WHEN the sweep finds it overdue
+    assert case.escalate(due, POLICY, due)
+    assert case.status is Status.CLOSED
+    assert (case.timer, case.due_at, case.awaiting_feedback, case.is_open) == (None, None, False, False)
+    assert case.history[-1] == Event(due, "closed", 1, None, "no_answer")
+    assert case.outbox == []                                             # closing tells nobody
+    assert not case.has_running_clock
+    # a duplicate of the same escalation does nothing more
+    assert case.escalate(due, POLICY, due + 10) is False
+    assert [e.event for e in case.history].count("closed") == 1
+
+
+def test_given_a_case_without_a_reporter_phone_then_no_reporter_notice_ever_but_it_still_closes():
+    case = routed()
+    case.acknowledge("s1", T0 + 10, POLICY)
+    assert case.resolve("s1", T0 + 100, POLICY)
+    assert all(n.member_id != REPORTER for n in case.outbox)
+    assert case.awaiting_feedback is False
+    assert (case.timer, case.due_at) == ("callback", T0 + 100 + 3 * DAY)
+    # nobody can answer: a stray answer is refused, the case unchanged
+    before = snapshot(case)
+    with pytest.raises(TransitionRefused) as refused:
+        case.feedback(True, T0 + 200, POLICY)
+    assert refused.value.reason == "no_feedback_expected_resolved"
+    assert snapshot(case) == before
+    assert case.escalate(case.due_at, POLICY, case.due_at)
+    assert (case.status, case.history[-1].event, case.history[-1].detail) == (Status.CLOSED, "closed", "no_answer")
+    assert all(n.member_id != REPORTER for n in case.outbox)
+
+
+def test_given_the_reporter_is_satisfied_then_the_case_closes_and_the_callback_clock_stops():
+    case = resolved_by("s1")
+    due = case.due_at
+    assert case.feedback(True, T0 + DAY, POLICY)
+    assert case.status is Status.CLOSED
+    assert (case.timer, case.due_at, case.awaiting_feedback) == (None, None, False)
+    assert case.history[-1] == Event(T0 + DAY, "closed", 1, REPORTER, "satisfied")
+    assert case.outbox == []
+    assert not case.has_running_clock
+    assert case.escalate(due, POLICY, due) is False                      # the callback timer is gone
+
+
+@pytest.mark.parametrize("resolver, level, chain, new_level, new_holder, skipped", [
+    ("s1", 1, CHAIN, 2, "g1", []),                 # the holder resolved: the level above
+    ("g2", 1, CHAIN, 3, "c1", []),                 # g2 took over at 2 by resolving: above g2
+    ("c1", 3, CHAIN, 4, "k1", []),
+    ("s1", 1, without(2), 3, "c1", [2]),           # nobody at home at 2: passed over
+    ("c1", 3, without(4), 5, "a1", [4]),
+    ("a1", 5, CHAIN, 5, "a1", []),                 # the top: the top holder again
+    ("c1", 3, without(4, 5), 3, "c1", [4, 5]),     # nobody above: the resolver's level again
+], ids=["holder", "taken-over", "grid-chief", "skip-2", "skip-4", "top", "nobody-above"])
+def test_given_the_reporter_is_not_satisfied_then_reopened_one_level_above_the_resolver(
+        resolver, level, chain, new_level, new_holder, skipped):
+    case = resolved_by(resolver, level, chain)
+    since, now = len(case.history), case.updated_at + DAY
+    assert case.feedback(False, now, POLICY)
+    assert (case.status, case.level, case.holder) == (Status.ASSIGNED, new_level, new_holder)
+    assert case.is_open and case.awaiting_feedback is False
+    # a fresh acknowledge clock for the new holder
+    assert (case.timer, case.due_at, case.resolve_due_at) == ("ack", now + POLICY.ack_seconds[new_level], None)
+    assert case.history[since:] == [*(Event(now, "level_skipped", s, None, "nobody_at_home") for s in skipped),
+                                    Event(now, "reopened", new_level, REPORTER),
+                                    Event(now, "assigned", new_level, new_holder)]
+    assert notices(case) == [(new_holder, "reopened_to_you", {})]
+    # AND it runs as any open case: unacknowledged, it climbs (or is reminded at the top)
+    assert case.escalate(case.due_at, POLICY, case.due_at)
+    assert case.status is Status.ASSIGNED and case.level >= new_level
+
+
+def test_given_a_reopened_case_then_the_new_holder_acknowledges_and_resolves_and_the_reporter_is_asked_again():
+    case = resolved_by("s1")
+    case.feedback(False, T0 + DAY, POLICY)
+    assert case.acknowledge("g1", T0 + DAY + 60, POLICY)
+    assert case.resolve("g1", T0 + DAY + 120, POLICY)
+    assert notices(case) == [("g1", "reopened_to_you", {}), (REPORTER, "reporter_resolved", {})]
+    assert (case.awaiting_feedback, case.timer) == (True, "callback")
+    assert case.feedback(True, T0 + 2 * DAY, POLICY)
+    assert case.history[-1] == Event(T0 + 2 * DAY, "closed", 2, REPORTER, "satisfied")
+
+
+@pytest.mark.parametrize("first, again", [(True, True), (True, False), (False, False), (False, True)])
+def test_given_the_reporter_answered_when_an_answer_comes_again_then_false_and_unchanged(first, again):
+    case = resolved_by("s1")
+    assert case.feedback(first, T0 + DAY, POLICY)
+    before = snapshot(case)
+    assert case.feedback(again, T0 + DAY + 60, POLICY) is False
+    assert snapshot(case) == before
+
+
+@pytest.mark.parametrize("given", [
+    lambda: routed(reporter_phone=RESIDENT),                       # not resolved yet
+    lambda: received(reporter_phone=RESIDENT),
+], ids=["open", "received"])
+def test_given_a_case_not_waiting_for_an_answer_then_feedback_is_refused_and_unchanged(given):
+    case = given()
+    before = snapshot(case)
+    with pytest.raises(TransitionRefused) as refused:
+        case.feedback(True, T0 + 60, POLICY)
+    assert refused.value.reason == f"no_feedback_expected_{case.status.value}"
+    assert snapshot(case) == before
+
+
+def test_given_closed_by_the_callback_timer_when_the_reporter_answers_late_then_refused():
+    case = resolved_by("s1")
+    case.escalate(case.due_at, POLICY, case.due_at)
+    before = snapshot(case)
+    with pytest.raises(TransitionRefused) as refused:
+        case.feedback(False, case.updated_at + 60, POLICY)
+    assert refused.value.reason == "no_feedback_expected_closed"
+    assert snapshot(case) == before
+
+
+@pytest.mark.parametrize("status, due_at, running", [
+    (Status.RECEIVED, T0, True), (Status.ASSIGNED, T0, True), (Status.ACKNOWLEDGED, T0, True),
+    (Status.RESOLVED, T0, True), (Status.ACKNOWLEDGED, None, False), (Status.RESOLVED, None, False),
+    (Status.CLOSED, T0, False), (Status.CANCELLED, T0, False),
+])
+def test_has_running_clock(status, due_at, running):
+    assert replace(received(), status=status, due_at=due_at).has_running_clock is running
+
+
+def test_given_a_case_waiting_for_the_callback_when_round_tripped_then_it_keeps_awaiting_feedback():
+    case = resolved_by("s1")
+    again = Case.from_dict(json.loads(json.dumps(case.to_dict(), ensure_ascii=False)))
+    assert again == case
+    assert (again.awaiting_feedback, again.timer, again.due_at) == (True, "callback", case.due_at)
+    assert again.feedback(False, T0 + DAY, POLICY)
+    assert again.holder == "g1"
+    # a case stored before the call-back existed reads as not waiting
+    legacy = routed().to_dict()
+    legacy.pop("awaiting_feedback")
+    assert Case.from_dict(legacy).awaiting_feedback is False

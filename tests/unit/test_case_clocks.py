@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from chalicelib.bootstrap import load_json
-from chalicelib.domain.case import HEARS, Authority, Case, Status, TransitionRefused
+from chalicelib.domain.case import HEARS, REPORTER, Authority, Case, Status, TransitionRefused
 from chalicelib.domain.directory import Level, ROLE_NAMES
 from chalicelib.domain.messages import TEMPLATES
 from chalicelib.domain.policy import PolicyBook
@@ -204,7 +204,7 @@ def test_given_red_supervision_when_the_level_above_acknowledges_then_it_takes_o
     assert (case.status, case.level, case.holder) == (Status.ACKNOWLEDGED, new_level, actor)
     limit = STANDARD.resolve_seconds[new_level]
     assert (case.timer, case.due_at, case.resolve_due_at) == ("yellow", now + 0.8 * limit, now + limit)
-    assert sent(case) == [(HOLDERS[level], "taken_over", {"by": actor}), (actor, "acknowledged", {})]
+    assert sent(case) == [(HOLDERS[level], "taken_over", {"by": actor})]     # no confirmation to the actor
 
 
 # -- 挂起 / 恢复 --------------------------------------------------------------------------------------
@@ -297,8 +297,12 @@ def test_given_suspended_when_suspended_or_resumed_again_then_false_and_unchange
 def test_given_suspended_when_resolved_then_every_clock_ends_and_the_suspension_with_it():
     case = acknowledged()
     case.suspend("k1", "等待", STANDARD, case.updated_at + 60)
-    assert case.resolve("s1", case.updated_at + 120)
-    assert (case.status, case.due_at, case.resolve_due_at, case.suspended) == (Status.RESOLVED, None, None, None)
+    now = case.updated_at + 120
+    assert case.resolve("s1", now, STANDARD)
+    assert (case.status, case.resolve_due_at, case.suspended) == (Status.RESOLVED, None, None)
+    assert (case.timer, case.due_at) == ("callback", now + 3 * DAY)      # only the call-back clock runs
+    assert case.resume("k1", STANDARD, now + 60) is False                 # nothing left to resume
+    assert (case.timer, case.due_at) == ("callback", now + 3 * DAY)
 
 
 # -- 延期 / 同意 / 不同意 ----------------------------------------------------------------------------------
@@ -552,11 +556,12 @@ def test_given_a_level_with_a_follower_when_routed_then_both_are_told_and_the_fo
         case.acknowledge(follower, T0 + 60, POLICIES[kind])
     assert refused.value.reason == "not_allowed_follower"
     case.outbox.clear()
-    assert case.resolve(follower, T0 + 120)
+    assert case.resolve(follower, T0 + 120, POLICIES[kind])
     assert (case.status, case.holder) == (Status.RESOLVED, holder)
     assert events(case)[-1] == ("resolved", case.level, follower)
-    assert (follower, "resolved", {}) in sent(case)
-    assert (holder, "resolved", {}) in sent(case)            # the holder learns it is done
+    # the holder learns it is done, so they stop work; the follower gets no confirmation
+    assert sent(case) == [(holder, "resolved", {})]
+    assert (case.timer, case.due_at) == ("callback", T0 + 120 + 3 * DAY)
 
 
 def test_given_the_case_climbed_past_the_followers_level_then_the_follower_may_no_longer_act():
@@ -634,6 +639,31 @@ def test_given_the_policy_changed_when_a_running_case_continues_then_it_keeps_th
     assert fresh.due_at == at("Thu 2026-03-05 10:01")
 
 
+@pytest.mark.parametrize("callback_days, time_scale, wait", [
+    (None, 1.0, 3 * DAY),            # the book does not say: three days
+    (1, 1.0, DAY),
+    (0.5, 1.0, DAY / 2),
+    (2, 60.0, 2 * DAY / 60),         # a demo book runs fast
+], ids=["default", "one-day", "half-day", "scaled"])
+def test_given_a_book_with_callback_days_when_resolved_then_the_case_closes_after_that_time(
+        callback_days, time_scale, wait):
+    data = copy.deepcopy(WALL_BOOK)
+    if callback_days is not None:
+        data["callback_days"] = callback_days
+    policy = book(data, time_scale=time_scale).chains["standard"]
+    case = routed(policy=policy)
+    assert case.resolve("s1", T0 + HOUR, policy)
+    assert (case.timer, case.due_at) == ("callback", pytest.approx(T0 + HOUR + wait))
+    assert case.escalate(case.due_at, policy, case.due_at)
+    assert (case.status, case.history[-1].event, case.history[-1].detail) == (Status.CLOSED, "closed", "no_answer")
+
+
+def test_given_the_changmu_book_then_the_callback_is_three_days():
+    case = routed(policy=CHANGMU, now=at("Wed 2026-09-30 10:00"))
+    case.resolve("s1", at("Wed 2026-09-30 11:00"), CHANGMU)
+    assert show(case.due_at) == "Sat 2026-10-03 11:00"      # calendar days, holidays or not
+
+
 def test_given_a_case_routed_before_working_limits_existed_then_it_counts_wall_clock_time():
     legacy = routed(policy=STANDARD).to_dict()
     legacy.pop("working_limits")
@@ -658,7 +688,7 @@ def _later(method, member, *args, policy=STANDARD):
     order the method takes them: member, then `args`, then the policy where it takes one)."""
     calls = {
         "acknowledge": lambda case, now: case.acknowledge(member, now, policy),
-        "resolve": lambda case, now: case.resolve(member, now),
+        "resolve": lambda case, now: case.resolve(member, now, policy),
         "request_extension": lambda case, now: case.request_extension(member, *args, now),
         "decide_extension": lambda case, now: case.decide_extension(member, *args, policy, now),
         "suspend": lambda case, now: case.suspend(member, *args, policy, now),
@@ -666,6 +696,11 @@ def _later(method, member, *args, policy=STANDARD):
         "transfer": lambda case, now: case.transfer(member, *args, policy, now),
     }
     return lambda case: calls[method](case, case.updated_at + 60)
+
+
+def _reporter_answers(satisfied, policy=STANDARD):
+    """The reporter answers the call-back (1 满意 / 2 不满意) an hour after the last change."""
+    return lambda case: case.feedback(satisfied, case.updated_at + HOUR, policy)
 
 
 SCENARIOS = {
@@ -707,14 +742,39 @@ SCENARIOS = {
         _route("standard", without(CHAINS["standard"], 1, 2, 3, 4)), _later("acknowledge", "a1"),
         _later("request_extension", "a1", 2, "r"), _later("decide_extension", "k1", True),
         _fire(STANDARD), _fire(STANDARD), _later("suspend", "k2", "联席会议"), _later("resume", "k1")]),
+    # the reporter's call-back: these need the reporter's phone
+    "reporter-satisfied": ("standard", [_route("standard"), _later("acknowledge", "s1"), _later("resolve", "s1"),
+                                        _reporter_answers(True)]),
+    "reporter-not-satisfied-reopened-then-satisfied": ("standard", [
+        _route("standard"), _later("acknowledge", "s1"), _later("resolve", "s1"), _reporter_answers(False),
+        _later("acknowledge", "g1"), _later("resolve", "g1"), _reporter_answers(True)]),
+    "reporter-not-satisfied-at-the-top-then-silent": ("standard", [
+        _route("standard", without(CHAINS["standard"], 1, 2, 3, 4)), _later("resolve", "a1"),
+        _reporter_answers(False), _fire(STANDARD), _later("acknowledge", "a1"), _later("resolve", "a1"),
+        _fire(STANDARD)]),
+    "reporter-follower-resolves-not-satisfied": ("property", [
+        _route("property"), _later("resolve", "s1", policy=PROPERTY), _reporter_answers(False, PROPERTY),
+        _fire(PROPERTY)]),
+    "reporter-silent-then-closed": ("standard", [_route("standard"), _later("resolve", "c1"), _fire(STANDARD)]),
 }
-CONFIRMATIONS = {"acknowledged", "resolved"}      # the answer to the member's own reply
+RESIDENT = "+8613912345678"
 
 
-@pytest.mark.parametrize("kind, steps", SCENARIOS.values(), ids=SCENARIOS.keys())
-def test_given_a_scenario_then_every_notice_goes_to_someone_who_can_act_on_it_or_must_stand_down(kind, steps):
-    case = Case.receive(id="id-1", code="ABC234", community_id="tiny", category="sanitation",
-                        location="tiny-01-1", description="d", now=T0)
+def _scenario_case(reporter_phone):
+    return Case.receive(id="id-1", code="ABC234", community_id="tiny", category="sanitation",
+                        location="tiny-01-1", description="d", now=T0, reporter_phone=reporter_phone)
+
+
+# every scenario with the reporter's phone, and those where the reporter does not answer without it
+BOUND_RUNS = [pytest.param(kind, steps, phone, id=f"{name}-{'reporter' if phone else 'no-reporter'}")
+              for name, (kind, steps) in SCENARIOS.items()
+              for phone in ((RESIDENT,) if name.startswith("reporter-") else (RESIDENT, None))]
+
+
+@pytest.mark.parametrize("kind, steps, reporter_phone", BOUND_RUNS)
+def test_given_a_scenario_then_every_notice_goes_to_someone_who_can_act_on_it_or_must_stand_down(
+        kind, steps, reporter_phone):
+    case = _scenario_case(reporter_phone)
     seen = set()
     for number, step in enumerate(steps):
         holder_before, since, history_since = case.holder, len(case.outbox), len(case.history)
@@ -726,10 +786,16 @@ def test_given_a_scenario_then_every_notice_goes_to_someone_who_can_act_on_it_or
             seen.add(notice.template)
             assert notice.template in HEARS, where
             assert notice.template in TEMPLATES, where
+            # a reply that worked needs no answer: the member who acknowledged or resolved hears nothing
+            assert notice.member_id != actor, where
             hears, authority = HEARS[notice.template], case.authority(notice.member_id)
+            if hears == "reporter":
+                # to the resident, at the phone they gave: only a case that has one
+                assert notice.member_id == REPORTER and case.reporter_phone == RESIDENT, where
+                continue
+            assert notice.member_id != REPORTER, where
             if hears == "handle":
-                assert notice.member_id == case.holder or (
-                    notice.template in CONFIRMATIONS and notice.member_id == actor), where
+                assert notice.member_id == case.holder, where
             elif hears == "follow":
                 assert authority is Authority.FOLLOWER, where
             elif hears == "above":
@@ -745,12 +811,14 @@ def test_given_all_scenarios_then_every_template_a_case_sends_is_exercised():
     case_templates = set(HEARS)
     exercised = set()
     for kind, steps in SCENARIOS.values():
-        case = Case.receive(id="id-1", code="ABC234", community_id="tiny", category="sanitation",
-                            location="tiny-01-1", description="d", now=T0)
+        case = _scenario_case(RESIDENT)
         for step in steps:
             step(case)
         exercised |= {n.template for n in case.outbox}
     assert exercised == case_templates
+    assert "acknowledged" not in case_templates                  # no confirmation of a reply that worked
+    assert {t for t, hears in HEARS.items() if hears == "reporter"} == {"reporter_received", "reporter_resolved"}
+    assert HEARS["reopened_to_you"] == "handle"
 
 
 # -- SLA facts -------------------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from tests.fakes import FixedDirectoryStore
 from tests.unit.builders import tiny, tiny_dict
 
 LOCATION = "changmu-01-1"
-MINUTE, HOUR = 60, 3600
+MINUTE, HOUR, DAY = 60, 3600, 86400
 STRANGER = "+8613800000000"
 
 
@@ -153,7 +153,11 @@ def test_given_a_console_message_then_a_report_is_created_and_routed(services):
     assert (case.source, case.status, case.reporter_phone) == ("console", Status.RECEIVED, "+8613912345678")
     assert stored(services, case.code) == case
     services.workflow.route(case)
-    assert [to for to, _ in services.sms.sent] == [phone(services, "m10")]
+    assert [to for to, _ in services.sms.sent if to != "+8613912345678"] == [phone(services, "m10")]
+    # the reporter gave a phone: they get the code (one SMS), the case is theirs to check
+    assert services.sms.to("+8613912345678") == [
+        f"【常牧家园】已收到您反映的楼道照明，编号{case.code}。查进度回复“查询 {case.code}”"]
+    assert len(services.sms.sent) == 2
 
 
 def test_given_the_same_console_message_id_twice_then_one_case_and_one_sms(services):
@@ -320,7 +324,7 @@ def test_given_the_holder_replies_ok_then_acknowledged_and_escalation_stops(serv
     sms_reply(services, phone(services, "m10"), f"ＯＫ　{case.code.lower()}")
     after = stored(services, case.code)
     assert (after.status, after.holder, after.timer) == (Status.ACKNOWLEDGED, "m10", "yellow")
-    assert services.sms.sent == [(phone(services, "m10"), f"已接单{case.code}。办完请回复“完成 {case.code}”")]
+    assert services.sms.sent == []            # no confirmation: a reply that worked needs no answer
     # the acknowledge clock stopped: only the resolve clock runs (yellow at 80% of a day)
     assert after.due_at == services.clock.now + 0.8 * 24 * HOUR
     services.clock.advance(19 * HOUR)
@@ -328,13 +332,53 @@ def test_given_the_holder_replies_ok_then_acknowledged_and_escalation_stops(serv
     assert stored(services, case.code).level == 1
 
 
-def test_given_the_holder_replies_done_then_resolved(services):
-    case = routed_case(services)
+def test_given_the_holder_replies_done_then_resolved_and_closed_after_the_callback_time(services):
+    case = routed_case(services)                       # no reporter phone
     sms_reply(services, phone(services, "m10"), f"完成{case.code}")
-    assert stored(services, case.code).status is Status.RESOLVED
-    assert services.sms.to(phone(services, "m10")) == [f"事项{case.code}已办结，谢谢！"]
+    resolved_at = services.clock.now
+    after = stored(services, case.code)
+    assert after.status is Status.RESOLVED
+    assert (after.timer, after.due_at, after.awaiting_feedback) == ("callback", resolved_at + 3 * DAY, False)
+    assert services.sms.sent == []                     # no confirmation, and no reporter to ask
+    # the acknowledge clock is gone: nothing escalates
     services.clock.advance(48 * HOUR)
     assert sweep_and_escalate(services) == 0
+    assert stored(services, case.code).status is Status.RESOLVED
+    # WHEN the call-back time has passed with no answer: closed, nobody told
+    services.clock.now = resolved_at + 3 * DAY
+    assert sweep_and_escalate(services) == 1
+    closed = stored(services, case.code)
+    assert (closed.status, closed.timer, closed.due_at) == (Status.CLOSED, None, None)
+    assert (closed.history[-1].event, closed.history[-1].detail) == ("closed", "no_answer")
+    assert services.sms.sent == []
+    services.clock.advance(30 * DAY)
+    assert sweep_and_escalate(services) == 0
+
+
+def test_given_a_reporter_phone_then_the_reporter_gets_the_code_and_the_callback_and_members_no_confirmation(
+        services):
+    resident = "+8613912345678"
+    code = services.intake.submit(report(phone="139 1234 5678")).code
+    services.run_intake()
+    assert services.sms.to(resident) == [f"【常牧家园】已收到您反映的楼道照明，编号{code}。查进度回复“查询 {code}”"]
+    assert len(services.sms.to(phone(services, "m10"))) == 1                   # assigned
+    services.sms.sent.clear()
+    sms_reply(services, phone(services, "m10"), f"收到 {code}")
+    sms_reply(services, phone(services, "m10"), f"完成 {code}")
+    resolved_at = services.clock.now
+    # the holder hears nothing back; the reporter is asked 满意 / 不满意
+    assert services.sms.sent == [(resident, f"【常牧家园】您反映的事项{code}已办结。满意回复1，不满意回复2")]
+    case = stored(services, code)
+    assert (case.status, case.awaiting_feedback, case.timer) == (Status.RESOLVED, True, "callback")
+    assert case.due_at == resolved_at + 3 * DAY
+    # no answer in three days: the sweep closes it, telling nobody
+    services.clock.now = resolved_at + 3 * DAY - 1
+    assert sweep_and_escalate(services) == 0
+    services.clock.now = resolved_at + 3 * DAY
+    assert sweep_and_escalate(services) == 1
+    case = stored(services, code)
+    assert (case.status, case.awaiting_feedback, case.due_at) == (Status.CLOSED, False, None)
+    assert len(services.sms.sent) == 1
 
 
 def test_given_a_resolved_case_when_acknowledged_then_told_it_is_closed(services):
@@ -352,16 +396,20 @@ def test_given_a_grid_chief_replies_then_takes_over_and_the_stairwell_leader_is_
     after = stored(services, case.code)
     assert (after.status, after.level, after.holder) == (Status.ACKNOWLEDGED, 3, "m02")
     assert services.sms.to(phone(services, "m10")) == [f"【常牧家园】事项{case.code}已由央金卓玛接手。"]
-    assert services.sms.to(phone(services, "m02")) == [f"已接单{case.code}。办完请回复“完成 {case.code}”"]
+    assert services.sms.to(phone(services, "m02")) == []          # no confirmation to the one who took over
+    assert len(services.sms.sent) == 1
 
 
 def test_given_an_english_speaking_member_replies_then_answers_are_in_english(services):
     case = routed_case(services)
     sms_reply(services, phone(services, "m05"), f"ok {case.code}")       # committee, lang en
-    assert services.sms.to(phone(services, "m05")) == [f"Accepted {case.code}. Reply DONE {case.code} when it is done."]
+    assert services.sms.to(phone(services, "m05")) == []                 # took it over: no confirmation
     assert services.sms.to(phone(services, "m10")) == [f"【常牧家园】事项{case.code}已由更登加接手。"]
     sms_reply(services, phone(services, "m05"), "hello")
-    assert services.sms.to(phone(services, "m05"))[-1] == render("help", "en")
+    assert services.sms.to(phone(services, "m05")) == [render("help", "en")]
+    sms_reply(services, phone(services, "m05"), f"done {case.code}")
+    sms_reply(services, phone(services, "m05"), f"ok {case.code}")
+    assert services.sms.to(phone(services, "m05"))[1:] == [f"Case {case.code} is already closed."]
 
 
 def test_given_a_stranger_replies_then_unknown_sender_and_nothing_changes(services):

@@ -42,8 +42,6 @@ def test_given_a_command_reply_when_parsed_then_action_and_normalized_code(text,
     ("", None),
     ("   ", None),
     ("谢谢", None),
-    ("收到", None),                 # a word without a code
-    ("OK", None),
     ("OK ABC23", None),            # too short
     ("OK ABC2345", None),          # too long
     ("OK ABC230", None),           # 0 is not in the alphabet
@@ -140,6 +138,76 @@ def test_given_a_long_reason_when_parsed_then_it_is_cut_to_200_characters():
     ("同意吗 ABC234", "ABC234"),               # not a word it knows, followed by a code
 ])
 def test_given_a_new_command_without_its_arguments_when_parsed_then_unparsable_with_the_code(text, code):
+    with pytest.raises(Unparsable) as error:
+        parse(text)
+    assert error.value.code == code
+
+
+# -- replies without a code, the numeric shortcuts, 帮助, 查询, 位置 -----------------------------------
+
+LOCATE, HELP, QUERY = Action.LOCATE, Action.HELP, Action.QUERY
+
+
+@pytest.mark.parametrize("text, expected", [
+    # 收到 / 完成 alone: the member's one open case (services.workflow picks it)
+    ("收到", Command(ACK, None)),
+    ("OK", Command(ACK, None)),
+    ("ok!", Command(ACK, None)),
+    ("收到了", Command(ACK, None)),
+    ("收到，谢谢", Command(ACK, None)),
+    ("完成", Command(RESOLVE, None)),
+    ("DONE.", Command(RESOLVE, None)),
+    ("完成了，已经修好", Command(RESOLVE, None)),
+    ("ＯＫ", Command(ACK, None)),
+    # the numeric shortcuts offered in the notices: 1 = 收到, 2 = 完成
+    ("1", Command(ACK, None)),
+    ("2", Command(RESOLVE, None)),
+    ("１", Command(ACK, None)),
+    (" 2。", Command(RESOLVE, None)),
+    ("1 ABC234", Command(ACK, "ABC234")),
+    ("2abc234", Command(RESOLVE, "ABC234")),
+    ("1，abc 234", Command(ACK, "ABC234")),
+    # 帮助 / HELP: the member's open cases
+    ("帮助", Command(HELP, None)),
+    ("HELP", Command(HELP, None)),
+    ("help!", Command(HELP, None)),
+    ("?", Command(HELP, None)),
+    ("？", Command(HELP, None)),
+    # 查询 CODE: a case's status; 查询 alone: the sender's latest report
+    ("查询 ABC234", Command(QUERY, "ABC234")),
+    ("查询abc234", Command(QUERY, "ABC234")),
+    ("CHECK abc234", Command(QUERY, "ABC234")),
+    ("查询", Command(QUERY, None)),
+    ("进度？", Command(QUERY, None)),
+    # 位置 CODE PLACE: the triage member sets an SMS report's place; the code may be left out
+    ("位置 ABC234 3-2", Command(LOCATE, "ABC234", place="3-2")),
+    ("位置ABC234 3号楼2单元", Command(LOCATE, "ABC234", place="3号楼2单元")),
+    ("位置 ABC234，changmu-03-2", Command(LOCATE, "ABC234", place="changmu-03-2")),
+    ("PLACE abc234 3-2", Command(LOCATE, "ABC234", place="3-2")),
+    ("位置 3-2", Command(LOCATE, None, place="3-2")),
+    ("位置：３栋２单元", Command(LOCATE, None, place="3栋2单元")),
+    ("位置 changmu-03-2", Command(LOCATE, None, place="changmu-03-2")),
+])
+def test_given_a_reply_without_a_code_or_a_shortcut_when_parsed_then_its_command(text, expected):
+    assert parse(text) == expected
+
+
+@pytest.mark.parametrize("text, code", [
+    ("OK 123", None),              # digits after the word were meant as a code
+    ("收到 ABC", None),
+    ("完成 AB-23", None),
+    ("12", None),                  # not a shortcut
+    ("3", None),
+    ("1号楼漏水", None),            # a place, not the shortcut 1
+    ("2天后再来", None),
+    ("位置", None),                 # 位置 needs a place
+    ("位置 ABC234", "ABC234"),
+    ("延期", None),                 # only 收到, 完成 and 位置 may leave the code out
+    ("转办 13912345678", None),
+    ("查询3号楼的水管", None),       # 查询 followed by words, not a code
+    ("CHECKED", None),
+])
+def test_given_a_reply_that_is_not_quite_a_command_when_parsed_then_unparsable(text, code):
     with pytest.raises(Unparsable) as error:
         parse(text)
     assert error.value.code == code

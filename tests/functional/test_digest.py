@@ -1,0 +1,245 @@
+"""The away members' daily digest through the real scheduled handler, on moto, to a real
+HTTP server on 127.0.0.1 playing a WeCom group robot; and the webhook adapter against it."""
+from __future__ import annotations
+
+import json
+import threading
+from datetime import datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from chalicelib.adapters.webhook import WebhookError, WebhookSender
+from tests.functional.conftest import member_phone, report, routed_report, text_in
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+KEY = "functional-test-robot-key"
+
+
+def at(text: str) -> float:
+    return datetime.strptime(text, "%Y-%m-%d %H:%M").replace(tzinfo=SHANGHAI).timestamp()
+
+
+class Robot:
+    """A group robot on 127.0.0.1, random port: keeps every JSON body it gets and answers as
+    WeCom does, or with `answer` / `status` when a test wants it to fail."""
+
+    def __init__(self):
+        robot = self
+        self.received: list[dict] = []
+        self.paths: list[str] = []
+        self.answer: dict | str = {"errcode": 0, "errmsg": "ok"}
+        self.status = 200
+        self.delay = 0.0
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):   # noqa: N802 - http.server's name
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                robot.paths.append(self.path)
+                robot.received.append({"content_type": self.headers.get("Content-Type"),
+                                       "json": json.loads(body.decode("utf-8"))})
+                if robot.delay:
+                    threading.Event().wait(robot.delay)
+                answer = robot.answer if isinstance(robot.answer, str) else json.dumps(robot.answer)
+                data = answer.encode("utf-8")
+                try:
+                    self.send_response(robot.status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):   # the caller gave up (timeout test)
+                    pass
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/cgi-bin/webhook/send?key={KEY}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def contents(self) -> list[str]:
+        return [m["json"][m["json"]["msgtype"]]["content"] for m in self.received]
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def robot():
+    server = Robot()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def configured(monkeypatch, robot):
+    monkeypatch.setenv("GRIDLOOP_DIGEST_WEBHOOKS", json.dumps({"changmu": {"url": robot.url, "hour": 8}}))
+    return robot
+
+
+def run_schedule(client):
+    event = client.events.generate_cw_event(
+        source="aws.events", detail_type="Scheduled Event", detail={},
+        resources=["arn:aws:events:us-east-1:123456789012:rule/gridloop-local-daily_digest"])
+    return client.lambda_.invoke("daily_digest", event).payload
+
+
+# -- through the handler -------------------------------------------------------------------------------
+def test_an_away_member_s_digest_arrives_at_the_group_robot_once_a_day(client, aws_stack, clock, configured):
+    robot = configured
+    clock.now = at("2026-09-21 07:30")
+    code = routed_report(client, aws_stack)                              # changmu-01-1: grid g1
+    grid = aws_stack.directory().communities["changmu"].grid_of("changmu-01-1")
+
+    # before 08:00 (Asia/Shanghai) nothing goes out
+    assert run_schedule(client) == {"sent": []}
+    assert robot.received == []
+
+    # at 08:00, each grid an away member follows gets its digest, as WeCom markdown
+    clock.now = at("2026-09-21 08:00")
+    result = run_schedule(client)
+    assert [d["grid"] for d in result["sent"]] == ["g1", "g2", "g3", "g4"]
+    assert all(m["content_type"].startswith("application/json") for m in robot.received)
+    assert all(set(m["json"]) == {"msgtype", "markdown"} for m in robot.received)
+    assert robot.paths[0] == f"/cgi-bin/webhook/send?key={KEY}"
+    digest = robot.contents()[["g1", "g2", "g3", "g4"].index(grid)]
+    assert digest.startswith(f"### 【常牧家园】{aws_stack.directory().communities['changmu'].grids[grid].name} 每日简报")
+    assert f"`{code}` 环境卫生 · 1号楼1单元 · 待接单 · 第1级" in digest
+    assert "新受理 **1**" in digest and "未办结 **1**" in digest
+    # no resident's personal data: the report's phone, name and description stay out
+    for private in ("13912345678", "卓玛", "楼道灯坏了", "stairwell light"):
+        assert all(private not in content for content in robot.contents())
+    # and it is recorded, for the console and for the next run
+    item = aws_stack.digest._log._model.get("changmu", f"2026-09-21#{grid}")
+    assert item.status == "sent" and item.sent_at == clock.now and int(item.attempts) == 1
+
+    # the hourly runs later that day send nothing more, even from a new (cold) container
+    clock.now = at("2026-09-21 09:00")
+    assert run_schedule(client) == {"sent": []}
+    aws_stack.__dict__.pop("digest")
+    assert run_schedule(client) == {"sent": []}
+    assert len(robot.received) == 4
+
+    # the stairwell leader resolves it; the next morning's digest says so
+    leader = member_phone(aws_stack, "m10")
+    text_in(aws_stack, leader, f"收到 {code}", client)
+    text_in(aws_stack, leader, f"完成 {code}", client)
+    clock.now = at("2026-09-22 08:00")
+    run_schedule(client)
+    g1_next = robot.contents()[4 + ["g1", "g2", "g3", "g4"].index(grid)]
+    assert "9月21日 08:00 至 9月22日 08:00" in g1_next
+    assert f"`{code}` 环境卫生 · 1号楼1单元 · 已办结" in g1_next and "已办结 **1**" in g1_next
+
+
+def test_a_robot_that_refuses_fails_the_run_and_a_later_run_sends_it(client, aws_stack, clock, configured):
+    robot = configured
+    robot.answer = {"errcode": 93000, "errmsg": "invalid webhook url"}
+    clock.now = at("2026-09-21 08:05")
+    with pytest.raises(Exception) as failure:
+        run_schedule(client)
+    assert "errcode 93000" in str(failure.value) and KEY not in str(failure.value)
+    item = aws_stack.digest._log._model.get("changmu", "2026-09-21#g1")
+    assert item.status == "failed" and "93000" in item.error and KEY not in item.error
+
+    robot.answer = {"errcode": 0, "errmsg": "ok"}
+    clock.now = at("2026-09-21 09:00")
+    assert len(run_schedule(client)["sent"]) == 4
+    assert len(robot.received) == 8                      # four refused, four taken
+    assert aws_stack.digest._log._model.get("changmu", "2026-09-21#g1").status == "sent"
+
+
+def test_without_a_setting_the_schedule_does_nothing(client, aws_stack, clock, monkeypatch):
+    monkeypatch.delenv("GRIDLOOP_DIGEST_WEBHOOKS", raising=False)
+    clock.now = at("2026-09-21 08:00")
+    assert run_schedule(client) == {"sent": []}
+
+
+def test_the_places_of_named_cases_come_from_the_cases_table(aws_stack, clock):
+    clock.now = at("2026-09-21 07:30")
+    from chalicelib.adapters.digests import DynamoCasePlaces
+    case = aws_stack.intake.submit(report(location="changmu-03-2"))
+    places = DynamoCasePlaces(aws_stack.case_model)
+    assert places.places([case.code, "NOSUCH"]) == {case.code: "changmu-03-2"}
+    assert places.places([]) == {}
+
+
+# -- the webhook adapter -------------------------------------------------------------------------------
+def test_the_adapter_posts_utf8_json_and_returns_the_answer(robot):
+    payload = {"msgtype": "markdown", "markdown": {"content": "### 【常牧家园】第一网格 每日简报"}}
+    assert WebhookSender(timeout=5).post(robot.url, payload) == {"errcode": 0, "errmsg": "ok"}
+    assert robot.received == [{"content_type": "application/json; charset=utf-8", "json": payload}]
+
+
+@pytest.mark.parametrize("status, answer, message", [
+    (200, {"errcode": 93000, "errmsg": "invalid webhook url"}, "errcode 93000, invalid webhook url"),
+    (200, {"errcode": 45009, "errmsg": "api freq out of limit"}, "errcode 45009"),
+    (200, "<html>not json</html>", "not JSON"),
+    (200, "[]", "errcode None"),
+    (500, {"errcode": -1, "errmsg": "system busy"}, "answered HTTP 500"),
+    (404, "", "answered HTTP 404"),
+])
+def test_the_adapter_raises_unless_the_robot_took_it(robot, status, answer, message):
+    robot.status, robot.answer = status, answer
+    with pytest.raises(WebhookError) as error:
+        WebhookSender(timeout=5).post(robot.url, {"msgtype": "text", "text": {"content": "x"}})
+    assert message in str(error.value)
+    assert KEY not in str(error.value) and "/cgi-bin/webhook/send?…" in str(error.value)
+
+
+def test_the_adapter_gives_up_after_its_timeout(robot):
+    robot.delay = 1.0
+    with pytest.raises(WebhookError, match="unreachable") as error:
+        WebhookSender(timeout=0.2).post(robot.url, {"msgtype": "text", "text": {"content": "x"}})
+    assert KEY not in str(error.value)
+
+
+def test_the_adapter_reports_an_unreachable_robot(robot):
+    url = robot.url
+    robot.close()
+    with pytest.raises(WebhookError, match="unreachable") as error:
+        WebhookSender(timeout=2).post(url, {"msgtype": "text", "text": {"content": "x"}})
+    assert KEY not in str(error.value)
+
+
+# -- the digests table -------------------------------------------------------------------------------
+def test_the_digests_table_lets_one_run_send_each_digest_once(aws_stack):
+    from chalicelib.adapters.digests import DynamoDigestLog
+
+    log: DynamoDigestLog = aws_stack.digest._log
+    key = ("changmu", "2026-09-21", "g1")
+    assert log.status(*key) is None
+    assert log.claim(*key, now=1000, lease=120) == "claimed"
+    assert log.claim(*key, now=1060, lease=120) == "busy"          # another run, within the lease
+    log.failed(*key, now=1070, retry_at=1120, reason="errcode 45009, api freq out of limit")
+    assert log.status(*key) == "failed"
+    assert log.claim(*key, now=1100, lease=120) == "busy"          # backing off
+    assert log.claim(*key, now=1121, lease=120) == "claimed"
+    log.sent(*key, now=1125)
+    assert log.claim(*key, now=99999, lease=120) == "sent"         # never again that day
+    log.failed(*key, now=99999, retry_at=0, reason="late")          # a late failure changes nothing
+    item = log._model.get("changmu", "2026-09-21#g1")
+    assert (item.status, item.sent_at, int(item.attempts), item.error) == ("sent", 1125, 2, None)
+    assert item.expires_at > 1125 + 80 * 86400
+    # another grid, another day: their own records
+    assert log.claim("changmu", "2026-09-21", "g2", now=1000, lease=120) == "claimed"
+    assert log.claim("changmu", "2026-09-22", "g1", now=1000, lease=120) == "claimed"
+
+
+def test_two_runs_racing_for_a_claim_let_only_one_through(aws_stack, monkeypatch):
+    from chalicelib.adapters.digests import DynamoDigestLog
+
+    log: DynamoDigestLog = aws_stack.digest._log
+    model = log._model
+
+    def nothing_yet(*args, **kwargs):
+        raise model.DoesNotExist()
+
+    # both runs read "nothing there" before either writes: the conditional write decides
+    monkeypatch.setattr(model, "get", nothing_yet)
+    first = log.claim("changmu", "2026-09-21", "g1", now=1000, lease=120)
+    second = log.claim("changmu", "2026-09-21", "g1", now=1000, lease=120)
+    assert (first, second) == ("claimed", "busy")

@@ -1,0 +1,72 @@
+"""The inbound SMS topic in the template: AWS End User Messaging publishes members' replies
+to gridloop-{stage}-sms-inbound-topic, and sms_inbound_sns is subscribed to it."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from infra.template import merge_template, render
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def packaged(tmp_path_factory):
+    out = tmp_path_factory.mktemp("package")
+    env = dict(os.environ, GRIDLOOP_STAGE="dev", AWS_DEFAULT_REGION="us-east-1")
+    merge = out / "merge.json"
+    merge.write_text(json.dumps(merge_template("dev")))
+    subprocess.run([str(Path(sys.executable).with_name("chalice")), "package", "--stage", "dev",
+                    "--merge-template", str(merge), str(out / "out")],
+                   cwd=ROOT, env=env, check=True, capture_output=True)
+    return json.loads((out / "out" / "sam.json").read_text())["Resources"]
+
+
+@pytest.mark.parametrize("stage", ["local", "dev", "prod"])
+def test_the_inbound_topic_is_named_for_its_stage(stage):
+    topic = render(stage)["Resources"]["SmsInboundTopic"]
+    assert topic["Type"] == "AWS::SNS::Topic"
+    assert topic["Properties"]["TopicName"] == f"gridloop-{stage}-sms-inbound-topic"
+
+
+def test_the_subscriber_is_subscribed_to_that_topic_and_waits_for_it(packaged):
+    function = packaged["SmsInboundSns"]
+    assert function["Properties"]["Handler"] == "app.sms_inbound_sns"
+    [event] = function["Properties"]["Events"].values()
+    assert event["Type"] == "SNS"
+    assert event["Properties"]["Topic"]["Fn::Sub"].endswith(":gridloop-dev-sms-inbound-topic")
+    # The subscription names the topic by ARN, not by Ref: DependsOn orders the two.
+    assert "SmsInboundTopic" in function["DependsOn"]
+
+
+def test_an_event_that_keeps_failing_ends_in_the_sms_inbound_dead_letter_queue(packaged):
+    dlq = packaged["SmsInboundSns"]["Properties"]["DeadLetterQueue"]
+    assert dlq == {"Type": "SQS", "TargetArn": {"Fn::GetAtt": ["SmsInboundDeadLetterQueue", "Arn"]}}
+    # The function's role may send to it (the stage's queues).
+    [policy] = packaged["SmsInboundSnsRole"]["Properties"]["Policies"]
+    queues = next(s for s in policy["PolicyDocument"]["Statement"] if s.get("Sid") == "Queues")
+    assert "sqs:SendMessage" in queues["Action"] and queues["Resource"].endswith(":gridloop-dev-*")
+
+
+def test_end_user_messaging_may_publish_to_the_topic_and_nobody_else_is_named(packaged):
+    policy = packaged["SmsInboundTopicPolicy"]["Properties"]
+    assert policy["Topics"] == [{"Ref": "SmsInboundTopic"}]
+    [statement] = policy["PolicyDocument"]["Statement"]
+    assert statement["Principal"] == {"Service": "sms-voice.amazonaws.com"}
+    assert statement["Action"] == "sns:Publish" and statement["Effect"] == "Allow"
+    assert statement["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
+
+
+def test_the_gateway_routes_are_in_the_api_and_no_secret_ships_in_a_deployed_stage(packaged):
+    from app import app
+
+    assert {"/sms/twilio", "/sms/tencent"} <= set(app.routes)
+    assert all(app.routes[path]["POST"] for path in ("/sms/twilio", "/sms/tencent"))
+    for resource in packaged.values():
+        variables = resource.get("Properties", {}).get("Environment", {}).get("Variables", {})
+        assert not {"GRIDLOOP_TWILIO_AUTH_TOKEN", "GRIDLOOP_TENCENT_CALLBACK_TOKEN"} & set(variables)
