@@ -282,7 +282,8 @@ def consume(purpose: str, event: Any) -> dict:
         "sms-inbound": lambda body, _: c.workflow.reply(body),
     }[purpose]
     return process_batch(event.to_dict(), event.context, handle, c.dead_letters(purpose),
-                         c.config.name(purpose), c.config.max_receive_count)
+                         c.config.name(purpose), c.config.max_receive_count,
+                         retry_later=c.queue(purpose).retry_later)
 
 
 def sweep() -> dict:

@@ -18,8 +18,18 @@ log = logging.getLogger("gridloop.consumer")
 RecordHandler = Callable[[str, str], Any]   # (body, message_id)
 
 
+def backoff_seconds(receives: int) -> int:
+    """Exponential, with jitter so that messages that failed together do not all come back
+    together: about 30 s after the first failure, 60, 120, ... at most 15 minutes."""
+    import random
+
+    base = min(900, 30 * 2 ** max(0, receives - 1))
+    return int(base * random.uniform(0.75, 1.0))
+
+
 def process_batch(event: dict, context: Any, handle: RecordHandler, dead_letters: DeadLetters,
-                  source: str, max_receive_count: int) -> dict:
+                  source: str, max_receive_count: int,
+                  retry_later: Callable[[str, int], None] | None = None) -> dict:
     from aws_lambda_powertools.utilities.batch import (BatchProcessor, EventType,
                                                        process_partial_response)
 
@@ -36,6 +46,11 @@ def process_batch(event: dict, context: Any, handle: RecordHandler, dead_letters
                           record.message_id, source, receives, error)
                 dead_letters.put(record.body, f"failed {receives} times, last: {error!r}", source)
                 return
+            if retry_later is not None:
+                try:   # back off instead of coming back after the fixed visibility timeout
+                    retry_later(record.receipt_handle, backoff_seconds(receives))
+                except Exception as backoff_error:   # the fixed timeout still applies
+                    log.warning("could not delay the retry of %s: %r", record.message_id, backoff_error)
             raise
 
     processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)

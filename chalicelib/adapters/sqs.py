@@ -24,6 +24,11 @@ class SqsQueue:
                                            for k, v in attributes.items()}
         self._client().send_message(**kwargs)
 
+    def retry_later(self, receipt_handle: str, seconds: int) -> None:
+        """Make a received message visible again in `seconds` (its retry's backoff)."""
+        self._client().change_message_visibility(QueueUrl=self.url, ReceiptHandle=receipt_handle,
+                                                  VisibilityTimeout=max(0, min(int(seconds), 43200)))
+
     def send_batch(self, bodies: Iterable[dict[str, Any]]) -> None:
         entries = [{"Id": str(i), "MessageBody": json.dumps(b, ensure_ascii=False)}
                    for i, b in enumerate(bodies)]

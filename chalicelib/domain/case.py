@@ -478,6 +478,12 @@ class Case:
         self._notify(member_id, "transferred_away", to=to_member)
         return True
 
+    def mark_failed(self, notice: Notice, now: float, recipient: str, error: str) -> None:
+        """A delivery attempt failed: the notice stays in the outbox for the next try."""
+        if notice in self.outbox:
+            self._record(now, "notice_failed", level=self.level, actor=recipient,
+                         detail=f"{notice.template}:{notice.id}:{error}")
+
     def mark_sent(self, notice: Notice, now: float, message_id: str | None, recipient: str) -> None:
         """Move a delivered notice from the outbox into the history."""
         if notice in self.outbox:

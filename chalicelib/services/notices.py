@@ -31,6 +31,8 @@ class NoticeDelivery:
             return case
         directory = self._directory()
         sent: list[tuple[Notice, str | None, str]] = []
+        notice: Notice | None = None
+        recipient = ""
         try:
             for notice in list(case.outbox):
                 if notice.member_id == REPORTER:
@@ -44,10 +46,12 @@ class NoticeDelivery:
                 text = self.text_for(case, notice, directory, lang)
                 message_id = self._sms.send(phone, text, case.id)
                 sent.append((notice, message_id, recipient))
-        except Exception:
-            # Record what did go out, so the retry sends only the rest.
-            if sent:
-                self._record_sent(case, sent)
+        except Exception as error:
+            # Record what did go out, so the retry sends only the rest, and the failure, so
+            # the case shows why a notice is late. The notice stays in the outbox; the
+            # message's redelivery (with backoff, see sqs_batch) tries it again.
+            log.warning("SMS for %s failed: %s", case.code, type(error).__name__)
+            self._record_sent(case, sent, failed=(notice, recipient, type(error).__name__) if notice else None)
             raise
         return self._record_sent(case, sent)
 
@@ -66,11 +70,16 @@ class NoticeDelivery:
                       location=location.short_name.get(lang, location.code) if location else case.location,
                       category=category.get(lang, case.category), **params)
 
-    def _record_sent(self, case: Case, sent: list[tuple[Notice, str | None, str]]) -> Case:
+    def _record_sent(self, case: Case, sent: list[tuple[Notice, str | None, str]],
+                     failed: tuple[Notice, str, str] | None = None) -> Case:
+        if not sent and failed is None:
+            return case
         for _ in range(5):
             now = self._clock()
             for notice, message_id, recipient in sent:
                 case.mark_sent(notice, now, message_id, recipient)
+            if failed is not None:
+                case.mark_failed(failed[0], now, failed[1], failed[2])
             try:
                 self._cases.save(case)
                 return case

@@ -329,9 +329,17 @@ def test_an_sms_failure_in_the_middle_of_an_escalation_sends_each_notice_once(cl
     records = records_from(receive_all(aws_stack, "escalation"), "escalation")
     # AND an SMS gateway that fails on the second of them
     flaky = FlakySms(monkeypatch, aws_stack.sms, fail_on={2})
+    from chalicelib.adapters.sqs import SqsQueue
+    delays: list[int] = []
+    monkeypatch.setattr(SqsQueue, "retry_later", lambda queue, receipt, seconds: delays.append(seconds))
 
     # WHEN the escalation worker fails on it, and SQS delivers it again
     assert failed_ids(invoke(client, "escalation", records)) == [records[0]["messageId"]]
+    # THEN the failure is on the case, and the retry backs off (about 30 s after a first failure)
+    failed = [e for e in case(aws_stack, code).history if e.event == "notice_failed"]
+    assert [(e.actor, e.detail.split(":")[0], e.detail.rsplit(":", 1)[1]) for e in failed] == [
+        (STAIRWELL_LEADER, "escalated_away", "ConnectionError")]
+    assert len(delays) == 1 and 22 <= delays[0] <= 30
     retry = [dict(r, attributes=dict(r["attributes"], ApproximateReceiveCount="2")) for r in records]
     assert failed_ids(invoke(client, "escalation", retry)) == []
 

@@ -689,3 +689,12 @@ def test_given_a_case_waiting_for_the_callback_when_round_tripped_then_it_keeps_
     legacy = routed().to_dict()
     legacy.pop("awaiting_feedback")
     assert Case.from_dict(legacy).awaiting_feedback is False
+
+
+@pytest.mark.parametrize("receives, low, high", [(1, 22, 30), (2, 45, 60), (3, 90, 120), (5, 360, 480),
+                                                 (6, 675, 900), (20, 675, 900)])
+def test_given_n_receives_when_a_message_fails_then_its_retry_backs_off_exponentially(receives, low, high):
+    from chalicelib.sqs_batch import backoff_seconds
+    delays = {backoff_seconds(receives) for _ in range(200)}
+    assert low <= min(delays) and max(delays) <= high
+    assert len(delays) > 1                     # jittered: failures that came together spread out
