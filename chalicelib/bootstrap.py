@@ -162,7 +162,8 @@ class Container:
     @cached_property
     def notices(self):
         from chalicelib.services.notices import NoticeDelivery
-        return NoticeDelivery(self.cases, self.sms, self.directory, self.categories, self.clock)
+        return NoticeDelivery(self.cases, self.sms, self.directory, self.categories, self.clock,
+                              contacts=self.contacts)
 
     @cached_property
     def workflow(self):

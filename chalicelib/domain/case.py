@@ -488,6 +488,10 @@ class Case:
         """Move a delivered notice from the outbox into the history."""
         if notice in self.outbox:
             self.outbox.remove(notice)
+            if message_id and message_id.startswith("withheld:"):   # not sent on purpose (退订)
+                self._record(now, "notice_withheld", level=self.level, actor=recipient,
+                             detail=f"{notice.template}:{notice.id}:{message_id.split(':', 1)[1]}")
+                return
             self._record(now, "notified", level=self.level, actor=recipient,
                          detail=f"{notice.template}:{notice.id}" + (f":{message_id}" if message_id else ""))
 

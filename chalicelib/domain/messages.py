@@ -10,8 +10,8 @@ from typing import Any
 TEMPLATES: dict[str, dict[str, str]] = {
     # to the member who now holds a case
     "assigned": {
-        "zh": "【{community}】新事项{code}：{location}，{category}。回复“收到 {code}”接单，办完回复“完成 {code}”",
-        "en": "[{community}] New case {code}: {location}, {category}. Reply OK {code} to accept, DONE {code} when done.",
+        "zh": "【{community}】新事项{code}：{location}，{category}。回复1或“收到 {code}”接单，办完回复2",
+        "en": "[{community}] New case {code}: {location}, {category}. Reply 1 or OK {code} to accept, 2 when done.",
     },
     "escalated_to_you": {
         "zh": "【{community}】事项{code}超时未接，升级由您处理：{location}，{category}。回复“收到 {code}”接单",

@@ -17,13 +17,15 @@ from chalicelib.domain.messages import render
 from .ports import CaseRepository, ConcurrentUpdate, SmsSender
 
 log = logging.getLogger(__name__)
+WITHHELD = "withheld:opted_out"               # in place of a message id: not sent, on purpose
+ANSWERS = frozenset({"reporter_received"})    # direct answers to what the resident just did
 
 
 class NoticeDelivery:
     def __init__(self, cases: CaseRepository, sms: SmsSender, directory: Callable[[], Directory],
-                 categories: dict[str, Any], clock: Callable[[], float]):
+                 categories: dict[str, Any], clock: Callable[[], float], contacts: Any = None):
         self._cases, self._sms, self._directory = cases, sms, directory
-        self._categories, self._clock = categories, clock
+        self._categories, self._clock, self._contacts = categories, clock, contacts
 
     def deliver(self, case: Case) -> Case:
         """Send everything in the case's outbox and record it; returns the saved case."""
@@ -43,6 +45,9 @@ class NoticeDelivery:
                 if not phone:
                     sent.append((notice, None, recipient))   # nobody to tell: done with it
                     continue
+                if self._withheld(notice, phone):
+                    sent.append((notice, WITHHELD, recipient))
+                    continue
                 text = self.text_for(case, notice, directory, lang)
                 message_id = self._sms.send(phone, text, case.id)
                 sent.append((notice, message_id, recipient))
@@ -54,6 +59,12 @@ class NoticeDelivery:
             self._record_sent(case, sent, failed=(notice, recipient, type(error).__name__) if notice else None)
             raise
         return self._record_sent(case, sent)
+
+    def _withheld(self, notice: Notice, phone: str) -> bool:
+        """A resident who replied 退订 / STOP gets nothing more about their reports; the
+        code of a report they have just made is the answer to it, and still goes out."""
+        return (notice.member_id == REPORTER and notice.template not in ANSWERS
+                and self._contacts is not None and self._contacts.opted_out(phone))
 
     def text_for(self, case: Case, notice: Notice, directory: Directory, lang: str) -> str:
         community = directory.communities[case.community_id]

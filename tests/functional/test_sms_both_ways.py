@@ -234,3 +234,20 @@ def test_too_many_sms_reports_from_one_phone_are_kept_in_the_dead_letter_queue(c
     assert count_cases(aws_stack) == 5
     [letter] = dead_letters(aws_stack, "sms-inbound")
     assert "6号楼" in letter["body"] and "more than 5 reports by SMS" in letter["reason"]
+
+
+def test_an_opted_out_reporter_gets_the_code_of_a_new_report_but_not_the_call_back(client, aws_stack):
+    # GIVEN a resident who replied 退订
+    text_in(aws_stack, WEB_REPORTER, "退订", client)
+    assert sms_to(WEB_REPORTER) == [render("opted_out", "zh")]
+    # WHEN they report over the web with their phone: the code is the answer to that report
+    code = routed_report(client, aws_stack)
+    assert code in sms_to(WEB_REPORTER)[-1] and len(sms_to(WEB_REPORTER)) == 2
+    # AND the case is resolved
+    text_in(aws_stack, member_phone(aws_stack, STAIRWELL_LEADER), f"完成 {code}", client)
+    # THEN no call-back goes out, and the case says why
+    assert len(sms_to(WEB_REPORTER)) == 2
+    resolved = case(aws_stack, code)
+    assert [(e.event, e.detail.split(":")[0], e.detail.rsplit(":", 1)[1]) for e in resolved.history
+            if e.event == "notice_withheld"] == [("notice_withheld", "reporter_resolved", "opted_out")]
+    assert resolved.outbox == []

@@ -102,7 +102,7 @@ def test_every_notice_fits_one_segment_of_its_encoding(template, lang, worst_par
 
 def test_the_assigned_notice_reads_as_expected():
     text = render("assigned", "zh", code=CODE, community="常牧家园", location="1号楼1单元", category="楼道照明")
-    assert text == "【常牧家园】新事项ABC234：1号楼1单元，楼道照明。回复“收到 ABC234”接单，办完回复“完成 ABC234”"
+    assert text == "【常牧家园】新事项ABC234：1号楼1单元，楼道照明。回复1或“收到 ABC234”接单，办完回复2"
 
 
 def test_given_an_unknown_language_then_chinese():

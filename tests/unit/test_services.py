@@ -78,7 +78,7 @@ def test_given_a_submitted_report_when_the_worker_runs_then_the_stairwell_leader
     code = services.intake.submit(report()).code
     services.run_intake()
     assert services.sms.sent == [(phone(services, "m10"), f"【常牧家园】新事项{code}：1号楼1单元，楼道照明。"
-                                                          f"回复“收到 {code}”接单，办完回复“完成 {code}”")]
+                                                          f"回复1或“收到 {code}”接单，办完回复2")]
     case = stored(services, code)
     assert (case.status, case.level, case.holder) == (Status.ASSIGNED, 1, "m10")
     assert case.due_at == services.clock() + 30 * MINUTE
