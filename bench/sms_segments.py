@@ -134,6 +134,12 @@ def template_segments(container: Any) -> dict[str, dict[str, int]]:
             }
             for who in ("by", "holder", "to"):
                 longest[who] = max(names, key=len)
+            # What the triage and help notices carry: three codes, a cut snippet of what the
+            # resident wrote (chalicelib.domain.sms_intake keeps the notice in one segment), a phone.
+            longest.update(codes="、".join(["ABC234", "DEF567", "GHJ892"]) if lang == "zh" else
+                           "ABC234, DEF567, GHJ892",
+                           text="三号楼二单元楼道里煤气味很大快来看看吧谢…" if lang == "zh" else "楼道里煤气味很大快…",
+                           phone="13912345678")
             wanted = {n for _, n, _, _ in string.Formatter().parse(texts[lang]) if n}
             result[template][lang] = segments(render(template, lang, **{k: longest[k] for k in wanted}))
     return result

@@ -3,7 +3,7 @@
 On DynamoDB Local (AWS's own engine, so ConsumedCapacity is computed as DynamoDB
 computes it): the tables from infra/resources.json, a handful of open overdue cases,
 and the sweep (CaseWorkflow.sweep over the real DynamoCaseRepository) run once with
-no closed case in the table and once more after 10,000 resolved cases are added.
+no closed case in the table and once more after 10,000 closed cases are added.
 Every Query the sweep makes gets ReturnConsumedCapacity=TOTAL from a
 'before-parameter-build' hook, and the ConsumedCapacity of each answer is summed in
 'after-call'. ScannedCount (items the queries read) is summed alongside.
@@ -138,8 +138,8 @@ def _engine(use_moto: bool) -> Iterator[tuple[str | None, str, bool, str | None]
 
 
 def _closed_case(index: int, directory: Any, policy: Any, taken: set[str], cases: Any = None) -> Any:
-    """A resolved case as the workflow leaves it: routed, resolved by its holder, every
-    notice sent. With `cases`, each step is saved through the repository as the services
+    """A closed case as the workflow leaves it: routed, resolved by its holder, closed when
+    its call-back got no answer, every notice sent. With `cases`, each step is saved through the repository as the services
     save it (add, then one save per step)."""
     from chalicelib.domain.case import Case
     from chalicelib.domain.codes import code_for, report_id_for
@@ -173,6 +173,9 @@ def _closed_case(index: int, directory: Any, policy: Any, taken: set[str], cases
     for notice in list(case.outbox):
         case.mark_sent(notice, now + 601, f"sms-{index}-b", notice.member_id)
     step()
+    # Nobody answered the call-back: the sweep closed it when its time was up.
+    assert case.escalate(case.due_at, policy, case.due_at + 1) and case.status.value == "closed"
+    step()
     return case
 
 
@@ -195,7 +198,7 @@ def _open_overdue(index: int, directory: Any, policy: Any, cases: Any) -> None:
 
 def _write_closed(count: int, directory: Any, policy: Any, cases: Any, model: Any,
                   client: Any) -> list[str]:
-    """`count` resolved cases. The first few go through the repository (add, then one save
+    """`count` closed cases. The first few go through the repository (add, then one save
     per step, as the services do); the rest are the same items, written 25 at a time.
     Returns the code of the first repository-written case and of the last case."""
     through_repository = min(3, count)
