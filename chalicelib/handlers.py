@@ -178,7 +178,7 @@ def _accept(message: Any) -> None:
 
     try:
         container().inbound_sms.accept(message.sender, message.text, message.gateway,
-                                       gateway_message_id=message.message_id)
+                                       gateway_message_id=message.message_id, recipient=message.recipient)
     except InvalidInbound as invalid:
         raise HttpError(400, "invalid_field", invalid.message, invalid.field) from None
 
@@ -260,7 +260,8 @@ def sms_from_sns(event: Any) -> dict:
         message = (record.get("Sns") or {}).get("Message")
         try:
             sms = gw.parse_end_user_messaging(message)
-            c.inbound_sms.accept(sms.sender, sms.text, sms.gateway, gateway_message_id=sms.message_id)
+            c.inbound_sms.accept(sms.sender, sms.text, sms.gateway, gateway_message_id=sms.message_id,
+                                 recipient=sms.recipient)
             queued += 1
         except (gw.InvalidGatewayPayload, InvalidInbound) as invalid:
             reason = f"not an End User Messaging SMS: {invalid.message}"

@@ -19,7 +19,7 @@ class InboundSms:
         self._queue, self._clock = queue, clock
 
     def accept(self, sender: object, text: object, gateway: str,
-               gateway_message_id: str | None = None) -> None:
+               gateway_message_id: str | None = None, recipient: str | None = None) -> None:
         """Queue one inbound SMS for the reply consumer; answers the gateway fast."""
         if not isinstance(sender, str) or not sender.strip():
             raise InvalidInbound("from", "from must be the sender's phone number")
@@ -27,5 +27,8 @@ class InboundSms:
             raise InvalidInbound("text", "text must be a string")
         if len(text) > MAX_TEXT:
             raise InvalidInbound("text", f"text is longer than {MAX_TEXT} characters")
-        self._queue.send({"from": sender.strip(), "text": text, "gateway": gateway,
-                          "gateway_message_id": gateway_message_id, "received_at": self._clock()})
+        message = {"from": sender.strip(), "text": text, "gateway": gateway,
+                   "gateway_message_id": gateway_message_id, "received_at": self._clock()}
+        if recipient:
+            message["to"] = recipient     # our number it was sent to: tells the community
+        self._queue.send(message)

@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 import pytest
 
 from chalicelib.adapters import sms_gateways as gw
-from tests.functional.conftest import (STAIRWELL_LEADER, case, dead_letters, failed_ids, invoke, member_phone,
+from tests.functional.conftest import (STAIRWELL_LEADER, all_cases, case, dead_letters, failed_ids, invoke, member_phone,
                                        receive_all, records_from, routed_report)
 
 LOCAL_STAGE = json.loads((Path(__file__).resolve().parents[2] / ".chalice/config.json").read_text())[
@@ -260,3 +260,17 @@ def test_when_the_queue_cannot_be_reached_the_sns_invocation_fails_for_lambda_to
     with pytest.raises(ConnectionError):
         client.lambda_.invoke("sms_inbound_sns", event)
     assert dead_letters(aws_stack, "sms-inbound") == []
+
+
+def test_a_residents_sms_to_a_communitys_own_number_is_that_communitys_report(client, aws_stack):
+    # GIVEN Garang's residents text Garang's own number (its sms_number), and a stranger
+    # writes without naming a place or a community
+    garang_number = "+8613897520100"
+    params = [(k, garang_number if k == "To" else v) for k, v in twilio_params("+8613800000555", "路灯坏了好几天")]
+    # WHEN it comes in through Twilio
+    assert post_twilio(client, params).status_code == 200
+    queued = deliver(client, aws_stack)
+    # THEN the gateway's To went with the message, and the report is Garang's
+    assert queued[0]["to"] == garang_number
+    [made] = [c for c in all_cases(aws_stack) if c.reporter_phone == "+8613800000555"]
+    assert made.community_id == "garang"
