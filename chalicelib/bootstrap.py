@@ -163,7 +163,8 @@ class Container:
     def notices(self):
         from chalicelib.services.notices import NoticeDelivery
         return NoticeDelivery(self.cases, self.sms, self.directory, self.categories, self.clock,
-                              contacts=self.contacts)
+                              contacts=self.contacts, policy_for=lambda case: self.policies.for_case(
+                                  case.community_id, case.category, case.priority))
 
     @cached_property
     def workflow(self):

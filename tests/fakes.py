@@ -49,8 +49,8 @@ class InMemoryCases:
     def due(self, now: float) -> Iterator[tuple[str, float]]:
         for code, data in self.items.items():
             case = Case.from_dict(copy.deepcopy(data))
-            if case.has_running_clock and case.due_at <= now:
-                yield code, case.due_at
+            if case.sweep_at is not None and case.sweep_at <= now:
+                yield code, case.sweep_at
 
     def sla_facts(self, community_id: str, grid_id: str, since: float,
                   until: float) -> Iterator[dict[str, Any]]:

@@ -221,10 +221,15 @@ class DynamoCaseRepository:
         data = case.to_dict()
         details = {k: v for k, v in data.items() if k not in TOP_LEVEL and k not in ("code", "version")}
         record = self._model(case.code, **{k: data[k] for k in TOP_LEVEL}, details=details)
-        # Only a case that is waiting for an acknowledgement is in the sweep's index.
-        record.due_shard = self.shard_of(case.code) if case.has_running_clock else None
+        # Only a case with a running clock, or a notice held back for quiet hours, is in the
+        # sweep's index, at whichever comes first; the clock's own deadline is then in details.
+        sweep_at = case.sweep_at
+        record.due_shard = self.shard_of(case.code) if sweep_at is not None else None
         if record.due_shard is None:
             record.due_at = record.timer = None
+        elif sweep_at != case.due_at:
+            details["clock_due_at"] = case.due_at if case.has_running_clock else None
+            record.due_at, record.details = sweep_at, details
         # Only a routed case is in the SLA report's index; its facts are kept current.
         record.grid_key = grid_key(case.community_id, case.grid_id) if case.grid_id else None
         record.sla = case.sla_facts()
@@ -239,9 +244,12 @@ class DynamoCaseRepository:
     @staticmethod
     def _to_case(record: Model) -> Case:
         data = dict(record.details)
+        clock_due_at = data.pop("clock_due_at", ...)
         for key in TOP_LEVEL:
             value = getattr(record, key)
             data[key] = value
+        if clock_due_at is not ...:          # the index holds a held notice's time
+            data["due_at"] = clock_due_at
         data["code"], data["version"] = record.code, record.version
         data["level"] = int(data["level"])
         return Case.from_dict(data)

@@ -57,6 +57,12 @@ HEARS: dict[str, str] = {
     "escalated_away": "stand_down", "taken_over": "stand_down", "transferred_away": "stand_down",
 }
 MAX_EXTENSION_DAYS = 30
+# Notices that ask for nothing before morning: they wait out a community's quiet hours.
+# Everything else asks for an action while a clock runs, and goes at once, day or night.
+HOLDABLE = frozenset({
+    "reporter_resolved", "follow", "escalated_away", "taken_over", "transferred_away",
+    "supervise_yellow", "resolve_warning", "extension_submitted", "extension_approved",
+    "extension_refused", "suspended", "resumed", "resolved"})
 DEFAULT_CALLBACK_SECONDS = 3 * 86400
 
 
@@ -84,6 +90,7 @@ class Notice:
     member_id: str
     template: str           # key into the message catalogue
     params: dict[str, Any] = field(default_factory=dict)
+    not_before: float | None = None   # held back until then (quiet hours); None: send now
 
 
 @dataclass
@@ -197,6 +204,24 @@ class Case:
         """Whether a notice of this template is queued or was sent."""
         return (any(n.template == template for n in self.outbox)
                 or any(e.event == "notified" and (e.detail or "").startswith(f"{template}:") for e in self.history))
+
+    @property
+    def held_until(self) -> float | None:
+        """When the earliest notice held back in the outbox (quiet hours) is due."""
+        return min((n.not_before for n in self.outbox if n.not_before is not None), default=None)
+
+    @property
+    def sweep_at(self) -> float | None:
+        """When the sweep must next look at this case: its running clock, or a held notice."""
+        times = [t for t in (self.due_at if self.has_running_clock else None, self.held_until) if t is not None]
+        return min(times, default=None)
+
+    def hold(self, notice: Notice, until: float, now: float) -> None:
+        """Keep a notice in the outbox until `until` (quiet hours); it is never dropped."""
+        if notice in self.outbox and notice.not_before is None:
+            self.outbox[self.outbox.index(notice)] = replace(notice, not_before=until)
+            self._record(now, "notice_held", level=self.level, actor=notice.member_id,
+                         detail=f"{notice.template}:{notice.id}")
 
     @property
     def has_running_clock(self) -> bool:
@@ -619,6 +644,7 @@ class Case:
         data["chain"] = [Level(r["level"], r["role"], r.get("holder"), tuple(r.get("eligible", ())),
                                tuple(r.get("followers", ()))) for r in data.get("chain", ())]
         data["history"] = [Event(**e) for e in data.get("history", ())]
-        data["outbox"] = [Notice(n["id"], n["member_id"], n["template"], dict(n.get("params") or {}))
+        data["outbox"] = [Notice(n["id"], n["member_id"], n["template"], dict(n.get("params") or {}),
+                                 n.get("not_before"))
                           for n in data.get("outbox", ())]
         return cls(**data)

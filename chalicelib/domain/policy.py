@@ -43,6 +43,37 @@ STANDARD_STEPS = tuple(Step(n, role) for n, role in enumerate(STANDARD_ROLES, st
 
 
 @dataclass(frozen=True)
+class QuietHours:
+    """When non-urgent notices wait (a community's night): from `start` to `end`, local
+    time, across midnight when `end` is earlier than `start`."""
+    start: str = "22:00"
+    end: str = "07:00"
+    timezone: str = "Asia/Shanghai"
+
+    def __post_init__(self) -> None:
+        for value in (self.start, self.end):
+            if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", str(value)):
+                raise PolicyError(f"quiet hours: {value!r} is not a time like \"22:00\"")
+        if self.start == self.end:
+            raise PolicyError("quiet hours: start and end are the same time")
+
+    def ends_after(self, at: float) -> float | None:
+        """The instant the quiet hours that `at` falls in end; None when `at` is not quiet."""
+        from datetime import datetime, time, timedelta
+        from zoneinfo import ZoneInfo
+
+        zone = ZoneInfo(self.timezone)
+        local = datetime.fromtimestamp(at, zone)
+        start, end = (time.fromisoformat(self.start), time.fromisoformat(self.end))
+        now = local.time()
+        quiet = (start <= now or now < end) if start > end else (start <= now < end)
+        if not quiet:
+            return None
+        day = local.date() + timedelta(days=1) if (start > end and now >= start) else local.date()
+        return datetime.combine(day, end, tzinfo=zone).timestamp()
+
+
+@dataclass(frozen=True)
 class EscalationPolicy:
     """One chain and its limits: what a case runs on."""
     version: str
@@ -58,6 +89,7 @@ class EscalationPolicy:
     urgent: bool = False
     chain: str = "standard"
     callback_seconds: int = 3 * 86400   # the reporter's time to answer the call-back before the case closes
+    quiet_hours: QuietHours | None = None   # when notices that ask nothing urgent wait
 
     @classmethod
     def from_dict(cls, data: Mapping, time_scale: float = 1.0) -> "EscalationPolicy":
@@ -181,6 +213,7 @@ def parse_limit(text: Any, working_day_seconds: float) -> tuple[int, bool]:
 
 
 _BOOK_KEYS = {"community", "version", "description", "note", "calendar", "routing_grace_minutes", "callback_days",
+              "quiet_hours",
               "yellow_at", "chains", "categories", "default"}
 _CHAIN_KEYS = {"description", "levels", "urgent", "together", "yellow_at"}
 _LEVEL_KEYS = {"level", "role", "with", "acknowledge", "resolve", "note"}
@@ -214,8 +247,13 @@ class PolicyBook:
             raise PolicyError("callback_days must be a positive number of days")
         if not isinstance(data["chains"], Mapping) or not data["chains"]:
             raise PolicyError("'chains' must name at least one chain")
+        quiet = data.get("quiet_hours")
+        if quiet is not None and (not isinstance(quiet, Mapping) or set(quiet) - {"from", "to"}):
+            raise PolicyError('quiet_hours must be {"from": "22:00", "to": "07:00"}')
+        quiet_hours = QuietHours(str(quiet.get("from", "22:00")), str(quiet.get("to", "07:00")),
+                                 calendar.timezone) if quiet is not None else None
         chains = {name: replace(_chain(name, spec, version, calendar, time_scale, grace, yellow_at, known_roles),
-                                callback_seconds=int(callback_days * 86400))
+                                callback_seconds=int(callback_days * 86400), quiet_hours=quiet_hours)
                   for name, spec in data["chains"].items()}
         default = str(data["default"])
         if default not in chains:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Any, Callable
 
-from chalicelib.domain.case import REPORTER, Case, Notice
+from chalicelib.domain.case import HOLDABLE, REPORTER, Case, Notice
 from chalicelib.domain.directory import Directory, ROLE_NAMES
 from chalicelib.domain.messages import render
 
@@ -23,20 +23,27 @@ ANSWERS = frozenset({"reporter_received"})    # direct answers to what the resid
 
 class NoticeDelivery:
     def __init__(self, cases: CaseRepository, sms: SmsSender, directory: Callable[[], Directory],
-                 categories: dict[str, Any], clock: Callable[[], float], contacts: Any = None):
+                 categories: dict[str, Any], clock: Callable[[], float], contacts: Any = None,
+                 policy_for: Callable[[Case], Any] | None = None):
         self._cases, self._sms, self._directory = cases, sms, directory
         self._categories, self._clock, self._contacts = categories, clock, contacts
+        self._policy_for = policy_for
 
     def deliver(self, case: Case) -> Case:
         """Send everything in the case's outbox and record it; returns the saved case."""
         if not case.outbox:
             return case
+        now = self._clock()
+        if self._hold_for_quiet_hours(case, now):
+            case = self._save(case, lambda current: self._hold_for_quiet_hours(current, now))
         directory = self._directory()
         sent: list[tuple[Notice, str | None, str]] = []
         notice: Notice | None = None
         recipient = ""
         try:
             for notice in list(case.outbox):
+                if notice.not_before is not None and notice.not_before > now:
+                    continue                                    # quiet hours: the sweep brings it back
                 if notice.member_id == REPORTER:
                     phone, lang, recipient = case.reporter_phone, "zh", REPORTER
                 else:
@@ -59,6 +66,38 @@ class NoticeDelivery:
             self._record_sent(case, sent, failed=(notice, recipient, type(error).__name__) if notice else None)
             raise
         return self._record_sent(case, sent)
+
+    def _hold_for_quiet_hours(self, case: Case, now: float) -> bool:
+        """Hold back, until the community's quiet hours end, the notices that ask for
+        nothing before then (case.HOLDABLE), unless the case is urgent. True if any was."""
+        policy = self._policy_for(case) if self._policy_for else None
+        quiet = getattr(policy, "quiet_hours", None)
+        if quiet is None or getattr(policy, "urgent", False):
+            return False
+        until = quiet.ends_after(now)
+        held = False
+        if until is not None:
+            for notice in list(case.outbox):
+                if notice.template in HOLDABLE and notice.not_before is None:
+                    case.hold(notice, until, now)
+                    held = True
+        return held
+
+    def _save(self, case: Case, change: Callable[[Case], bool]) -> Case:
+        """Save a change that only this service makes; on a concurrent update, redo it on
+        the fresh case."""
+        for _ in range(5):
+            try:
+                self._cases.save(case)
+                return case
+            except ConcurrentUpdate:
+                fresh = self._cases.get(case.code)
+                if fresh is None:
+                    return case
+                case = fresh
+                if not change(case):
+                    return case
+        raise ConcurrentUpdate(case.code)
 
     def _withheld(self, notice: Notice, phone: str) -> bool:
         """A resident who replied 退订 / STOP gets nothing more about their reports; the

@@ -196,3 +196,35 @@ def test_a_member_on_leave_is_skipped_and_the_skip_recorded(client, aws_stack, c
     assert (stored.level, stored.holder) == (2, GRID_MEMBER)
     assert ("level_skipped", 1) in [(e.event, e.level) for e in stored.history]
     assert sms_to(member_phone(aws_stack, STAIRWELL_LEADER)) == []
+
+
+# -- quiet hours (Garang's policy: 22:00-07:00) ----------------------------------------------
+
+def test_a_call_back_at_night_waits_for_the_morning_and_an_assignment_does_not(client, aws_stack, clock):
+    from tests.conftest import sent_sms
+    # GIVEN it is 22:13 in Garang (the test clock), and a resident with a phone reports
+    assert aws_stack.policies.for_case("garang", "sanitation").quiet_hours.ends_after(clock.now) is not None
+    code = routed_report(client, aws_stack, location="garang-01-1", description="楼道垃圾没人清")
+    reporter, holder = "+8613912345678", member_phone(aws_stack, "m05", "garang")
+    # THEN the code and the assignment go at once: one answers the resident, the other asks for action
+    assert len(sms_to(reporter)) == 1 and code in sms_to(holder)[-1]
+    # WHEN the holder resolves it at night
+    text_in(aws_stack, holder, f"收到 {code}", client)
+    text_in(aws_stack, holder, f"完成 {code}", client)
+    # THEN the call-back is held, not sent and not dropped
+    held = case(aws_stack, code)
+    assert len(sms_to(reporter)) == 1
+    [notice] = held.outbox
+    assert notice.template == "reporter_resolved" and notice.not_before is not None
+    assert [e.event for e in held.history].count("notice_held") == 1
+    assert held.due_at == pytest.approx(clock.now + 3 * 86400)          # the call-back clock is untouched
+    before = len(sent_sms())
+    assert escalate_due(client, aws_stack) == 0                         # nothing is due yet
+    # WHEN the quiet hours end, the sweep brings the case back and the call-back goes out
+    clock.now = notice.not_before + 1
+    assert escalate_due(client, aws_stack) == 1
+    assert len(sent_sms()) == before + 1 and "不满意回复2" in sms_to(reporter)[-1]
+    after = case(aws_stack, code)
+    assert after.outbox == [] and after.status.value == "resolved" and after.awaiting_feedback
+    assert after.due_at == held.due_at
+    assert escalate_due(client, aws_stack) == 0                         # and not again

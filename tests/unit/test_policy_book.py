@@ -455,3 +455,50 @@ def test_given_a_community_book_when_routing_deadline_then_its_own_grace_applies
     # THEN each community's report is routed by the sweep after its own grace
     assert policies.routing_deadline(1000.0, "c1") == 1600.0
     assert policies.routing_deadline(1000.0, "elsewhere") == 1120.0
+
+
+# -- quiet hours ------------------------------------------------------------------------------
+
+def _shanghai(text: str) -> float:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+    return datetime.fromisoformat(text).replace(tzinfo=ZoneInfo("Asia/Shanghai")).timestamp()
+
+
+@pytest.mark.parametrize("start, end, at, expected", [
+    ("22:00", "07:00", "2026-09-21 21:59", None),
+    ("22:00", "07:00", "2026-09-21 22:00", "2026-09-22 07:00"),     # the start is quiet
+    ("22:00", "07:00", "2026-09-21 23:30", "2026-09-22 07:00"),     # across midnight
+    ("22:00", "07:00", "2026-09-22 03:00", "2026-09-22 07:00"),
+    ("22:00", "07:00", "2026-09-22 07:00", None),                   # the end is not
+    ("22:00", "07:00", "2026-09-22 12:00", None),
+    ("12:00", "14:30", "2026-09-22 13:00", "2026-09-22 14:30"),     # a window within one day
+    ("12:00", "14:30", "2026-09-22 11:59", None),
+])
+def test_given_quiet_hours_when_asked_at_a_time_then_when_they_end(start, end, at, expected):
+    from chalicelib.domain.policy import QuietHours
+    quiet = QuietHours(start, end, "Asia/Shanghai")
+    assert quiet.ends_after(_shanghai(at)) == (None if expected is None else _shanghai(expected))
+
+
+@pytest.mark.parametrize("quiet, match", [
+    ({"from": "25:00", "to": "07:00"}, "not a time"),
+    ({"from": "22:00", "to": "22:00"}, "the same time"),
+    ({"from": "22:00", "until": "07:00"}, "quiet_hours must be"),
+    ("22:00-07:00", "quiet_hours must be"),
+])
+def test_given_bad_quiet_hours_when_loaded_then_policy_error(quiet, match):
+    from chalicelib.domain.policy import PolicyBook, PolicyError
+    data = {"community": "c1", "version": "v", "default": "s", "quiet_hours": quiet,
+            "chains": {"s": {"levels": [{"level": 1, "role": "stairwell_leader",
+                                         "acknowledge": "30 minutes", "resolve": "1 day"}]}}}
+    with pytest.raises(PolicyError, match=match):
+        PolicyBook.from_dict(data)
+
+
+def test_given_garangs_policy_then_its_quiet_hours_are_22_to_7_on_every_chain():
+    from chalicelib.bootstrap import Container
+    from tests.conftest import _config
+    book = Container(_config(), clock=lambda: 0.0).policies.books["garang"]
+    assert {(c.quiet_hours.start, c.quiet_hours.end, c.quiet_hours.timezone) for c in book.chains.values()} == {
+        ("22:00", "07:00", "Asia/Shanghai")}
