@@ -34,8 +34,8 @@ class NoticeDelivery:
         if not case.outbox:
             return case
         now = self._clock()
-        if self._hold_for_quiet_hours(case, now):
-            case = self._save(case, lambda current: self._hold_for_quiet_hours(current, now))
+        # Held notices are saved with the record of what was sent: no extra write first.
+        held = self._hold_for_quiet_hours(case, now)
         directory = self._directory()
         sent: list[tuple[Notice, str | None, str]] = []
         notice: Notice | None = None
@@ -63,41 +63,25 @@ class NoticeDelivery:
             # the case shows why a notice is late. The notice stays in the outbox; the
             # message's redelivery (with backoff, see sqs_batch) tries it again.
             log.warning("SMS for %s failed: %s", case.code, type(error).__name__)
-            self._record_sent(case, sent, failed=(notice, recipient, type(error).__name__) if notice else None)
+            self._record_sent(case, sent, failed=(notice, recipient, type(error).__name__) if notice else None,
+                              held=held)
             raise
-        return self._record_sent(case, sent)
+        return self._record_sent(case, sent, held=held)
 
-    def _hold_for_quiet_hours(self, case: Case, now: float) -> bool:
+    def _hold_for_quiet_hours(self, case: Case, now: float) -> list[tuple[Notice, float]]:
         """Hold back, until the community's quiet hours end, the notices that ask for
-        nothing before then (case.HOLDABLE), unless the case is urgent. True if any was."""
+        nothing before then (case.HOLDABLE), unless the case is urgent. Returns them."""
         policy = self._policy_for(case) if self._policy_for else None
         quiet = getattr(policy, "quiet_hours", None)
         if quiet is None or getattr(policy, "urgent", False):
-            return False
+            return []
         until = quiet.ends_after(now)
-        held = False
-        if until is not None:
-            for notice in list(case.outbox):
-                if notice.template in HOLDABLE and notice.not_before is None:
-                    case.hold(notice, until, now)
-                    held = True
+        if until is None:
+            return []
+        held = [(n, until) for n in case.outbox if n.template in HOLDABLE and n.not_before is None]
+        for notice, _ in held:
+            case.hold(notice, until, now)
         return held
-
-    def _save(self, case: Case, change: Callable[[Case], bool]) -> Case:
-        """Save a change that only this service makes; on a concurrent update, redo it on
-        the fresh case."""
-        for _ in range(5):
-            try:
-                self._cases.save(case)
-                return case
-            except ConcurrentUpdate:
-                fresh = self._cases.get(case.code)
-                if fresh is None:
-                    return case
-                case = fresh
-                if not change(case):
-                    return case
-        raise ConcurrentUpdate(case.code)
 
     def _withheld(self, notice: Notice, phone: str) -> bool:
         """A resident who replied 退订 / STOP gets nothing more about their reports; the
@@ -121,11 +105,17 @@ class NoticeDelivery:
                       category=category.get(lang, case.category), **params)
 
     def _record_sent(self, case: Case, sent: list[tuple[Notice, str | None, str]],
-                     failed: tuple[Notice, str, str] | None = None) -> Case:
-        if not sent and failed is None:
+                     failed: tuple[Notice, str, str] | None = None,
+                     held: list[tuple[Notice, float]] | None = None) -> Case:
+        if not sent and failed is None and not held:
             return case
+        first = True
         for _ in range(5):
             now = self._clock()
+            if not first:                      # a fresh copy: hold its notices again
+                for notice, until in held or ():
+                    case.hold(notice, until, now)
+            first = False
             for notice, message_id, recipient in sent:
                 case.mark_sent(notice, now, message_id, recipient)
             if failed is not None:
