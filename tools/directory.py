@@ -151,24 +151,31 @@ def main(argv: Sequence[str] | None = None, container: Any = None) -> int:
 
 
 def _import(admin: Any, args: argparse.Namespace, stage: str, ttl: float) -> int:
-    from chalicelib.domain.directory_io import DirectoryImportError
-    from chalicelib.services.ports import DirectoryConflict
-
     files, format, notes = source_files(args.paths, args.format)
     for note in notes:
         print(f"note: {note}", file=sys.stderr)
+    result = _applied(lambda: admin.import_community(files, format, args.actor or default_actor(),
+                                                     community_id=args.community, dry_run=args.dry_run),
+                      "Run the import again.")
+    return result if isinstance(result, int) else _report(result, args, stage, ttl)
+
+
+def _applied(apply: Any, retry_hint: str) -> Any:
+    """The result of a directory change, or the exit status when it was refused: 2 when
+    the directory has problems (listed), 3 when someone else changed it meanwhile."""
+    from chalicelib.domain.directory_io import DirectoryImportError
+    from chalicelib.services.ports import DirectoryConflict
+
     try:
-        result = admin.import_community(files, format, args.actor or default_actor(),
-                                        community_id=args.community, dry_run=args.dry_run)
+        return apply()
     except DirectoryImportError as error:
         for problem in [*error.problems, *error.warnings]:
             print(problem, file=sys.stderr)
         print(f"{len(error.problems)} problem(s): nothing was changed.", file=sys.stderr)
         return 2
     except DirectoryConflict as error:
-        print(f"{error}. Run the import again.", file=sys.stderr)
+        print(f"{error}. {retry_hint}", file=sys.stderr)
         return 3
-    return _report(result, args, stage, ttl)
 
 
 def _report(result: Any, args: argparse.Namespace, stage: str, ttl: float, warnings: bool = True) -> int:
@@ -187,8 +194,6 @@ def _report(result: Any, args: argparse.Namespace, stage: str, ttl: float, warni
 
 def _leave(admin: Any, args: argparse.Namespace, stage: str, ttl: float) -> int:
     from chalicelib.domain import leave
-    from chalicelib.domain.directory_io import DirectoryImportError
-    from chalicelib.services.ports import DirectoryConflict
 
     if (args.start is None) != (args.end is None) or (args.start is None and not args.clear):
         print("give FROM and TO (only --clear may leave them out)", file=sys.stderr)
@@ -200,17 +205,11 @@ def _leave(admin: Any, args: argparse.Namespace, stage: str, ttl: float) -> int:
         except leave.LeaveError as error:
             print(f"leave of {args.member}: {error}", file=sys.stderr)
             return 2
-    try:
-        result = admin.set_leave(args.community, args.member, period, args.actor or default_actor(),
-                                 clear=args.clear, dry_run=args.dry_run)
-    except DirectoryImportError as error:
-        for problem in [*error.problems, *error.warnings]:
-            print(problem, file=sys.stderr)
-        print(f"{len(error.problems)} problem(s): nothing was changed.", file=sys.stderr)
-        return 2
-    except DirectoryConflict as error:
-        print(f"{error}. Run the command again.", file=sys.stderr)
-        return 3
+    result = _applied(lambda: admin.set_leave(args.community, args.member, period, args.actor or default_actor(),
+                                              clear=args.clear, dry_run=args.dry_run),
+                      "Run the command again.")
+    if isinstance(result, int):
+        return result
     # The warnings (kept with the version) are about the whole directory, on the lines of a
     # file the operator never saw: `import --dry-run` of an export shows them.
     status = _report(result, args, stage, ttl, warnings=False)

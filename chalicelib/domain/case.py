@@ -12,7 +12,7 @@ from enum import Enum
 from typing import Any, Iterable
 
 from .directory import Level
-from .policy import EscalationPolicy
+from .policy import DEFAULT_CALLBACK_SECONDS, EscalationPolicy
 
 
 class Status(str, Enum):
@@ -63,7 +63,6 @@ HOLDABLE = frozenset({
     "reporter_resolved", "follow", "escalated_away", "taken_over", "transferred_away",
     "supervise_yellow", "resolve_warning", "extension_submitted", "extension_approved",
     "extension_refused", "suspended", "resumed", "resolved"})
-DEFAULT_CALLBACK_SECONDS = 3 * 86400
 
 
 class TransitionRefused(Exception):

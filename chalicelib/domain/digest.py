@@ -159,36 +159,13 @@ def redact(url: str) -> str:
 
 
 # -- who follows which grid ---------------------------------------------------------------------
-def named_grids(community: Community) -> dict[str, set[str]]:
-    """The grids each member is named on in the directory: as the grid's chief, grid member
-    or volunteer, as the leader or grid member of one of its buildings, or as the stairwell
-    leader of one of its units (the same rule as the SLA report's services.sla.member_grids)."""
-    grids: dict[str, set[str]] = {}
-
-    def add(member_id: str | None, grid_id: str) -> None:
-        if member_id is not None:
-            grids.setdefault(member_id, set()).add(grid_id)
-
-    for grid in community.grids.values():
-        for member_id in (grid.chief_id, *grid.member_ids, *grid.volunteer_ids):
-            add(member_id, grid.id)
-    for building in community.buildings.values():
-        add(building.leader_id, building.grid_id)
-        add(building.grid_member_id, building.grid_id)
-    for unit in community.units.values():
-        building = community.buildings.get(unit.building_id)
-        if building is not None:
-            add(unit.leader_id, building.grid_id)
-    return grids
-
-
 def away_followers(community: Community) -> dict[str, tuple[str, ...]]:
     """Grid id → the away members (外出党员) who follow it, for every grid of the community.
 
-    An away member follows the grids they are named on (`named_grids`: the stairwell or
+    An away member follows the grids they are named on (`Community.member_grids`: the stairwell or
     building they lead at home, or their place in a grid). An away member named on no grid
     follows the whole community: every grid."""
-    named = named_grids(community)
+    named = community.member_grids()
     every = sorted(community.grids)
     followers: dict[str, list[str]] = {grid_id: [] for grid_id in every}
     for member in sorted(community.members.values(), key=lambda m: m.id):

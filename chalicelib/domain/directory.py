@@ -228,6 +228,28 @@ class Community:
     def grid_of(self, location_code: str) -> str:
         return self.buildings[self.locations[location_code].building_id].grid_id
 
+    def member_grids(self) -> dict[str, set[str]]:
+        """The grids each member is named on: as the grid's chief, grid member or volunteer,
+        as the leader or grid member of one of its buildings, or as the stairwell leader of
+        one of its units. The SLA report and the away members' digest both go by it."""
+        grids: dict[str, set[str]] = {}
+
+        def add(member_id: str | None, grid_id: str) -> None:
+            if member_id is not None:
+                grids.setdefault(member_id, set()).add(grid_id)
+
+        for grid in self.grids.values():
+            for member_id in (grid.chief_id, *grid.member_ids, *grid.volunteer_ids):
+                add(member_id, grid.id)
+        for building in self.buildings.values():
+            add(building.leader_id, building.grid_id)
+            add(building.grid_member_id, building.grid_id)
+        for unit in self.units.values():
+            building = self.buildings.get(unit.building_id)
+            if building is not None:
+                add(unit.leader_id, building.grid_id)
+        return grids
+
     def responsibility(self, location_code: str, at: float | None = None) -> dict[str, list[str]]:
         """The five-level responsibility for a case here, besides the holder who handles
         it (网格员主办): the area chief leads (片长总领), the committee supervises (两委督办),

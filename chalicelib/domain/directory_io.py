@@ -822,6 +822,22 @@ class _Validator:
             result.append({"from": start, "to": end})
         return result
 
+    def distinct_members(self, rec: _Rec, field: str, what: str, listed_as: str, as_what: str,
+                         away: str | None = None) -> list[str]:
+        """The known members a record lists in `field`, each once: a repeat or an unknown
+        id is a problem on its line; with `away`, an away member is a warning saying so."""
+        members: list[str] = []
+        listed: set[str] = set()
+        for member_id, loc in self.id_list(rec, field, what):
+            if member_id in listed:
+                self.out.error(loc, f"{what}: {listed_as} {member_id} is listed twice")
+            elif self.member_ref(member_id, loc, as_what):
+                if away is not None:
+                    self.warn_if_away(member_id, loc, as_what, away)
+                members.append(member_id)
+            listed.add(member_id)
+        return members
+
     def check_teams(self) -> dict[str, list[str]]:
         teams: dict[str, list[str]] = {}
         first: dict[str, int] = {}
@@ -834,14 +850,8 @@ class _Validator:
                 self.out.error(rec.at("team"), f"team {role} is given twice (first on line {first[role]})")
                 role = None
             what = f"team {role} ({ROLE_NAMES[role]['zh']})" if role else "a team"
-            members, listed = [], set()
-            for member_id, loc in self.id_list(rec, "members", what):
-                if member_id in listed:
-                    self.out.error(loc, f"{what}: member {member_id} is listed twice")
-                elif self.member_ref(member_id, loc, f"{what} member"):
-                    self.warn_if_away(member_id, loc, f"{what} member", "they are never assigned")
-                    members.append(member_id)
-                listed.add(member_id)
+            members = self.distinct_members(rec, "members", what, "member", f"{what} member",
+                                            away="they are never assigned")
             if role is None:
                 continue
             first[role] = rec.at("team")[1]
@@ -864,21 +874,9 @@ class _Validator:
             if self.member_ref(chief, rec.at("chief"), f"{what} chief (网格长)"):
                 self.warn_if_away(chief, rec.at("chief"), f"{what} chief (网格长)",
                                   "level 3 is skipped for this grid")
-            members, listed = [], set()
-            for member_id, loc in self.id_list(rec, "members", what):
-                if member_id in listed:
-                    self.out.error(loc, f"{what}: member {member_id} is listed twice")
-                elif self.member_ref(member_id, loc, f"{what} member (网格员)"):
-                    members.append(member_id)
-                listed.add(member_id)
-            volunteers, listed = [], set()
-            for member_id, loc in self.id_list(rec, "volunteers", what):
-                if member_id in listed:
-                    self.out.error(loc, f"{what}: volunteer {member_id} is listed twice")
-                elif self.member_ref(member_id, loc, f"{what} volunteer (党员志愿者)"):
-                    self.warn_if_away(member_id, loc, f"{what} volunteer (党员志愿者)", "they are never assigned")
-                    volunteers.append(member_id)
-                listed.add(member_id)
+            members = self.distinct_members(rec, "members", what, "member", f"{what} member (网格员)")
+            volunteers = self.distinct_members(rec, "volunteers", what, "volunteer",
+                                               f"{what} volunteer (党员志愿者)", away="they are never assigned")
             if grid_id is None:
                 continue
             seen[grid_id] = rec.loc[1]

@@ -23,6 +23,7 @@ from typing import Any, Mapping
 from .working_calendar import CalendarError, WorkingCalendar
 
 PRIORITIES = ("normal", "urgent")
+DEFAULT_CALLBACK_SECONDS = 3 * 86400   # no answer to the call-back in this time: the case closes
 CLOCKS = ("ack", "resolve")
 
 
@@ -88,7 +89,7 @@ class EscalationPolicy:
     together: tuple[int, ...] = ()   # levels told at once when the case is routed (urgent cases)
     urgent: bool = False
     chain: str = "standard"
-    callback_seconds: int = 3 * 86400   # the reporter's time to answer the call-back before the case closes
+    callback_seconds: int = DEFAULT_CALLBACK_SECONDS   # the reporter's time to answer the call-back
     quiet_hours: QuietHours | None = None   # when notices that ask nothing urgent wait
 
     @classmethod

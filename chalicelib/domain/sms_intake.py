@@ -107,7 +107,7 @@ def await_triage(case: Case, holder: str, now: float, remind_at: float, lang: st
 
 def give_code(case: Case) -> bool:
     """The resident's code (reporter_received), once, before the report is placed or routed."""
-    if not case.reporter_phone or _reporter_told(case, "reporter_received"):
+    if not case.reporter_phone or case.has_sent("reporter_received"):
         return False
     case._notify(REPORTER, "reporter_received")
     return True
@@ -146,11 +146,6 @@ def may_place(community: Community, case: Case, member_id: str) -> bool:
     """Who may set an SMS report's place: its triage holder, the member on triage duty,
     the committee and the area chief."""
     return member_id in {case.holder, community.triage_id, community.area_chief_id, *community.committee_ids}
-
-
-def _reporter_told(case: Case, template: str) -> bool:
-    return (any(n.template == template for n in case.outbox)
-            or any(e.event == "notified" and (e.detail or "").startswith(f"{template}:") for e in case.history))
 
 
 def description_of(text: str) -> str:

@@ -18,25 +18,8 @@ class UnknownCommunity(LookupError):
 
 
 def member_grids(community: Community) -> dict[str, list[str]]:
-    """The grids each member answers for in the directory: as the grid's chief, grid
-    member or volunteer, or as a leader of one of its buildings or stairwells."""
-    grids: dict[str, set[str]] = {}
-
-    def add(member_id: str | None, grid_id: str) -> None:
-        if member_id is not None:
-            grids.setdefault(member_id, set()).add(grid_id)
-
-    for grid in community.grids.values():
-        for member_id in (grid.chief_id, *grid.member_ids, *grid.volunteer_ids):
-            add(member_id, grid.id)
-    for building in community.buildings.values():
-        add(building.leader_id, building.grid_id)
-        add(building.grid_member_id, building.grid_id)
-    for unit in community.units.values():
-        building = community.buildings.get(unit.building_id)
-        if building is not None:
-            add(unit.leader_id, building.grid_id)
-    return {member_id: sorted(ids) for member_id, ids in sorted(grids.items())}
+    """Community.member_grids in a stable, JSON-ready order."""
+    return {member_id: sorted(ids) for member_id, ids in sorted(community.member_grids().items())}
 
 
 class SlaFacts:

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from chalicelib.domain.digest import (CONTENT_BYTES, DigestConfig, DigestConfigError, Window, away_followers,
-                                      due_window, grid_digest, grids_to_send, mentioned, named_grids,
+                                      due_window, grid_digest, grids_to_send, mentioned,
                                       parse_config, redact, window_until)
 from chalicelib.domain.sla import fact_row
 from tests.unit.builders import tiny, tiny_dict
@@ -134,7 +134,7 @@ def test_the_demo_community_s_away_members_follow_their_grids(communities):
     # volunteers named on no grid, so they follow all four.
     assert followers == {"g1": ("m34", "m36", "m37"), "g2": ("m36", "m37"),
                          "g3": ("m35", "m36", "m37"), "g4": ("m36", "m37")}
-    assert named_grids(changmu)["m34"] == {"g1"}
+    assert changmu.member_grids()["m34"] == {"g1"}
 
 
 @pytest.mark.parametrize("config, expected", [
