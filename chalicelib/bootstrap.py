@@ -8,6 +8,7 @@ constructor arguments or by setting attributes before first use.
 from __future__ import annotations
 
 import json
+import logging
 import time
 from functools import cached_property
 from pathlib import Path
@@ -23,10 +24,21 @@ def load_json(name: str) -> Any:
         return json.load(handle)
 
 
+# The SDKs' DEBUG logs hold whole requests and answers: phones, names, residents' words.
+# Whatever a function's log level, these stay at WARNING (README "Personal data"), the
+# level they have by default; their INFO lines are noise.
+SDK_LOGGERS = ("botocore", "boto3", "urllib3", "s3transfer", "pynamodb")
+
+
 class Container:
     def __init__(self, config: Config | None = None, clock: Callable[[], float] = time.time):
         self.config = config or Config.from_env()
         self.clock = clock
+        for name in SDK_LOGGERS:
+            logging.getLogger(name).setLevel(logging.WARNING)
+        # Chalice keeps its app logger ("gridloop") at ERROR outside debug mode, which would
+        # lose our warnings: refused requests and reports, dead letters.
+        logging.getLogger("gridloop").setLevel(logging.WARNING)
 
     # -- data files ------------------------------------------------------------
     @cached_property
@@ -72,10 +84,33 @@ class Container:
         self.policies  # noqa: B018 - load now, so a broken file fails here, not in a handler
 
     # -- AWS clients -------------------------------------------------------------
+    # Every client, boto3's and PynamoDB's, retries the same way: botocore's standard mode
+    # (throttling, 5xx and connection errors; full-jitter exponential backoff, 1 s base for
+    # throttling and 50 ms otherwise, at most 20 s; a retry quota stops retries while a
+    # service keeps failing), AWS_ATTEMPTS attempts in all. The timeouts keep one call's
+    # worst case (every attempt hanging, plus the backoff) under Lambda's 30 s, so that a
+    # hung service fails this record (retried later with backoff: sqs_batch), not the
+    # whole invocation.
+    AWS_ATTEMPTS = 4
+    AWS_CONNECT_TIMEOUT = 1.0
+    AWS_READ_TIMEOUT = 4.0
+
     def _client(self, service: str) -> Any:
         import boto3
+        from botocore.config import Config as BotoConfig
+        config = BotoConfig(retries={"mode": "standard", "total_max_attempts": self.AWS_ATTEMPTS},
+                            connect_timeout=self.AWS_CONNECT_TIMEOUT, read_timeout=self.AWS_READ_TIMEOUT)
         return boto3.session.Session().client(service, region_name=self.config.region,
-                                              endpoint_url=self.config.endpoint_url)
+                                              endpoint_url=self.config.endpoint_url, config=config)
+
+    def _model(self, build: Callable[[str, str, str | None], Any], purpose: str) -> Any:
+        """The PynamoDB model of table gridloop-{stage}-{purpose}, with the retries and
+        timeouts above (set before its first request, when PynamoDB reads them)."""
+        model = build(self.config.name(purpose), self.config.region, self.config.endpoint_url)
+        model.Meta.max_retry_attempts = self.AWS_ATTEMPTS - 1
+        model.Meta.connect_timeout_seconds = self.AWS_CONNECT_TIMEOUT
+        model.Meta.read_timeout_seconds = self.AWS_READ_TIMEOUT
+        return model
 
     @cached_property
     def sqs_client(self) -> Any:
@@ -89,38 +124,78 @@ class Container:
     @cached_property
     def case_model(self):
         from chalicelib.adapters.dynamo import build_case_model
-        return build_case_model(self.config.name("cases"), self.config.region, self.config.endpoint_url)
+        return self._model(build_case_model, "cases")
 
     @cached_property
     def directory_model(self):
         # The directory table's model, with each community's version (for imports);
         # load() reads it exactly as dynamo.build_directory_model's.
         from chalicelib.adapters.directory_versions import build_versioned_directory_model
-        return build_versioned_directory_model(self.config.name("directory"), self.config.region,
-                                               self.config.endpoint_url)
+        return self._model(build_versioned_directory_model, "directory")
 
     @cached_property
     def directory_history_model(self):
         from chalicelib.adapters.directory_versions import build_directory_history_model
-        return build_directory_history_model(self.config.name("directory-history"), self.config.region,
-                                             self.config.endpoint_url)
+        return self._model(build_directory_history_model, "directory-history")
 
     @cached_property
     def contacts_model(self):
         from chalicelib.adapters.dynamo import build_contacts_model
-        return build_contacts_model(self.config.name("contacts"), self.config.region, self.config.endpoint_url)
+        return self._model(build_contacts_model, "contacts")
 
     @cached_property
     def contacts(self):
         """ContactPreferences: opt-outs (退订 / 订阅) and per-phone rate limits, on the contacts table.
-        NoticeDelivery asks it `opted_out(phone)` before a notice to a reporter."""
-        from chalicelib.adapters.dynamo import DynamoContactPreferences
-        return DynamoContactPreferences(self.contacts_model)
+        NoticeDelivery asks it `opted_out(phone)` before a notice to a reporter. While an
+        inbound SMS is handled, it counts and opts out once per SMS (services.answers)."""
+        from chalicelib.adapters.answers import OnceContacts
+        return OnceContacts(self.contacts_model, self.keyed_contacts_model)
+
+    @cached_property
+    def keyed_contacts_model(self):
+        from chalicelib.adapters.answers import build_keyed_contacts_model
+        return self._model(build_keyed_contacts_model, "contacts")
+
+    @cached_property
+    def answer_model(self):
+        """The reply worker's direct answers, once per inbound SMS, on the contacts table."""
+        from chalicelib.adapters.answers import build_answer_model
+        return self._model(build_answer_model, "contacts")
+
+    @cached_property
+    def answers(self):
+        """The SmsSender of the reply worker's direct answers: once per inbound SMS."""
+        from chalicelib.adapters.answers import DynamoAnswerLedger
+        from chalicelib.services.answers import OnceSms
+        return OnceSms(self.sms, DynamoAnswerLedger(self.answer_model), self.clock)
 
     @cached_property
     def cases(self):
         from chalicelib.adapters.dynamo import DynamoCaseRepository
-        return DynamoCaseRepository(self.case_model, self.config.due_shards)
+        return DynamoCaseRepository(self.case_model, self.config.due_shards, window_model=self.send_window_model,
+                                    admission_models=(self.contacts_model, self.blocklist_model))
+
+    @cached_property
+    def blocklist_model(self):
+        from chalicelib.adapters.admission import build_blocklist_model
+        return self._model(build_blocklist_model, "blocklist")
+
+    @cached_property
+    def blocklist(self):
+        """The phones and addresses whose reports are refused (tools/blocklist.py)."""
+        from chalicelib.adapters.admission import DynamoBlockList
+        return DynamoBlockList(self.blocklist_model)
+
+    @cached_property
+    def send_window_model(self):
+        """Per-phone send windows (bundling), on the contacts table."""
+        from chalicelib.adapters.send_windows import build_send_window_model
+        return self._model(build_send_window_model, "contacts")
+
+    @cached_property
+    def send_windows(self):
+        from chalicelib.adapters.send_windows import DynamoSendWindows
+        return DynamoSendWindows(self.send_window_model)
 
     @cached_property
     def directory_store(self):
@@ -157,21 +232,23 @@ class Container:
     def intake(self):
         from chalicelib.services.intake import IntakeService
         return IntakeService(self.cases, self.queue("intake"), self.directory, self.categories, self.policies,
-                             self.clock)
+                             self.clock, limits=self.config.report_limits)
 
     @cached_property
     def notices(self):
         from chalicelib.services.notices import NoticeDelivery
         return NoticeDelivery(self.cases, self.sms, self.directory, self.categories, self.clock,
                               contacts=self.contacts, policy_for=lambda case: self.policies.for_case(
-                                  case.community_id, case.category, case.priority))
+                                  case.community_id, case.category, case.priority),
+                              windows=self.send_windows,
+                              bundle_seconds=self.config.bundle_seconds)
 
     @cached_property
     def workflow(self):
         from chalicelib.services.workflow import CaseWorkflow
-        return CaseWorkflow(self.cases, self.notices, self.sms, self.queue("escalation"),
+        return CaseWorkflow(self.cases, self.notices, self.answers, self.queue("escalation"),
                             self.directory, self.policies, self.clock,
-                            intake=self.intake, contacts=self.contacts)
+                            intake=self.intake, contacts=self.contacts, blocklist=self.blocklist)
 
     @cached_property
     def directory_admin(self):
@@ -200,7 +277,7 @@ class Container:
         from chalicelib.adapters.webhook import WebhookSender
         from chalicelib.domain.digest import parse_config
         from chalicelib.services.digest import DigestService
-        model = build_digest_model(self.config.name("digests"), self.config.region, self.config.endpoint_url)
+        model = self._model(build_digest_model, "digests")
         return DigestService(self.cases, DynamoCasePlaces(self.case_model), WebhookSender(),
                              DynamoDigestLog(model), self.directory, self.categories,
                              lambda: parse_config(os.environ.get("GRIDLOOP_DIGEST_WEBHOOKS")), self.clock)

@@ -4,6 +4,10 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from chalicelib.domain.admission import ReportLimits
+
+_LIMITS = ReportLimits()     # the defaults
+
 
 def stage() -> str:
     return os.environ.get("GRIDLOOP_STAGE", "dev")
@@ -24,20 +28,37 @@ class Config:
     due_shards: int
     max_receive_count: int
     policy_dir: str | None = None   # the communities' policy files; None: the ones shipped in chalicelib/data
+    # Notices to one phone within this many seconds go as one text (services.notices);
+    # 0 turns bundling off. Like every policy duration, divided by the time scale.
+    bundle_seconds: float = 120.0
+    # New reports from one phone, and from one source address, per window (domain.admission);
+    # 0: no limit. Not divided by the time scale: a flood is a flood at any speed.
+    reports_per_phone: int = _LIMITS.per_phone
+    reports_per_ip: int = _LIMITS.per_ip
+    report_window_seconds: float = _LIMITS.window
 
     @classmethod
     def from_env(cls) -> "Config":
         env = os.environ
+        time_scale = float(env.get("GRIDLOOP_TIME_SCALE", "1"))
         return cls(
             stage=stage(),
             region=env.get("AWS_DEFAULT_REGION") or env.get("AWS_REGION") or "us-east-1",
             endpoint_url=env.get("GRIDLOOP_AWS_ENDPOINT") or None,
-            time_scale=float(env.get("GRIDLOOP_TIME_SCALE", "1")),
+            time_scale=time_scale,
             directory_ttl=float(env.get("GRIDLOOP_DIRECTORY_TTL", "300")),
             due_shards=int(env.get("GRIDLOOP_DUE_SHARDS", "4")),
             max_receive_count=int(env.get("GRIDLOOP_MAX_RECEIVE_COUNT", "5")),
             policy_dir=env.get("GRIDLOOP_POLICY_DIR") or None,
+            bundle_seconds=float(env.get("GRIDLOOP_BUNDLE_SECONDS", "120")) / time_scale,
+            reports_per_phone=int(env.get("GRIDLOOP_REPORTS_PER_PHONE", _LIMITS.per_phone)),
+            reports_per_ip=int(env.get("GRIDLOOP_REPORTS_PER_IP", _LIMITS.per_ip)),
+            report_window_seconds=float(env.get("GRIDLOOP_REPORT_WINDOW_SECONDS", _LIMITS.window)),
         )
+
+    @property
+    def report_limits(self) -> ReportLimits:
+        return ReportLimits(self.reports_per_phone, self.reports_per_ip, self.report_window_seconds)
 
     def name(self, purpose: str) -> str:
         return resource_name(purpose, self.stage)

@@ -6,6 +6,7 @@ a 503, never an unexplained 500. Queues: partial batch responses (chalicelib.sqs
 """
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from typing import Any
@@ -24,9 +25,11 @@ FORM_TYPES = ("application/x-www-form-urlencoded",)
 
 
 class HttpError(Exception):
-    def __init__(self, status: int, code: str, message: str, field: str | None = None):
+    def __init__(self, status: int, code: str, message: str, field: str | None = None,
+                 headers: dict[str, str] | None = None):
         super().__init__(message)
         self.status, self.code, self.message, self.field = status, code, message, field
+        self.headers = headers
 
 
 def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
@@ -35,7 +38,8 @@ def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> Resp
 
 
 def _error(error: HttpError) -> Response:
-    return _json(error.status, {"error": {"code": error.code, "message": error.message, "field": error.field}})
+    return _json(error.status, {"error": {"code": error.code, "message": error.message, "field": error.field}},
+                 headers=error.headers)
 
 
 def _guarded(handler):
@@ -76,6 +80,7 @@ def grid() -> Response:
 
 @_guarded
 def submit_report(request: Any) -> Response:
+    from chalicelib.domain.admission import Blocked, RateLimited
     from chalicelib.domain.report import InvalidReport
     from chalicelib.services.intake import IdempotencyConflict
 
@@ -84,8 +89,22 @@ def submit_report(request: Any) -> Response:
     if key is not None and (not key.strip() or len(key) > MAX_IDEMPOTENCY_KEY):
         raise HttpError(400, "invalid_idempotency_key",
                         f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} characters", "Idempotency-Key")
+    # API Gateway's own view of the caller's address (X-Forwarded-For is the caller's to forge).
+    source_ip = ((request.context or {}).get("identity") or {}).get("sourceIp") or None
     try:
-        case = container().intake.submit(payload, idempotency_key=key, source="web")
+        case = container().intake.submit(payload, idempotency_key=key, source="web", sender_ip=source_ip)
+    except RateLimited as limited:
+        log.warning("report refused: %s", limited)        # pseudonyms only, never the phone or address
+        raise HttpError(429, "rate_limited",
+                        f"too many new reports from this {'phone number' if limited.by_phone else 'address'}; "
+                        f"try again in {_minutes(limited.retry_after)}",
+                        "phone" if limited.by_phone else None,
+                        headers={"Retry-After": str(limited.retry_after)}) from None
+    except Blocked as blocked:
+        log.warning("report refused: %s", blocked)
+        raise HttpError(403, "blocked", f"reports from this {'phone number' if blocked.by_phone else 'address'} "
+                        "are not accepted; please contact the community office",
+                        "phone" if blocked.by_phone else None) from None
     except InvalidReport as invalid:
         status = 422 if invalid.code in ("unknown_category", "unknown_location") else 400
         raise HttpError(status, invalid.code, invalid.message, invalid.field) from None
@@ -95,6 +114,11 @@ def submit_report(request: Any) -> Response:
                         "Idempotency-Key") from None
     return _json(202, {"id": case.id, "code": case.code, "status": case.status.value},
                  headers={"Location": f"/reports/{case.code}"})
+
+
+def _minutes(seconds: int) -> str:
+    minutes = max(1, round(seconds / 60))
+    return "1 minute" if minutes == 1 else f"{minutes} minutes"
 
 
 @_guarded
@@ -109,6 +133,20 @@ def get_report(id_or_code: str) -> Response:
     if case is None:
         raise HttpError(404, "not_found", f"no report {id_or_code}")
     return _json(200, public_view(case))
+
+
+@_guarded
+def openapi() -> Response:
+    return Response(body=_openapi_document(), status_code=200,
+                    headers={"Content-Type": "application/json; charset=utf-8"})
+
+
+@functools.cache
+def _openapi_document() -> str:
+    """Read on first request, not at import (cold start), then kept by the warm container."""
+    from pathlib import Path
+
+    return (Path(__file__).parent / "data" / "openapi.json").read_text(encoding="utf-8")
 
 
 def public_view(case: Any) -> dict[str, Any]:

@@ -10,12 +10,17 @@ from __future__ import annotations
 import logging
 from typing import Any, Callable
 
+from chalicelib.domain.privacy import redact
 from chalicelib.services.intake import PermanentFailure
 from chalicelib.services.ports import DeadLetters
 
 log = logging.getLogger("gridloop.consumer")
 
 RecordHandler = Callable[[str, str], Any]   # (body, message_id)
+
+
+class RetryLater(Exception):
+    """A record that failed and comes back: its error, as the log may say it."""
 
 
 def backoff_seconds(receives: int) -> int:
@@ -34,24 +39,33 @@ def process_batch(event: dict, context: Any, handle: RecordHandler, dead_letters
                                                        process_partial_response)
 
     def record_handler(record: Any) -> None:
+        # A message redriven from its dead-letter queue is a new SQS message: the id it had
+        # (kept beside it there) is still what it is, so a console report makes one report.
+        kept = record.message_attributes["message_id"]
+        message_id = (kept.string_value if kept is not None else None) or record.message_id
         try:
-            handle(record.body, record.message_id)
+            handle(record.body, message_id)
         except PermanentFailure as failure:
-            log.warning("dead-lettering %s from %s: %s", record.message_id, source, failure)
-            dead_letters.put(record.body, str(failure), source)
+            log.warning("dead-lettering %s from %s: %s", record.message_id, source, redact(str(failure)))
+            dead_letters.put(record.body, str(failure), source, message_id)
         except Exception as error:
             receives = int(record.attributes.approximate_receive_count or 1)
+            # What the log may say: errors from elsewhere can quote a phone (SNS names the
+            # number it refused). The dead letter keeps the whole error, beside the message.
+            said = f"{type(error).__name__}: {redact(str(error))}"
             if receives >= max_receive_count:
-                log.error("giving up on %s from %s after %d receives: %r",
-                          record.message_id, source, receives, error)
-                dead_letters.put(record.body, f"failed {receives} times, last: {error!r}", source)
+                log.error("giving up on %s from %s after %d receives: %s",
+                          record.message_id, source, receives, said)
+                dead_letters.put(record.body, f"failed {receives} times, last: {error!r}", source, message_id)
                 return
             if retry_later is not None:
                 try:   # back off instead of coming back after the fixed visibility timeout
-                    retry_later(record.receipt_handle, backoff_seconds(receives))
+                    # At least as long as the error asks for (services.answers.AnswerInFlight).
+                    delay = max(backoff_seconds(receives), int(getattr(error, "retry_after", 0) or 0))
+                    retry_later(record.receipt_handle, delay)
                 except Exception as backoff_error:   # the fixed timeout still applies
                     log.warning("could not delay the retry of %s: %r", record.message_id, backoff_error)
-            raise
+            raise RetryLater(said) from error     # Powertools logs the message of what it gets
 
     processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
     return process_partial_response(event=event, record_handler=record_handler,

@@ -7,6 +7,7 @@ Lambda runs; the escalation sweep on its schedule. Ctrl-C stops all of it.
 """
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import sys
@@ -190,6 +191,22 @@ class PolicyWatcher(threading.Thread):
             print(f"[policy] reloaded: {versions}", flush=True)
 
 
+def _any_method_handler() -> type:
+    from chalice.local import ChaliceRequestHandler
+
+    class AnyMethodHandler(ChaliceRequestHandler):
+        """Chalice's local handler knows GET, POST, PUT, PATCH, DELETE, HEAD and OPTIONS, and the
+        standard library answers any other method (TRACE, CONNECT, ...) with a 501 HTML page: a
+        5xx that API Gateway never gives. Hand them to the app, which refuses them with a 405."""
+
+        def __getattr__(self, name: str) -> Any:
+            if name.startswith("do_"):
+                return self._generic_handle
+            raise AttributeError(name)
+
+    return AnyMethodHandler
+
+
 def port_free(port: int) -> bool:
     import socket
 
@@ -257,6 +274,8 @@ def main() -> int:
     chalice_config = ChaliceConfig.create(chalice_stage="local", app_name="gridloop",
                                           project_dir=str(ROOT))
     server = create_local_server(app, chalice_config, HOST, settings["http_port"])
+    server.server.RequestHandlerClass = functools.partial(_any_method_handler(), app_object=app,
+                                                          config=chalice_config)
     http = threading.Thread(target=server.server.serve_forever, name="http", daemon=True)
     http.start()
 
@@ -265,7 +284,7 @@ def main() -> int:
     leader = directory.member("changmu", directory.communities["changmu"].units["b03-2"].leader_id)
     print(f"""
 gridloop local stack is up (stage local, time scale {settings['time_scale']:g}, sweep every {settings['sweep_seconds']:g}s)
-  HTTP API       {base}   (GET /health /categories /grid /reports/CODE, POST /reports)
+  HTTP API       {base}   (GET /health /categories /grid /reports/CODE, POST /reports; described by GET /openapi.json)
   dev routes     {base}/dev/outbox   {base}/dev/sms   {base}/dev/sns/sms
 {gateway_lines(base)}
   AWS emulator   {endpoint}   (moto; tables, queues and topics gridloop-local-*: {len(created)} created)

@@ -41,6 +41,22 @@ def create_all(session: Any, stage: str, endpoint_url: str | None = None, region
     return created
 
 
+def create_tables(session: Any, stage: str, endpoint_url: str | None = None, region: str = "us-east-1",
+                  named_for: str | None = None) -> list[str]:
+    """Only the template's DynamoDB tables (DynamoDB Local has no queues or topics);
+    returns their names. `named_for`: name them for that stage instead, as
+    `gridloop-{named_for}-{purpose}` (tests: tables of their own, defined as `stage`'s)."""
+    dynamodb = session.client("dynamodb", region_name=region, endpoint_url=endpoint_url)
+    names = []
+    for resource in render(stage)["Resources"].values():
+        if resource["Type"] == "AWS::DynamoDB::Table":
+            props = dict(resource["Properties"])
+            if named_for is not None:
+                props["TableName"] = props["TableName"].replace(f"gridloop-{stage}-", f"gridloop-{named_for}-", 1)
+            names.append(_create_table(dynamodb, props))
+    return names
+
+
 def _create_table(dynamodb: Any, props: dict[str, Any]) -> str:
     kwargs = {k: props[k] for k in ("TableName", "AttributeDefinitions", "KeySchema", "BillingMode")}
     if props.get("GlobalSecondaryIndexes"):

@@ -37,8 +37,8 @@ def render(stage: str) -> dict[str, Any]:
 
 def merge_template(stage: str) -> dict[str, Any]:
     """What `chalice package --merge-template` adds to Chalice's own template: our
-    resources, and partial batch responses on every SQS event source (Chalice
-    cannot switch those on itself)."""
+    resources, partial batch responses on every SQS event source (Chalice
+    cannot switch those on itself), and each function's own IAM policy (infra/iam.py)."""
     from chalice.utils import to_cfn_resource_name
 
     from app import app
@@ -53,6 +53,7 @@ def merge_template(stage: str) -> dict[str, Any]:
                     "FunctionResponseTypes": ["ReportBatchItemFailures"]}}}}}
         elif type(source).__name__ == "SNSEventConfig":
             resources[to_cfn_resource_name(source.name)] = _sns_subscriber(source.topic, stage, resources)
+    _least_privilege(app, stage, resources)
     if "SmsInboundTopic" in resources:
         # AWS only: End User Messaging may publish members' replies to the topic.
         resources["SmsInboundTopicPolicy"] = {"Type": "AWS::SNS::TopicPolicy", "Properties": {
@@ -63,6 +64,22 @@ def merge_template(stage: str) -> dict[str, Any]:
                 "Resource": {"Ref": "SmsInboundTopic"},
                 "Condition": {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}}]}}}
     return template
+
+
+def _least_privilege(app: Any, stage: str, resources: dict[str, Any]) -> None:
+    """Each function's role gets its own policy from infra/iam.py in place of Chalice's
+    (.chalice/policy-{stage}.json: logs only), and each function the name `chalice deploy`
+    would give it, so that its policy names its log group exactly. A function without a
+    policy in infra/iam.py raises: nothing is packaged with a role we did not write."""
+    from infra import iam
+
+    for function in iam.functions_of(app):
+        role = iam.role_logical_id(function)
+        document = iam.policy_document(function, stage)
+        resources[role] = {"Properties": {"Policies": [{"PolicyName": f"{role}Policy",
+                                                        "PolicyDocument": document}]}}
+        target = resources.setdefault(iam.function_logical_id(function), {})
+        target.setdefault("Properties", {})["FunctionName"] = iam.function_name(function, stage)
 
 
 def _sns_subscriber(topic_name: str, stage: str, resources: dict[str, Any]) -> dict[str, Any]:

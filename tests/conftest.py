@@ -40,6 +40,7 @@ class FakeServices:
 
     def __init__(self, communities, clock):
         from chalicelib.bootstrap import Container, load_json
+        from chalicelib.domain.admission import ReportLimits
         from chalicelib.services.directory import DirectoryCache
         from chalicelib.services.inbound import InboundSms
         from chalicelib.services.intake import IntakeService
@@ -55,11 +56,12 @@ class FakeServices:
         container = Container(_config(), clock)
         self.categories, self.policy = container.categories, container.policy
         self.intake = IntakeService(self.cases, self.intake_queue, self.directory, self.categories,
-                                    self.policy, clock)
+                                    self.policy, clock, limits=ReportLimits())
         self.notices = NoticeDelivery(self.cases, self.sms, self.directory, self.categories, clock)
         self.workflow = CaseWorkflow(self.cases, self.notices, self.sms, self.escalation_queue,
                                      self.directory, self.policy, clock,
-                                     intake=self.intake, contacts=self.contacts)
+                                     intake=self.intake, contacts=self.contacts,
+                                     blocklist=self.cases.blocklist)
         self.inbound = InboundSms(self.inbound_queue, clock)
         self.load_json = load_json
 
@@ -107,10 +109,21 @@ def aws_credentials(monkeypatch):
     use_test_environment(monkeypatch)
 
 
+# Functional tests post many reports from one phone, all from chalice's 127.0.0.1: the
+# limits are checked (in the same write) but not reached, except where a test asks for its
+# own (tests/functional/test_report_floods.py).
+ROOMY_REPORT_LIMITS = {"reports_per_phone": 1000, "reports_per_ip": 1000}
+
+
 @contextmanager
-def moto_stack(clock):
+def moto_stack(clock, **config):
     """The real adapters on in-process moto, with every resource of infra/resources.json
-    and the demo directory; installed as the handlers' container while it lasts."""
+    and the demo directory; installed as the handlers' container while it lasts.
+
+    Bundling is off unless asked for (`bundle_seconds=120`): these tests follow one case
+    at a time on a clock that stands still, where every text to a phone would otherwise
+    fall in one send window. tests/functional/test_bundling.py and the local stack run
+    with it on."""
     import boto3
     from moto import mock_aws
 
@@ -119,7 +132,7 @@ def moto_stack(clock):
 
     with mock_aws():
         create_all(boto3.session.Session(), "local")
-        container = bootstrap.Container(_config(), clock)
+        container = bootstrap.Container(_config(**{"bundle_seconds": 0.0, **ROOMY_REPORT_LIMITS, **config}), clock)
         load_demo_directory(container.directory_store)
         bootstrap.use(container)
         try:

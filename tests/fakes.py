@@ -5,10 +5,11 @@ import copy
 import json
 from typing import Any, Iterable, Iterator
 
+from chalicelib.domain.admission import Admission, Blocked, RateLimited
 from chalicelib.domain.case import Case
 from chalicelib.domain.directory import Community, Directory
 from chalicelib.domain.sla import fact_row
-from chalicelib.services.ports import CaseRef, CodeTaken, ConcurrentUpdate
+from chalicelib.services.ports import CaseRef, CodeTaken, ConcurrentUpdate, SendWindows, WindowBusy
 
 
 class FakeClock:
@@ -22,22 +23,90 @@ class FakeClock:
         self.now += seconds
 
 
+class InMemorySendWindows:
+    """SendWindowStore, and the windows InMemoryCases.save takes and joins."""
+
+    def __init__(self) -> None:
+        self.until: dict[str, float] = {}            # phone → when its window ends
+        self.waiting: dict[str, set[str]] = {}       # phone → codes of cases waiting for it
+
+    def busy(self, windows: SendWindows) -> dict[str, float]:
+        return {phone: self.until.get(phone, windows.now) for phone in windows.claim
+                if self.until.get(phone, float("-inf")) > windows.now or self.waiting.get(phone)}
+
+    def apply(self, windows: SendWindows, code: str) -> None:
+        for phone in windows.claim:
+            self.until[phone] = windows.until
+        for phone in windows.join:
+            self.waiting.setdefault(phone, set()).add(code)
+
+    def collect(self, phone: str, now: float, until: float) -> list[str] | None:
+        if self.until.get(phone, float("-inf")) > now:
+            return None
+        self.until[phone] = until
+        return sorted(self.waiting.get(phone, set()))     # kept until the bundle is recorded
+
+    def join(self, phone: str, code: str, now: float) -> float:
+        self.waiting.setdefault(phone, set()).add(code)
+        return self.until.get(phone, now)
+
+
+class InMemoryBlockList:
+    """BlockList: the blocked senders ("phone:<key>" / "ip:<key>")."""
+
+    def __init__(self) -> None:
+        self.senders: set[str] = set()
+
+    def blocked(self, sender: str) -> bool:
+        return sender in self.senders
+
+
 class InMemoryCases:
     def __init__(self) -> None:
         self.items: dict[str, dict[str, Any]] = {}
+        self.send_windows = InMemorySendWindows()
+        self.blocklist = InMemoryBlockList()
+        self.report_counts: dict[str, int] = {}      # the admission quotas' counters
 
-    def add(self, case: Case) -> None:
+    def add(self, case: Case, admission: Admission | None = None) -> None:
+        """As the adapter's one write: nothing is counted unless the case is stored."""
         if case.code in self.items:
             raise CodeTaken(case.code)
+        if admission:
+            blocked = [sender for sender in admission.blocks if self.blocklist.blocked(sender)]
+            if blocked:
+                raise Blocked(blocked[0])
+            full = [q for q in admission.quotas if self.report_counts.get(q.counter, 0) >= q.limit]
+            if full:
+                raise RateLimited(full[0], admission.now)
+            for quota in admission.quotas:
+                self.report_counts[quota.counter] = self.report_counts.get(quota.counter, 0) + 1
         case.version = 1
         self.items[case.code] = copy.deepcopy(case.to_dict())
 
-    def save(self, case: Case) -> None:
+    def save(self, case: Case, windows: SendWindows | None = None) -> None:
         stored = self.items.get(case.code)
         if stored is None or stored["version"] != case.version:
             raise ConcurrentUpdate(case.code)
+        if windows:
+            busy = self.send_windows.busy(windows)
+            if busy:
+                raise WindowBusy(busy)
+            self.send_windows.apply(windows, case.code)
         case.version += 1
         self.items[case.code] = copy.deepcopy(case.to_dict())
+
+    def save_bundle(self, cases: list[Case], phone: str, codes: list[str]) -> None:
+        if any(self.items.get(c.code, {}).get("version") != c.version for c in cases):
+            raise ConcurrentUpdate(",".join(c.code for c in cases))
+        for case in cases:
+            case.version += 1
+            self.items[case.code] = copy.deepcopy(case.to_dict())
+        left = self.send_windows.waiting.get(phone, set()) - set(codes)
+        if left:
+            self.send_windows.waiting[phone] = left
+        else:
+            self.send_windows.waiting.pop(phone, None)
 
     def get(self, code: str) -> Case | None:
         stored = self.items.get(code)

@@ -16,10 +16,11 @@ from pynamodb.indexes import GlobalSecondaryIndex, IncludeProjection, KeysOnlyPr
 from pynamodb.models import Model
 
 from chalicelib.domain.sla import fact_row
+from chalicelib.domain.admission import Admission
 from chalicelib.domain.case import Case
 from chalicelib.domain.contacts import phone_key
 from chalicelib.domain.directory import Community, Directory
-from chalicelib.services.ports import CaseRef, CodeTaken, ConcurrentUpdate
+from chalicelib.services.ports import CaseRef, CodeTaken, ConcurrentUpdate, SendWindows
 
 DUE_INDEX = "open-due"
 ID_INDEX = "by-id"
@@ -153,15 +154,27 @@ def grid_key(community_id: str, grid_id: str) -> str:
 
 
 class DynamoCaseRepository:
-    def __init__(self, model: type[Model], due_shards: int = 4, page_size: int | None = None):
+    def __init__(self, model: type[Model], due_shards: int = 4, page_size: int | None = None,
+                 window_model: type[Model] | None = None,
+                 admission_models: tuple[type[Model], type[Model]] | None = None):
         self._model, self._shards = model, due_shards
         self._page_size = page_size     # items per Query page for the SLA report (None: 1 MB pages)
+        self._window_model = window_model   # send windows (adapters.send_windows), for save()
+        self._admission_models = admission_models   # (contacts, block list): add() with an Admission
 
     def shard_of(self, code: str) -> str:
-        return str(int(hashlib.sha1(code.encode()).hexdigest(), 16) % self._shards)
+        # Spreads codes over the index's shards; not a security use (and the same digest as ever).
+        return str(int(hashlib.sha1(code.encode(), usedforsecurity=False).hexdigest(), 16) % self._shards)
 
-    def add(self, case: Case) -> None:
+    def add(self, case: Case, admission: Admission | None = None) -> None:
         record = self._to_record(case, version=None)
+        if admission:
+            if self._admission_models is None:
+                raise ValueError("this repository was built without the contacts and block list models")
+            from chalicelib.adapters.admission import add_admitted
+            add_admitted(record, admission, *self._admission_models)
+            case.version = record.version
+            return
         try:
             record.save()   # VersionAttribute: on a new item, "version does not exist yet"
         except PutError as error:
@@ -170,8 +183,15 @@ class DynamoCaseRepository:
             raise
         case.version = record.version
 
-    def save(self, case: Case) -> None:
+    def save(self, case: Case, windows: SendWindows | None = None) -> None:
         record = self._to_record(case, version=case.version)
+        if windows:
+            if self._window_model is None:
+                raise ValueError("this repository was built without the send windows' model")
+            from chalicelib.adapters.send_windows import save_with_windows
+            save_with_windows(record, self._window_model, case.code, windows)
+            case.version = record.version
+            return
         try:
             record.save()   # VersionAttribute: only if nobody saved since we read it
         except PutError as error:
@@ -179,6 +199,15 @@ class DynamoCaseRepository:
                 raise ConcurrentUpdate(case.code) from None
             raise
         case.version = record.version
+
+    def save_bundle(self, cases: list[Case], phone: str, codes: list[str]) -> None:
+        if self._window_model is None:
+            raise ValueError("this repository was built without the send windows' model")
+        from chalicelib.adapters.send_windows import save_bundle
+        records = [self._to_record(case, version=case.version) for case in cases]
+        save_bundle(records, self._window_model, phone, codes)
+        for case, record in zip(cases, records):
+            case.version = record.version
 
     def get(self, code: str) -> Case | None:
         try:

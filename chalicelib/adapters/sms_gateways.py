@@ -139,8 +139,12 @@ def _url_variants(url: str) -> list[str]:
 
 def twilio_signature_matches(auth_token: str, url: str, params: Params, signature: str) -> bool:
     given = signature.strip().encode("utf-8")
+    try:
+        candidates = _url_variants(url)
+    except ValueError:   # a Host header no URL has ("host:abc", "[::1"): nothing Twilio signed
+        return False
     matches = False
-    for candidate in _url_variants(url):
+    for candidate in candidates:
         expected = twilio_signature(auth_token, candidate, params).encode("ascii")
         matches |= hmac.compare_digest(expected, given)   # constant time, both tried
     return matches

@@ -47,5 +47,8 @@ class SqsDeadLetters:
     def __init__(self, queue: SqsQueue):
         self._queue = queue
 
-    def put(self, body: str, reason: str, source: str) -> None:
-        self._queue.send(body, {"reason": reason[:1000] or "unknown", "source_queue": source})
+    def put(self, body: str, reason: str, source: str, message_id: str | None = None) -> None:
+        attributes = {"reason": reason[:1000] or "unknown", "source_queue": source}
+        if message_id:
+            attributes["message_id"] = message_id
+        self._queue.send(body, attributes)

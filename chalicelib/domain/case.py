@@ -55,14 +55,19 @@ HEARS: dict[str, str] = {
     "extension_requested": "above",              # may approve or refuse
     "reporter_received": "reporter", "reporter_resolved": "reporter",   # the resident: 查询, 1 / 2
     "escalated_away": "stand_down", "taken_over": "stand_down", "transferred_away": "stand_down",
+    "case_cancelled": "called_off",   # 取消: everyone told to act on it and not stood down since
 }
+# The kinds of HEARS that ask their recipient to act on the case; the stand-downs end that.
+TOLD_TO_ACT = frozenset({"handle", "follow", "above"})
 MAX_EXTENSION_DAYS = 30
 # Notices that ask for nothing before morning: they wait out a community's quiet hours.
 # Everything else asks for an action while a clock runs, and goes at once, day or night.
 HOLDABLE = frozenset({
     "reporter_resolved", "follow", "escalated_away", "taken_over", "transferred_away",
     "supervise_yellow", "resolve_warning", "extension_submitted", "extension_approved",
-    "extension_refused", "suspended", "resumed", "resolved"})
+    "extension_refused", "suspended", "resumed", "resolved", "case_cancelled"})
+# The clock of an SMS report waiting for the member on triage duty to place it.
+TRIAGE_TIMER = "triage"
 
 
 class TransitionRefused(Exception):
@@ -104,6 +109,7 @@ class Case:
     source: str = "web"
     reporter_phone: str | None = None
     reporter_name: str | None = None
+    reporter_lang: str = "zh"             # the language the reporter is answered in ("zh", "en")
     dedupe_key: str | None = None         # what makes two submissions "the same report"
     request_hash: str | None = None
     priority: str = "normal"              # "urgent" takes the category's urgent chain, if it has one
@@ -135,11 +141,12 @@ class Case:
                 description: str, now: float, source: str = "web",
                 reporter_phone: str | None = None, reporter_name: str | None = None,
                 dedupe_key: str | None = None, request_hash: str | None = None,
-                priority: str = "normal") -> "Case":
+                priority: str = "normal", reporter_lang: str = "zh") -> "Case":
         case = cls(id=id, code=code, community_id=community_id, category=category,
                    location=location, description=description, created_at=now, updated_at=now,
                    source=source, reporter_phone=reporter_phone, reporter_name=reporter_name,
-                   dedupe_key=dedupe_key, request_hash=request_hash, priority=priority)
+                   reporter_lang=reporter_lang, dedupe_key=dedupe_key, request_hash=request_hash,
+                   priority=priority)
         case._record(now, "received", detail=source)
         return case
 
@@ -215,12 +222,24 @@ class Case:
         times = [t for t in (self.due_at if self.has_running_clock else None, self.held_until) if t is not None]
         return min(times, default=None)
 
-    def hold(self, notice: Notice, until: float, now: float) -> None:
-        """Keep a notice in the outbox until `until` (quiet hours); it is never dropped."""
-        if notice in self.outbox and notice.not_before is None:
-            self.outbox[self.outbox.index(notice)] = replace(notice, not_before=until)
-            self._record(now, "notice_held", level=self.level, actor=notice.member_id,
-                         detail=f"{notice.template}:{notice.id}")
+    def hold(self, notice: Notice, until: float, now: float, why: str = "quiet_hours") -> None:
+        """Keep a notice in the outbox until `until`; it is never dropped. `why`: the
+        community's quiet hours, or "bundle": its phone had a text within the send window
+        (services.notices), and it goes in one text with the others when the window ends."""
+        index = self._outbox_index(notice)
+        if index is None:
+            return
+        held = self.outbox[index]
+        if held.not_before is not None and (why != "bundle" or held.not_before >= until):
+            return      # held already (a retry): quiet hours are never cut short
+        self.outbox[index] = replace(held, not_before=until)
+        self._record(now, "notice_bundled" if why == "bundle" else "notice_held", level=self.level,
+                     actor=notice.member_id, detail=f"{notice.template}:{notice.id}")
+
+    def _outbox_index(self, notice: Notice) -> int | None:
+        """Where the notice is in the outbox, by its id: a copy read at another time may
+        hold it until another time."""
+        return next((i for i, n in enumerate(self.outbox) if n.id == notice.id), None)
 
     @property
     def has_running_clock(self) -> bool:
@@ -242,8 +261,7 @@ class Case:
             self.responsibility = {k: list(v) for k, v in responsibility.items()}
         self.grid_id = grid_id or self.grid_id
         self._adopt(policy)
-        if self.reporter_phone and not self.has_sent("reporter_received"):
-            self._notify(REPORTER, "reporter_received")   # the code, once (SMS triage may have sent it)
+        self.give_code()             # the code, once (SMS triage may have sent it)
         self._route_to_first_holder(self._policy(policy), now, together=policy.together)
 
     def _route_to_first_holder(self, policy: EscalationPolicy, now: float,
@@ -502,16 +520,112 @@ class Case:
         self._notify(member_id, "transferred_away", to=to_member)
         return True
 
+    # -- 取消 -------------------------------------------------------------------------------
+    def cancel(self, member_id: str, reason: str, now: float, on_duty: bool = False) -> bool:
+        """取消: a junk report (spam, a test, a duplicate) is called off. The holder may, and
+        so may the committee and the area chief; `on_duty` says the caller, who knows the
+        directory, found the member on triage duty, on the committee or the area chief of
+        the case's community (an SMS report nobody placed has no chain to tell by). Every
+        clock stops, notices not yet sent are dropped (the reporter hears nothing: a junk
+        report should not cost another SMS), and whoever was told to act is told to stop.
+        Returns False for a case already cancelled (a redelivered SMS)."""
+        if not on_duty and member_id != self.holder:
+            self._check_committee(member_id)
+        if not (reason or "").strip():
+            raise TransitionRefused("reason_required")
+        if self.status is Status.CANCELLED:
+            return False
+        if not self.is_open:
+            raise TransitionRefused(f"not_cancellable_{self.status.value}")
+        told = [m for m in self._told_to_act() if m != member_id]
+        for notice in self.outbox:           # none of them makes sense any more
+            self._record(now, "notice_dropped", level=self.level, actor=notice.member_id,
+                         detail=f"{notice.template}:{notice.id}")
+        self.outbox = []
+        self.status = Status.CANCELLED
+        self._set_timer(None)                # every clock stops: out of the sweep's index
+        self.resolve_due_at = None
+        self.suspended = self.extension = None
+        self.awaiting_feedback = False
+        self._record(now, "cancelled", level=self.level or None, actor=member_id, detail=reason.strip())
+        for recipient in told:
+            self._notify(recipient, "case_cancelled")
+        return True
+
+    def _told_to_act(self) -> list[str]:
+        """The members sent a notice that asks them to act on this case (HEARS: handle,
+        follow, above) and not told to stand down since; the holder first."""
+        told: dict[str, None] = {}
+        for event in self.history:
+            if event.event != "notified" or event.actor in (None, REPORTER):
+                continue
+            kind = HEARS.get((event.detail or "").split(":", 1)[0])
+            if kind in TOLD_TO_ACT:
+                told[event.actor] = None
+            elif kind == "stand_down":
+                told.pop(event.actor, None)
+        return ([self.holder] if self.holder else []) + [m for m in told if m != self.holder]
+
+    # -- SMS reports: the resident's code, triage (domain.sms_intake) ------------------------
+    def give_code(self) -> bool:
+        """The reporter's code (reporter_received), once: when the case is routed, or as
+        soon as an SMS report waits for its place. False when it has no phone or has it."""
+        if not self.reporter_phone or self.has_sent("reporter_received"):
+            return False
+        self._notify(REPORTER, "reporter_received")
+        return True
+
+    def await_triage(self, holder: str, now: float, remind_at: float, **request: Any) -> bool:
+        """An SMS report whose place nobody can tell goes to the member on triage duty, who
+        is reminded at `remind_at`; `request` fills the triage_request notice. False when it
+        was handed over before (a redelivery)."""
+        if self.status is not Status.RECEIVED or any(e.event == "triage" for e in self.history):
+            return False
+        self.holder = holder
+        self._set_timer(TRIAGE_TIMER, remind_at)
+        self._record(now, "triage", actor=holder)
+        self._notify(holder, "triage_request", **request)
+        return True
+
+    def remind_triage(self, expected_due_at: float, holder: str | None, now: float, remind_at: float) -> bool:
+        """Nobody placed it in time: remind whoever is on triage duty now (`holder`; None
+        keeps the one it has). Stale or duplicate requests change nothing, as escalations."""
+        if (self.timer != TRIAGE_TIMER or self.due_at is None or abs(self.due_at - expected_due_at) > 1e-3
+                or self.due_at > now or self.status is not Status.RECEIVED):
+            return False
+        self.holder = holder or self.holder
+        self._set_timer(TRIAGE_TIMER, remind_at)
+        self._record(now, "triage_reminded", actor=self.holder)
+        self._notify(self.holder, "triage_reminder")
+        return True
+
+    def locate(self, location: str, member_id: str, now: float, route_by: float) -> bool:
+        """位置: the triage member sets the place. The case stays received, due for routing at
+        `route_by`. False for the same place again (a redelivered SMS); TransitionRefused
+        once it is placed."""
+        if any(e.event == "located" and e.detail == location and e.actor == member_id for e in self.history):
+            return False
+        if self.status is Status.CANCELLED:
+            raise TransitionRefused("not_placeable_cancelled")
+        if self.status is not Status.RECEIVED or self.timer != TRIAGE_TIMER:
+            raise TransitionRefused("already_placed")
+        self.location = location
+        self.holder = None
+        self._set_timer("ack", route_by)
+        self._record(now, "located", actor=member_id, detail=location)
+        return True
+
     def mark_failed(self, notice: Notice, now: float, recipient: str, error: str) -> None:
         """A delivery attempt failed: the notice stays in the outbox for the next try."""
-        if notice in self.outbox:
+        if self._outbox_index(notice) is not None:
             self._record(now, "notice_failed", level=self.level, actor=recipient,
                          detail=f"{notice.template}:{notice.id}:{error}")
 
     def mark_sent(self, notice: Notice, now: float, message_id: str | None, recipient: str) -> None:
         """Move a delivered notice from the outbox into the history."""
-        if notice in self.outbox:
-            self.outbox.remove(notice)
+        index = self._outbox_index(notice)
+        if index is not None:
+            del self.outbox[index]
             if message_id and message_id.startswith("withheld:"):   # not sent on purpose (退订)
                 self._record(now, "notice_withheld", level=self.level, actor=recipient,
                              detail=f"{notice.template}:{notice.id}:{message_id.split(':', 1)[1]}")

@@ -28,6 +28,8 @@ class RateLimit:
 # three in an hour a number hears nothing more, so two robots cannot answer each other
 # for ever (GoAlert does the same).
 ERROR_REPLIES = RateLimit("errors", 3, 3600.0)
-# New reports by SMS from one phone: more than this in an hour is not a resident but a
-# machine (or a loop); the rest go to the sms-inbound dead-letter queue, kept, not lost.
-SMS_REPORTS = RateLimit("reports", 5, 3600.0)
+# New reports from one phone (or address) are limited in the report's own write, by
+# domain.admission. A phone over its limit by SMS is told so once per window
+# (this counter's), then hears nothing; the messages go to the sms-inbound dead-letter
+# queue, kept, not lost.
+REPORTS_REFUSED = "reports_refused"

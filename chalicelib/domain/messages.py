@@ -110,6 +110,11 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "zh": "事项{code}已由跟办人办结，您无需再办理。",
         "en": "Case {code} was resolved by the member following it; nothing more to do.",
     },
+    # 取消: a junk report called off; to everyone told to act on it (case._told_to_act)
+    "case_cancelled": {
+        "zh": "【{community}】事项{code}已撤销，无需再办理。",
+        "en": "[{community}] Case {code} was cancelled; nothing more to do.",
+    },
     # refusals: the case is unchanged
     "refused_not_on_chain": {
         "zh": "抱歉，您不是事项{code}的当前负责人，无法操作。",
@@ -138,6 +143,14 @@ TEMPLATES: dict[str, dict[str, str]] = {
     "refused_closed": {
         "zh": "事项{code}已结束，无需操作。",
         "en": "Case {code} is already closed.",
+    },
+    "refused_cancel_reason": {
+        "zh": "撤销须写明原因，请回复“取消 {code} 原因”，如“取消 {code} 重复报事”",
+        "en": "Say why to cancel: reply CANCEL {code} REASON, e.g. CANCEL {code} duplicate.",
+    },
+    "refused_not_cancellable": {
+        "zh": "事项{code}已办结或已结案，不能撤销。",
+        "en": "Case {code} is already resolved or closed and cannot be cancelled.",
     },
     "unknown_case": {
         "zh": "未找到事项{code}，请核对编号。",
@@ -221,6 +234,10 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "zh": "发短信写明楼号单元和问题即可报事，如“3号楼2单元楼道灯坏了”。查进度回复“查询 编号”，退订回复“退订”",
         "en": "To report, text the building, unit and problem, e.g. \"3-2 stairwell light out\". CHECK CODE for status, STOP to opt out.",
     },
+    "reports_limited": {     # once per window, to a phone over its limit of new reports
+        "zh": "此号码报事过于频繁，本条暂未受理，请稍后再发。急事请直接联系网格员。",
+        "en": "Too many reports from this number: this one was not taken. Please try again later.",
+    },
     "no_reports": {
         "zh": "未找到此号码的报事。发短信描述问题即可报事。",
         "en": "No report from this number was found. Text us the problem to report it.",
@@ -247,3 +264,58 @@ TEMPLATES: dict[str, dict[str, str]] = {
 def render(template: str, lang: str, **params: Any) -> str:
     texts = TEMPLATES[template]
     return texts.get(lang, texts["zh"]).format(**params)
+
+
+# A bundle: the notices to one phone within a send window (services.notices), as one text.
+# Each notice is one brief line; a template without a brief goes in as its own text
+# without the community's name, which the bundle's header carries once.
+BRIEFS: dict[str, dict[str, str]] = {
+    "assigned": {"zh": "{code}新事项：{location}{category}", "en": "{code} new: {location}, {category}"},
+    "escalated_to_you": {"zh": "{code}升级给您：{location}{category}",
+                         "en": "{code} now yours: {location}, {category}"},
+    "reopened_to_you": {"zh": "{code}居民不满意，请重办", "en": "{code} reopened: resident not satisfied"},
+    "transferred_to_you": {"zh": "{code}转办给您：{location}{category}",
+                           "en": "{code} passed to you: {location}, {category}"},
+    "reminder": {"zh": "{code}仍未接单", "en": "{code} still not accepted"},
+    "follow": {"zh": "{code}请跟办：{location}{category}", "en": "{code} follow: {location}, {category}"},
+    "resolve_warning": {"zh": "{code}将到办结时限", "en": "{code} nearly due"},
+    "resolve_overdue": {"zh": "{code}已超办结时限，督办中", "en": "{code} overdue, under supervision"},
+    "supervise_yellow": {"zh": "{code}黄牌督办（{holder}）", "en": "{code} yellow card ({holder})"},
+    "supervise_red": {"zh": "{code}红牌督办（{holder}）", "en": "{code} red card ({holder})"},
+    "escalated_away": {"zh": "{code}已升级至{role}", "en": "{code} gone up to the {role}"},
+    "taken_over": {"zh": "{code}已由{by}接手", "en": "{code} taken over by {by}"},
+    "transferred_away": {"zh": "{code}已转办给{to}", "en": "{code} passed to {to}"},
+    "resolved": {"zh": "{code}已由跟办人办结", "en": "{code} resolved by its follower"},
+    "case_cancelled": {"zh": "{code}已撤销", "en": "{code} cancelled"},
+    "extension_requested": {"zh": "{code}申请延期{days}天", "en": "{code} asks {days} more days"},
+    "extension_submitted": {"zh": "{code}延期申请已报上级", "en": "{code} extension request sent up"},
+    "extension_approved": {"zh": "{code}延期{days}天已获同意", "en": "{code} {days} more days approved"},
+    "extension_refused": {"zh": "{code}延期申请未获同意", "en": "{code} extension refused"},
+    "suspended": {"zh": "{code}已挂起", "en": "{code} suspended"},
+    "resumed": {"zh": "{code}已恢复办理", "en": "{code} resumed"},
+    "triage_reminder": {"zh": "{code}短信报事尚无位置", "en": "{code} SMS report has no place yet"},
+    "reporter_resolved": {"zh": "{code}已办结，满意回1，不满意回2", "en": "{code} resolved: reply 1 if satisfied, 2 if not"},
+}
+BUNDLE = {
+    "zh": "【{community}】{count}条通知：{items}。回复“帮助”看您的待办",
+    "en": "[{community}] {count} notices: {items}. Reply HELP for your open cases.",
+}
+BUNDLE_SEPARATOR = {"zh": "；", "en": "; "}
+_HEADERS = ("【{community}】", "[{community}] ")
+
+
+def brief(template: str, lang: str, **params: Any) -> str:
+    """One notice as a line of a bundle."""
+    if template in BRIEFS:
+        texts = BRIEFS[template]
+        return texts.get(lang, texts["zh"]).format(**params)
+    text = render(template, lang, **params)
+    for header in _HEADERS:      # the bundle names the community once
+        text = text.removeprefix(header.format(**params)) if "community" in params else text
+    return text.rstrip("。.")
+
+
+def render_bundle(lines: list[str], lang: str, community: str) -> str:
+    """Several notices to one phone as one text (a single notice goes as its own text)."""
+    return BUNDLE.get(lang, BUNDLE["zh"]).format(
+        community=community, count=len(lines), items=BUNDLE_SEPARATOR.get(lang, "；").join(lines))

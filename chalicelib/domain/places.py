@@ -22,8 +22,10 @@ _BUILDING_WORD = r"(?:号楼|號樓|号樓|栋|棟|幢|座|号|號)"      # 号 
 _STRONG_BUILDING_WORD = r"(?:号楼|號樓|号樓|栋|棟|幢|座)"
 _UNIT_WORD = r"(?:单元|單元)"
 _GAP = r"[\s,，、]*"
-# What may follow "3-2" when it is not a place: a time, a span, a quantity.
-_NOT_A_PLACE_AFTER = r"(?!\s*(?:点|點|时|時|天|日|月|号|號|个|個|次|岁|歲|层|層|元|块|塊|分|小时|周|年|斤|米|度|楼|樓|[:：.\d]))"
+# What may follow "3-2" when it is not a place: a time, a span, a quantity, a floor ("3-2楼";
+# but 楼道 / 楼梯, the stairwell, is where residents say the problem is: "3-2楼道灯坏了").
+_NOT_A_PLACE_AFTER = (r"(?!\s*(?:点|點|时|時|天|日|月|号|號|个|個|次|岁|歲|层|層|元|块|塊|分|小时|周|年|斤|米|度"
+                      r"|(?:楼|樓)(?![道梯])|[:：.\d]))")
 
 _PATTERNS = (
     # 3号楼2单元, 3栋2单元, 3号2单元, 三号楼二单元

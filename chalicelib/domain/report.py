@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from .directory import Directory
+from .language import DEFAULT as DEFAULT_LANG, LANGS
 
 REQUIRED = ("category", "location", "description")
-OPTIONAL = ("phone", "name", "priority")
+OPTIONAL = ("phone", "name", "priority", "lang")
 PRIORITIES = ("normal", "urgent")
 MAX_DESCRIPTION = 1000
 MAX_NAME = 50
@@ -30,12 +31,15 @@ class ReportRequest:
     phone: str | None = None
     name: str | None = None
     priority: str = "normal"
+    lang: str = DEFAULT_LANG      # the language the reporter's SMS are in
 
     def fingerprint(self) -> str:
         """Identifies the content, to tell a retry from a reused Idempotency-Key."""
         fields = [self.category, self.location, self.description, self.phone, self.name]
         if self.priority != "normal":
             fields.append(self.priority)
+        if self.lang != DEFAULT_LANG:       # reports made before there was a lang keep their print
+            fields.append(f"lang:{self.lang}")
         body = json.dumps(fields, ensure_ascii=False)
         return hashlib.sha256(body.encode()).hexdigest()[:32]
 
@@ -79,9 +83,12 @@ def validate(payload: Any, directory: Directory, categories: Mapping[str, Any],
     priority = (values["priority"] or "normal").lower()
     if priority not in PRIORITIES:
         raise InvalidReport("invalid_priority", f"priority must be one of {', '.join(PRIORITIES)}", "priority")
+    lang = (values["lang"] or DEFAULT_LANG).lower()
+    if lang not in LANGS:
+        raise InvalidReport("invalid_lang", f"lang must be one of {', '.join(LANGS)}", "lang")
     phone = normalize_phone(values["phone"]) if values["phone"] is not None else None
     return ReportRequest(location.community_id, category, location.code, values["description"],
-                         phone, values["name"], priority)
+                         phone, values["name"], priority, lang)
 
 
 def normalize_phone(raw: str) -> str:

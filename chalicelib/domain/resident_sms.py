@@ -20,6 +20,9 @@ words is still a report:
 
 STOP and START are matched for members as well (services.workflow): a member's duty
 SMS never stop, but the notices about what they reported as a resident do.
+
+A resident is answered in the language they write in (`language_of`, domain.language):
+English for Latin letters without a Chinese character, else Chinese.
 """
 from __future__ import annotations
 
@@ -28,7 +31,7 @@ import unicodedata
 from dataclasses import dataclass
 from enum import Enum
 
-from . import sms
+from . import language, sms
 from .codes import ALPHABET, CODE_LENGTH
 
 
@@ -46,6 +49,8 @@ class Intent(str, Enum):
 
 
 STOP_WORDS = frozenset({"退订", "TD", "T", "STOP", "UNSUBSCRIBE", "STOPALL", "取消订阅", "退订短信"})
+# Latin letters that Chinese SMS users write too: a Chinese carrier's unsubscribe (回复TD退订).
+CHINESE_IN_LATIN = frozenset({"TD", "T"})
 START_WORDS = frozenset({"订阅", "START", "UNSTOP", "恢复订阅", "重新订阅"})
 SATISFIED_WORDS = ("满意", "很满意", "非常满意", "满意了", "1")
 UNSATISFIED_WORDS = ("不满意", "很不满意", "非常不满意", "没修好", "还没修好", "没有修好", "没解决", "还没解决", "2")
@@ -91,6 +96,19 @@ def feedback(text: str | None) -> ResidentMessage | None:
     if match and match.group(2) in UNSATISFIED_WORDS[:-1]:
         return ResidentMessage(Intent.UNSATISFIED, match.group(1))
     return None
+
+
+def language_of(text: str | None, code: str | None = None) -> str | None:
+    """The language to answer a resident's SMS in (domain.language): "en" for Latin letters
+    without a Chinese character, "zh" with one, None when the text shows none (digits,
+    punctuation, or only `code`, the case's code it names: "1 ABC234") and the caller
+    falls back on what it knows (the report's language)."""
+    if sms.bare(text) in CHINESE_IN_LATIN:
+        return "zh"
+    normal = unicodedata.normalize("NFKC", text or "")
+    if code:     # a code is in Latin letters whatever one speaks; as typed: "abc 234", "ABC-234"
+        normal = re.sub(r"[\s\-]?".join(map(re.escape, code)), " ", normal, flags=re.IGNORECASE)
+    return language.detect(normal)
 
 
 def classify(text: str | None) -> ResidentMessage:

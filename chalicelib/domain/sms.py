@@ -4,7 +4,8 @@ Members reply from basic phones: accept full-width characters, any case, extra
 spaces, and a code glued to the word ("收到ABC234"). `收到`, `完成` and `位置` may come
 without a code (the member's one open case is meant, see services.workflow), and the
 notices' numeric shortcuts stand for the words: `1` is 收到, `2` is 完成. `帮助` / `HELP`
-asks for the member's open cases, `查询 CODE` for a case's status.
+asks for the member's open cases, `查询 CODE` for a case's status. `取消 CODE 原因` /
+`CANCEL CODE REASON` calls off a junk report.
 """
 from __future__ import annotations
 
@@ -37,6 +38,7 @@ class Action(str, Enum):
     LOCATE = "locate"             # 位置 CODE 3-2: the triage member sets an SMS report's place
     HELP = "help"                 # 帮助 / HELP: my open cases
     QUERY = "query"               # 查询 CODE: a case's status (anyone, residents too)
+    CANCEL = "cancel"             # 取消 CODE 原因: a junk report is called off
 
 
 # A reply that may leave the code out: it applies to the member's one open case.
@@ -58,6 +60,7 @@ WORDS = {
     "恢复": Action.RESUME, "RESUME": Action.RESUME,
     "转办": Action.TRANSFER, "TRANSFER": Action.TRANSFER,
     "位置": Action.LOCATE, "PLACE": Action.LOCATE,
+    "取消": Action.CANCEL, "CANCEL": Action.CANCEL,
 }
 MAX_REASON = 200
 _DAYS = re.compile(r"^[\s,，:：]*(\d{1,3})\s*(?:天|日|DAYS?|D)?(?![0-9])")
@@ -72,7 +75,7 @@ class Command:
     action: Action
     code: str | None              # None: no code given (BARE_ALLOWED, HELP, QUERY)
     days: int | None = None       # EXTEND
-    reason: str = ""              # EXTEND, SUSPEND, TRANSFER
+    reason: str = ""              # EXTEND, SUSPEND, TRANSFER, CANCEL ("" when none was given)
     target: str | None = None     # TRANSFER: the phone of the member who takes it
     place: str = ""               # LOCATE: the place as typed ("3-2", "3号楼2单元", "changmu-03-2")
 
@@ -158,7 +161,9 @@ def _with_arguments(action: Action, code: str, tail: str, original_tail: str, te
         if phone is None:
             raise Unparsable(text, code)
         return Command(action, code, target=re.sub(r"[\s\-]", "", phone.group(1)), reason=reason(phone.end()))
-    if action is Action.SUSPEND:
+    if action in (Action.SUSPEND, Action.CANCEL):
+        # 取消 without a reason is parsed, not refused here: the case asks for one
+        # (TransitionRefused "reason_required"), and the answer says how to give it.
         return Command(action, code, reason=reason(0))
     if action is Action.LOCATE:
         place = reason(0)

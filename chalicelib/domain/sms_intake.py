@@ -19,11 +19,11 @@ Pure: the services (services.workflow) store and send.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from . import places
-from .case import REPORTER, Case, Status, TransitionRefused
+from . import case as _case, places
+from .case import Case, Status
 from .directory import Community, Directory
 
-TRIAGE_TIMER = "triage"
+TRIAGE_TIMER = _case.TRIAGE_TIMER   # the clock an unplaced report runs on (kept by the case)
 SNIPPET = {"zh": 20, "en": 10}      # what of the resident's text fits one SMS with the rest
 MAX_DESCRIPTION = 1000
 
@@ -94,58 +94,42 @@ def await_triage(case: Case, holder: str, now: float, remind_at: float, lang: st
     """Hand an unplaced SMS report to the member on triage duty, with what the resident
     wrote and their phone; the resident gets their code now (the reporter_received
     notice), not when the report is placed. False when it already was (a redelivery)."""
-    if case.status is not Status.RECEIVED or any(e.event == "triage" for e in case.history):
-        return False
-    case.holder = holder
-    case.due_at, case.timer = remind_at, TRIAGE_TIMER
-    case._record(now, "triage", actor=holder)
     phone = phone_shown(case.reporter_phone)
-    case._notify(holder, "triage_request", text=snippet(case.description, lang, phone), phone=phone)
-    give_code(case)
+    if not case.await_triage(holder, now, remind_at, text=snippet(case.description, lang, phone), phone=phone):
+        return False
+    case.give_code()
     return True
 
 
 def give_code(case: Case) -> bool:
     """The resident's code (reporter_received), once, before the report is placed or routed."""
-    if not case.reporter_phone or case.has_sent("reporter_received"):
-        return False
-    case._notify(REPORTER, "reporter_received")
-    return True
+    return case.give_code()
 
 
 def remind_triage(case: Case, expected_due_at: float, holder: str | None, now: float,
                   remind_at: float) -> bool:
     """Nobody placed it in time: remind whoever is on triage duty now (the directory may
     have changed). Stale or duplicate requests change nothing, as escalations."""
-    if (case.timer != TRIAGE_TIMER or case.due_at is None or abs(case.due_at - expected_due_at) > 1e-3
-            or case.due_at > now or case.status is not Status.RECEIVED):
-        return False
-    case.holder = holder or case.holder
-    case.due_at = remind_at
-    case._record(now, "triage_reminded", actor=case.holder)
-    case._notify(case.holder, "triage_reminder")
-    return True
+    return case.remind_triage(expected_due_at, holder, now, remind_at)
 
 
 def locate(case: Case, location: str, member_id: str, now: float, route_by: float) -> bool:
     """位置: the triage member sets the place. The case stays received, due for routing at
     `route_by` (the caller routes it at once; the sweep does if that is lost). False for
     the same place again (a redelivered SMS); TransitionRefused once it is placed."""
-    if any(e.event == "located" and e.detail == location and e.actor == member_id for e in case.history):
-        return False
-    if case.status is not Status.RECEIVED or case.timer != TRIAGE_TIMER:
-        raise TransitionRefused("already_placed")
-    case.location = location
-    case.holder = None
-    case.due_at, case.timer = route_by, "ack"
-    case._record(now, "located", actor=member_id, detail=location)
-    return True
+    return case.locate(location, member_id, now, route_by)
+
+
+def oversees(community: Community, member_id: str) -> bool:
+    """The member on triage duty, the committee and the area chief: who may place an SMS
+    report, or cancel a junk report (取消), whoever holds it."""
+    return member_id in {community.triage_id, community.area_chief_id, *community.committee_ids}
 
 
 def may_place(community: Community, case: Case, member_id: str) -> bool:
     """Who may set an SMS report's place: its triage holder, the member on triage duty,
     the committee and the area chief."""
-    return member_id in {case.holder, community.triage_id, community.area_chief_id, *community.committee_ids}
+    return member_id == case.holder or oversees(community, member_id)
 
 
 def description_of(text: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator, Protocol
 
+from chalicelib.domain.admission import Admission
 from chalicelib.domain.case import Case
 from chalicelib.domain.directory import Directory
 
@@ -18,6 +19,31 @@ class ConcurrentUpdate(Exception):
 
 
 @dataclass(frozen=True)
+class SendWindows:
+    """Per-phone send windows to take or wait for in the same write as a case (bundling:
+    services.notices). `claim`: phones this case's notices go to now, which must have had
+    no text since `now` minus the window and nobody waiting; each is then taken until
+    `until`. `join`: phones this case waits for (its notices held), so that whoever takes
+    the next window sends them too."""
+    now: float
+    until: float
+    claim: frozenset[str] = frozenset()
+    join: frozenset[str] = frozenset()
+
+    def __bool__(self) -> bool:
+        return bool(self.claim or self.join)
+
+
+class WindowBusy(Exception):
+    """Some phones to claim were busy; nothing was written. `until`: phone → when its
+    window ends (at or before `now` when it has ended but other cases wait for it)."""
+
+    def __init__(self, until: dict[str, float]):
+        super().__init__(f"{len(until)} send window(s) busy")
+        self.until = until
+
+
+@dataclass(frozen=True)
 class CaseRef:
     """A case as an index lists it: enough to choose one, not the case itself."""
     code: str
@@ -27,16 +53,25 @@ class CaseRef:
 
 
 class CaseRepository(Protocol):
-    def add(self, case: Case) -> None:
-        """Store a new case; CodeTaken when its code is in use."""
+    def add(self, case: Case, admission: Admission | None = None) -> None:
+        """Store a new case; CodeTaken when its code is in use. With an admission
+        (domain.admission), in the same all-or-nothing write: Blocked when a sender is on
+        the block list, RateLimited when a quota is full, and then nothing is counted."""
 
     def get(self, code: str) -> Case | None: ...
 
     def get_by_id(self, case_id: str) -> Case | None: ...
 
-    def save(self, case: Case) -> None:
+    def save(self, case: Case, windows: SendWindows | None = None) -> None:
         """Store a changed case if nobody else changed it since it was read
-        (ConcurrentUpdate otherwise), and bump its version."""
+        (ConcurrentUpdate otherwise), and bump its version. With `windows`, in the same
+        atomic write: take and join those send windows (WindowBusy if one to take is not
+        free; ConcurrentUpdate first when the case changed too)."""
+
+    def save_bundle(self, cases: list[Case], phone: str, codes: list[str]) -> None:
+        """Store every case one bundled text carried (as `save`, each if nobody changed it
+        since it was read; ConcurrentUpdate otherwise) and take `codes` off the phone's
+        waiting list (SendWindowStore.collect), all in one atomic write."""
 
     def due(self, now: float) -> Iterator[tuple[str, float]]:
         """(code, due_at) of every open case whose acknowledge deadline has passed."""
@@ -119,8 +154,9 @@ class MessageQueue(Protocol):
 
 
 class DeadLetters(Protocol):
-    def put(self, body: str, reason: str, source: str) -> None:
-        """Keep a message that cannot be processed, with why."""
+    def put(self, body: str, reason: str, source: str, message_id: str | None = None) -> None:
+        """Keep a message that cannot be processed, with why, and the id it had (which it
+        keeps when it is redriven: sqs_batch)."""
 
 
 class SmsSender(Protocol):
@@ -141,3 +177,22 @@ class ContactPreferences(Protocol):
     def allow(self, phone: str, counter: str, limit: int, window: float, now: float) -> bool:
         """Count one more event of `counter` (domain.contacts.RateLimit) for this phone; True
         while there have been at most `limit` in the window that began with the first."""
+
+
+class SendWindowStore(Protocol):
+    """The per-phone send windows (bundling) outside a case's own write."""
+
+    def collect(self, phone: str, now: float, until: float) -> list[str] | None:
+        """Take the phone's window until `until` if it has ended, and hand over the codes of
+        the cases waiting for it; None while it runs. The codes stay on the waiting list
+        until the bundle is recorded (CaseRepository.save_bundle)."""
+
+    def join(self, phone: str, code: str, now: float) -> float:
+        """Add the case to those waiting for the phone's window; returns when it ends."""
+
+
+class BlockList(Protocol):
+    """The senders whose reports are refused (tools/blocklist.py manages it)."""
+
+    def blocked(self, sender: str) -> bool:
+        """Whether a sender ("phone:<key>" / "ip:<key>", domain.privacy.sender_key) is on it."""

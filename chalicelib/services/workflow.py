@@ -12,43 +12,58 @@ phone is a member's, else from a resident:
 
 Replies that say something went wrong are limited per phone (domain.contacts.ERROR_REPLIES):
 after three in an hour, silence, so that two robots cannot answer each other for ever.
+New reports are limited per phone, and a phone on the block list is ignored
+(domain.admission).
 """
 from __future__ import annotations
 
 import hashlib
 import json
 import logging
+import time
 from typing import Callable
 
 from chalicelib.domain import places, resident_sms, sms, sms_intake
-from chalicelib.domain.case import Case, Status, TransitionRefused
-from chalicelib.domain.contacts import ERROR_REPLIES, SMS_REPORTS
+from chalicelib.domain.admission import Blocked, RateLimited
+from chalicelib.domain.case import Authority, Case, Status, TransitionRefused
+from chalicelib.domain.contacts import ERROR_REPLIES, REPORTS_REFUSED
 from chalicelib.domain.directory import ROLE_NAMES, Community, Directory, Member
 from chalicelib.domain.messages import render
 from chalicelib.domain.policy import EscalationPolicy, Policies
+from chalicelib.domain.privacy import sender_key
 from chalicelib.domain.report import InvalidReport, normalize_phone
 from chalicelib.domain.segments import segments
 
+from .answers import handling
 from .intake import IntakeService, PermanentFailure
 from .notices import NoticeDelivery
-from .ports import CaseRef, CaseRepository, ConcurrentUpdate, ContactPreferences, MessageQueue, SmsSender
+from .ports import (BlockList, CaseRef, CaseRepository, ConcurrentUpdate, ContactPreferences, MessageQueue,
+                    SmsSender)
 
 log = logging.getLogger(__name__)
 
 MAX_RETRIES = 5
 SWEEP_BATCH = 10     # SQS SendMessageBatch takes at most 10
+# A worker saves a transition with its notices, then sends them and records them sent
+# (services.notices). Notices saved less than IN_FLIGHT_SECONDS ago, not held and not
+# failed, are that worker's to send: another one waits up to IN_FLIGHT_WAIT seconds for
+# them to be recorded rather than send them too. Later they are a dead worker's leftovers.
+IN_FLIGHT_SECONDS = 10.0
+IN_FLIGHT_WAIT = 3.0
 
 
 class CaseWorkflow:
     def __init__(self, cases: CaseRepository, notices: NoticeDelivery, sms_sender: SmsSender,
                  escalations: MessageQueue, directory: Callable[[], Directory],
                  policy: EscalationPolicy | Policies, clock: Callable[[], float],
-                 intake: IntakeService | None = None, contacts: ContactPreferences | None = None):
+                 intake: IntakeService | None = None, contacts: ContactPreferences | None = None,
+                 blocklist: BlockList | None = None):
         self._cases, self._notices, self._sms = cases, notices, sms_sender
         self._escalations, self._directory = escalations, directory
         self._policy, self._clock = policy, clock
         self._intake = intake                              # SMS reports; None: none are taken
         self._contacts = contacts or _ProcessContacts()    # opt-outs and rate limits
+        self._blocklist = blocklist                        # residents ignored; None: nobody is
 
     # -- the case worker -------------------------------------------------------
     def route(self, case: Case) -> Case:
@@ -105,7 +120,9 @@ class CaseWorkflow:
                 current.grid_id = community.grid_of(current.location)
             return community.chain_for(current.location, self._policy_for(current).steps, at=now)
 
-        # Stale or duplicate requests change nothing: escalate() checks the deadline.
+        # Stale or duplicate requests change nothing: escalate() checks the deadline. A
+        # request the sweep made for a held notice (due before the clock) only delivers it;
+        # the next sweep then finds the case at its clock's deadline.
         case = self._change(case, lambda current: current.escalate(
             due_at, self._policy_for(current), now, current_chain(current)))
         return self._notices.deliver(case)
@@ -122,11 +139,14 @@ class CaseWorkflow:
         try:
             phone = normalize_phone(sender)
         except InvalidReport:
-            raise PermanentFailure(f"sender {sender!r} is not a phone number") from None
+            raise PermanentFailure("the sender is not a phone number") from None   # nor logged: it may hold one
         member = self._directory().member_by_phone(phone)
-        if member is None:
-            return self._from_resident(phone, text, message, body, message_id)
-        return self._from_member(member, phone, text)
+        # What this SMS causes (answers, counts, opt-outs) happens once however often it
+        # is delivered: services.answers.
+        with handling(sms_seed(message, body, message_id)):
+            if member is None:
+                return self._from_resident(phone, text, message, body, message_id)
+            return self._from_member(member, phone, text)
 
     # -- members ---------------------------------------------------------------------
     def _from_member(self, member: Member, phone: str, text: str) -> str:
@@ -167,9 +187,15 @@ class CaseWorkflow:
             self._error(phone, render("unknown_case", member.lang, code=code))
             return "unknown_case"
         community = self._directory().communities.get(case.community_id)
+        # The chain is a snapshot from routing; leave is not. Standing in (a level above, 跟办,
+        # the committee, cover for triage) needs the member available now; what they hold stays theirs.
+        if not member.available(self._clock()) and case.authority(member.id) is not Authority.HOLDER:
+            self._error(phone, render("refused_not_on_chain", member.lang, code=case.code))
+            return "refused:not_available"
         if command.action is sms.Action.LOCATE:
             return self._locate(member, phone, case, community, command.place)
-        if sms_intake.awaits_place(case, community):
+        # A junk SMS report may be cancelled before anyone places it (that is what 取消 is for).
+        if command.action is not sms.Action.CANCEL and sms_intake.awaits_place(case, community):
             self._error(phone, render("needs_place", member.lang, code=case.code))
             return "refused:needs_place"
         now = self._clock()
@@ -179,7 +205,8 @@ class CaseWorkflow:
             if target is None:
                 self._error(phone, render("refused_transfer", member.lang, code=case.code))
                 return "refused:transfer_target"
-        act = self._action(command, member.id, target, now)
+        act = self._action(command, member.id, target, now,
+                           on_duty=community is not None and sms_intake.oversees(community, member.id))
         try:
             case = self._change(case, act)
         except TransitionRefused as refused:
@@ -237,9 +264,10 @@ class CaseWorkflow:
         route_by = self._policy.routing_deadline(now, case.community_id)
         try:
             case = self._change(case, lambda current: sms_intake.locate(current, location, member.id, now, route_by))
-        except TransitionRefused:
-            self._error(phone, render("already_placed", member.lang, code=case.code))
-            return "refused:already_placed"
+        except TransitionRefused as refused:
+            template = "already_placed" if refused.reason == "already_placed" else "refused_closed"   # 取消
+            self._error(phone, render(template, member.lang, code=case.code))
+            return f"refused:{refused.reason}"
         if case.status is Status.RECEIVED and case.location in community.locations:
             self.route(case)
         return "locate"
@@ -248,33 +276,42 @@ class CaseWorkflow:
     def _from_resident(self, phone: str, text: str, message: dict, body: str, message_id: str | None) -> str:
         I = resident_sms.Intent
         said = resident_sms.classify(text)
+        # Answered in the language they wrote in; digits alone ("1", "查询" aside) say none,
+        # and a question about a report is then answered in that report's language.
+        written = resident_sms.language_of(text, said.code)
+        lang = written or "zh"
         now = self._clock()
+        # A blocked phone is answered nothing and changes nothing. Its reports are refused
+        # in their own write (services.intake), so the check costs a report no request.
+        if said.intent not in (I.REPORT, I.COURTESY) and self._blocked(phone):
+            return "blocked"
         if said.intent is I.STOP:
             if self._contacts.set_opted_out(phone, True, now):    # confirmed once, then silence
-                self._sms.send(phone, render("opted_out", "zh"))
+                self._sms.send(phone, render("opted_out", lang))
             return "stop"
         if said.intent is I.START:
             if self._contacts.set_opted_out(phone, False, now):
-                self._sms.send(phone, render("opted_in", "zh"))
+                self._sms.send(phone, render("opted_in", lang))
             return "start"
         if said.intent is I.HELP:
-            self._sms.send(phone, render("reporter_help", "zh"))
+            self._sms.send(phone, render("reporter_help", lang))
             return "help"
         if said.intent is I.QUERY:
-            return self._query(phone, said.code, "zh", resident=True)
+            return self._query(phone, said.code, written, resident=True)
         if said.intent in (I.SATISFIED, I.UNSATISFIED):
-            return self._feedback(phone, said, "zh", resident=True)
+            return self._feedback(phone, said, written, resident=True)
         if said.intent is I.COURTESY:
             return "ignored"
         if said.intent is I.MEMBER_COMMAND:
-            self._error(phone, render("unknown_sender", "zh"), resident=True)
+            self._error(phone, render("unknown_sender", lang), resident=True)
             return "unknown_sender"
         if said.intent is I.TOO_SHORT:
-            self._error(phone, render("reporter_help", "zh"), resident=True)
+            self._error(phone, render("reporter_help", lang), resident=True)
             return "unparsable"
-        return self._report(phone, text, message, body, message_id)
+        return self._report(phone, text, message, body, message_id, lang)
 
-    def _report(self, phone: str, text: str, message: dict, body: str, message_id: str | None) -> str:
+    def _report(self, phone: str, text: str, message: dict, body: str, message_id: str | None,
+                lang: str = "zh") -> str:
         """A new report by SMS: placed, stored (once per inbound message) and routed at once;
         or, with no known place, handed to the member on triage duty."""
         if self._intake is None:
@@ -284,12 +321,19 @@ class CaseWorkflow:
         if placement is None:
             raise PermanentFailure("no community in the directory to take an SMS report")
         now = self._clock()
-        limit = SMS_REPORTS
-        if not self._contacts.allow(phone, limit.counter, limit.limit, limit.window, now):
-            raise PermanentFailure(f"more than {limit.limit} reports by SMS from one phone within "
-                                   f"{limit.window / 3600:g} h: kept here, not made a report")
-        case, _ = self._intake.submit_sms(phone, text, placement.community_id, placement.location,
-                                          sms_seed(message, body, message_id))
+        try:
+            case, _ = self._intake.submit_sms(phone, text, placement.community_id, placement.location,
+                                              sms_seed(message, body, message_id), lang=lang)
+        except Blocked as blocked:
+            log.warning("SMS report ignored: %s", blocked)     # the sender's pseudonym, not the phone
+            return "blocked"
+        except RateLimited as limited:
+            # One polite answer per window, then silence; the message is kept, not made a report.
+            if (not self._contacts.opted_out(phone)
+                    and self._contacts.allow(phone, REPORTS_REFUSED, 1, limited.window, now)):
+                self._sms.send(phone, render("reports_limited", lang))
+            raise PermanentFailure(f"more than {limited.limit} new reports from one phone within "
+                                   f"{limited.window / 3600:g} h: kept here, not made a report") from None
         community = directory.communities[case.community_id]
         if not sms_intake.awaits_place(case, community):
             self.route(case)
@@ -320,21 +364,28 @@ class CaseWorkflow:
 
         return self._notices.deliver(self._change(case, hand))
 
+    def _blocked(self, phone: str) -> bool:
+        if self._blocklist is None or not self._blocklist.blocked(sender_key(phone=phone)):
+            return False
+        log.warning("SMS ignored: %s is on the block list", sender_key(phone=phone))
+        return True
+
     # -- anyone ------------------------------------------------------------------------
-    def _query(self, phone: str, code: str | None, lang: str, resident: bool) -> str:
+    def _query(self, phone: str, code: str | None, lang: str | None, resident: bool) -> str:
         """查询 CODE: the case's status at the public view's level of detail (no names, no
         phones); 查询 alone: the latest report from this phone. Asked for: not rate-limited,
-        and answered even after 退订."""
+        and answered even after 退订. `lang` None: the reporter's language, else Chinese."""
         if code is None:
             latest = self._cases.reported_by(phone, limit=1)
             if not latest:
-                self._error(phone, render("no_reports", lang), resident=resident)
+                self._error(phone, render("no_reports", lang or "zh"), resident=resident)
                 return "query:no_report"
             code = latest[0].code
         case = self._cases.get(code)
         if case is None:
-            self._error(phone, render("unknown_case", lang, code=code), resident=resident)
+            self._error(phone, render("unknown_case", lang or "zh", code=code), resident=resident)
             return "query:unknown_case"
+        lang = lang or (case.reporter_lang if phone == case.reporter_phone else "zh")
         self._sms.send(phone, self.status_text(case, lang, phone))
         return "query"
 
@@ -352,20 +403,23 @@ class CaseWorkflow:
             template = "status_awaiting_feedback"
         return render(template, lang, community=name, code=case.code, category=category, role=role)
 
-    def _feedback(self, phone: str, answer: resident_sms.ResidentMessage, lang: str, resident: bool) -> str:
+    def _feedback(self, phone: str, answer: resident_sms.ResidentMessage, lang: str | None,
+                  resident: bool) -> str:
         """1 / 满意 or 2 / 不满意: the call-back's answer, about this phone's latest resolved
-        report (or the one whose code it gives). A repeat changes nothing and gets no answer."""
+        report (or the one whose code it gives). A repeat changes nothing and gets no answer.
+        `lang` None (a bare 1 or 2): answered in the report's language."""
         reported = self._cases.reported_by(phone)
         if answer.code is not None:
             target = next((ref for ref in reported if ref.code == answer.code), None)
         else:
             target = next((ref for ref in reported if ref.awaiting_feedback), reported[0] if reported else None)
         if target is None:
-            self._error(phone, render("no_feedback_case", lang), resident=resident)
+            self._error(phone, render("no_feedback_case", lang or "zh"), resident=resident)
             return "feedback:none"
         case = self._cases.get(target.code)
         if case is None:
             raise ConcurrentUpdate(target.code)     # the index is ahead of the table: retry
+        lang = lang or case.reporter_lang
         satisfied = answer.intent is resident_sms.Intent.SATISFIED
         now = self._clock()
         try:
@@ -389,7 +443,9 @@ class CaseWorkflow:
         return True
 
     def _action(self, command: sms.Command, member_id: str, target: str | None,
-                now: float) -> Callable[[Case], bool]:
+                now: float, on_duty: bool = False) -> Callable[[Case], bool]:
+        """The transition a member's command asks for. `on_duty`: the member is on triage
+        duty, on the committee or the area chief of the case's community (取消)."""
         A = sms.Action
 
         def act(current: Case) -> bool:
@@ -406,6 +462,8 @@ class CaseWorkflow:
                 return current.suspend(member_id, command.reason, policy, now)
             if command.action is A.RESUME:
                 return current.resume(member_id, policy, now)
+            if command.action is A.CANCEL:
+                return current.cancel(member_id, command.reason, now, on_duty=on_duty)
             assert command.action is A.TRANSFER and target is not None
             return current.transfer(member_id, target, command.reason, policy, now)
         return act
@@ -429,10 +487,11 @@ class CaseWorkflow:
         """Apply `mutate` and save; on a concurrent change, reread and apply again.
         `mutate` returns False when there is nothing to do (a duplicate)."""
         for _ in range(MAX_RETRIES):
+            case = self._settled(case)      # else the caller's deliver() sends another's notices too
             if not mutate(case):
                 return case
             try:
-                self._cases.save(case)
+                self._notices.save(case)    # with its notices' holds and send windows
                 return case
             except ConcurrentUpdate:
                 fresh = self._cases.get(case.code)
@@ -440,6 +499,25 @@ class CaseWorkflow:
                     raise
                 case = fresh
         raise ConcurrentUpdate(case.code)
+
+    def _settled(self, case: Case) -> Case:
+        """The case once no other worker is sending notices of it (see IN_FLIGHT_SECONDS),
+        read again until then; as it is after IN_FLIGHT_WAIT, or when nobody is."""
+        deadline = time.monotonic() + IN_FLIGHT_WAIT
+        while _in_flight(case, self._clock()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+            case = self._cases.get(case.code) or case
+        return case
+
+
+def _in_flight(case: Case, now: float) -> bool:
+    """Whether another worker saved notices of the case just now and is sending them: not
+    held ones, and not after its last write recorded a failed send (it gave up, and raised)."""
+    if not case.outbox or now - case.updated_at >= IN_FLIGHT_SECONDS:
+        return False
+    if case.history and case.history[-1].event == "notice_failed":
+        return False
+    return any(n.not_before is None for n in case.outbox)
 
 
 def sms_seed(message: dict, body: str, message_id: str | None) -> str:
@@ -483,6 +561,7 @@ REFUSALS = {
     "suspended": "refused_suspended",
     "extension_days": "refused_extension", "extension_pending": "refused_extension",
     "no_supervisor": "refused_extension", "no_extension_pending": "refused_no_extension",
+    "reason_required": "refused_cancel_reason",
 }
 
 
@@ -491,6 +570,8 @@ def _refusal_template(reason: str) -> str:
         return REFUSALS[reason]
     if reason.startswith("not_extendable_"):
         return "refused_extension"
+    if reason.startswith("not_cancellable_"):
+        return "refused_not_cancellable"
     if reason.startswith("not_allowed_"):
         return "refused_not_allowed"
     return "refused_closed"

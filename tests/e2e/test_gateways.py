@@ -28,6 +28,9 @@ def stack(tmp_path_factory):
         for variable in ("GRIDLOOP_TWILIO_AUTH_TOKEN", "GRIDLOOP_TWILIO_WEBHOOK_URL",
                          "GRIDLOOP_TENCENT_CALLBACK_TOKEN"):
             patch.delenv(variable, raising=False)
+        # Each test here follows its own report to one stairwell leader, on real time: with
+        # bundling on, the next report's assignment would wait out the last one's two minutes.
+        patch.setenv("GRIDLOOP_BUNDLE_SECONDS", "0")
         local = LocalStack(time_scale=1, log_dir=tmp_path_factory.mktemp("gateways"))
     try:
         yield local

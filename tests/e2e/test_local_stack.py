@@ -177,3 +177,31 @@ def test_unanswered_report_climbs_two_levels(members, tmp_path):
                          what="the acknowledgement")
     finally:
         stack.stop()
+
+
+def test_three_reports_to_one_leader_within_two_minutes_reach_them_as_two_texts(members, tmp_path):
+    # GIVEN the local stack at time scale 30: the two-minute send window lasts 4 s
+    stairwell, _, _ = chain_phones(members, ("b05", 1))
+    stack = LocalStack(time_scale=30, log_dir=tmp_path)
+    try:
+        # WHEN three residents report about 5号楼1单元 at once
+        codes = []
+        for text in ("楼道灯坏了", "楼道有垃圾", "单元门关不上"):
+            status, created = stack.post("/reports", {"category": "sanitation", "location": "changmu-05-1",
+                                                      "description": text})
+            assert status == 202
+            codes.append(created["code"])
+
+        # THEN the stairwell leader gets the first at once, and the other two in one text
+        # when the window ends
+        def all_arrived():
+            texts = [m["text"] for m in stack.outbox(stairwell)]
+            return texts if all(any(code in text for text in texts) for code in codes) else None
+
+        texts = stack.wait_until(all_arrived, timeout=30, what="all three cases to reach the stairwell leader")
+        assert len(texts) == 2, texts
+        assert "2条通知" in texts[1] and codes[0] not in texts[1], texts
+        time.sleep(2)
+        assert len(stack.outbox(stairwell)) == 2         # and nothing twice
+    finally:
+        stack.stop()

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from chalicelib.adapters.webhook import WebhookError, WebhookSender
-from tests.functional.conftest import member_phone, report, routed_report, text_in
+from tests.functional.conftest import member_phone, routed_report, text_in
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 KEY = "functional-test-robot-key"
@@ -158,15 +158,6 @@ def test_without_a_setting_the_schedule_does_nothing(client, aws_stack, clock, m
     assert run_schedule(client) == {"sent": []}
 
 
-def test_the_places_of_named_cases_come_from_the_cases_table(aws_stack, clock):
-    clock.now = at("2026-09-21 07:30")
-    from chalicelib.adapters.digests import DynamoCasePlaces
-    case = aws_stack.intake.submit(report(location="changmu-03-2"))
-    places = DynamoCasePlaces(aws_stack.case_model)
-    assert places.places([case.code, "NOSUCH"]) == {case.code: "changmu-03-2"}
-    assert places.places([]) == {}
-
-
 # -- the webhook adapter -------------------------------------------------------------------------------
 def test_the_adapter_posts_utf8_json_and_returns_the_answer(robot):
     payload = {"msgtype": "markdown", "markdown": {"content": "### 【常牧家园】第一网格 每日简报"}}
@@ -203,43 +194,3 @@ def test_the_adapter_reports_an_unreachable_robot(robot):
     with pytest.raises(WebhookError, match="unreachable") as error:
         WebhookSender(timeout=2).post(url, {"msgtype": "text", "text": {"content": "x"}})
     assert KEY not in str(error.value)
-
-
-# -- the digests table -------------------------------------------------------------------------------
-def test_the_digests_table_lets_one_run_send_each_digest_once(aws_stack):
-    from chalicelib.adapters.digests import DynamoDigestLog
-
-    log: DynamoDigestLog = aws_stack.digest._log
-    key = ("changmu", "2026-09-21", "g1")
-    assert log.status(*key) is None
-    assert log.claim(*key, now=1000, lease=120) == "claimed"
-    assert log.claim(*key, now=1060, lease=120) == "busy"          # another run, within the lease
-    log.failed(*key, now=1070, retry_at=1120, reason="errcode 45009, api freq out of limit")
-    assert log.status(*key) == "failed"
-    assert log.claim(*key, now=1100, lease=120) == "busy"          # backing off
-    assert log.claim(*key, now=1121, lease=120) == "claimed"
-    log.sent(*key, now=1125)
-    assert log.claim(*key, now=99999, lease=120) == "sent"         # never again that day
-    log.failed(*key, now=99999, retry_at=0, reason="late")          # a late failure changes nothing
-    item = log._model.get("changmu", "2026-09-21#g1")
-    assert (item.status, item.sent_at, int(item.attempts), item.error) == ("sent", 1125, 2, None)
-    assert item.expires_at > 1125 + 80 * 86400
-    # another grid, another day: their own records
-    assert log.claim("changmu", "2026-09-21", "g2", now=1000, lease=120) == "claimed"
-    assert log.claim("changmu", "2026-09-22", "g1", now=1000, lease=120) == "claimed"
-
-
-def test_two_runs_racing_for_a_claim_let_only_one_through(aws_stack, monkeypatch):
-    from chalicelib.adapters.digests import DynamoDigestLog
-
-    log: DynamoDigestLog = aws_stack.digest._log
-    model = log._model
-
-    def nothing_yet(*args, **kwargs):
-        raise model.DoesNotExist()
-
-    # both runs read "nothing there" before either writes: the conditional write decides
-    monkeypatch.setattr(model, "get", nothing_yet)
-    first = log.claim("changmu", "2026-09-21", "g1", now=1000, lease=120)
-    second = log.claim("changmu", "2026-09-21", "g1", now=1000, lease=120)
-    assert (first, second) == ("claimed", "busy")

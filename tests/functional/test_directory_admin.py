@@ -1,9 +1,9 @@
 """Directory management on the real adapters (moto): imports are checked whole and applied
-atomically as versions with an audit record; concurrent imports cannot both win; exports
+atomically as versions with an audit record; concurrent imports cannot both win (the
+store's transaction itself: tests/storage/test_directory_versions.py, on both engines); exports
 give back what was imported; the operators' CLI (tools/directory.py) does all of it."""
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 import pytest
@@ -173,61 +173,6 @@ def test_when_another_import_commits_first_then_this_one_fails_cleanly(aws_stack
     assert current == parse_yaml(rival_text).community                 # B's whole, none of A's
 
 
-def test_two_imports_at_the_same_time_one_wins_and_one_conflicts(aws_stack, monkeypatch):
-    store = aws_stack.directory_store
-    both_read = threading.Barrier(2, timeout=20)
-    real_snapshot = store.snapshot
-
-    def snapshot_then_wait():
-        taken = real_snapshot()
-        both_read.wait()               # neither commits before both have read version 1
-        return taken
-
-    monkeypatch.setattr(store, "snapshot", snapshot_then_wait)
-    outcomes: dict[str, object] = {}
-    texts = {"A": CHANGMU_V2, "B": edit(CHANGMU, ("    leader: m35", "    leader: m20"))}
-
-    def run(name: str) -> None:
-        try:
-            outcomes[name] = DirectoryAdmin(store).import_community(texts[name], "yaml", f"clerk {name}").version
-        except DirectoryConflict as error:
-            outcomes[name] = error
-
-    threads = [threading.Thread(target=run, args=(name,)) for name in texts]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
-    assert sorted(type(o).__name__ for o in outcomes.values()) == ["DirectoryConflict", "int"]
-    [winner] = [name for name, o in outcomes.items() if o == 2]
-    monkeypatch.setattr(store, "snapshot", real_snapshot)
-    assert [(v.version, v.actor) for v in DirectoryAdmin(store).history("changmu")][0] == (2, f"clerk {winner}")
-    assert Community.from_dict(aws_stack.directory_model.get("changmu").document) == \
-        parse_yaml(texts[winner]).community
-
-
-def test_a_phone_given_to_another_community_meanwhile_makes_this_import_conflict(aws_stack, admin, monkeypatch):
-    # Each import alone is valid; both together would put one phone in two communities,
-    # and then every handler's directory load would fail. The transaction checks that the
-    # other communities are still at the versions the import was validated against.
-    store = aws_stack.directory_store
-    real_commit = store.commit
-    phone = "+8613971400041"
-    garang_text = GARANG + NEW_MEMBER.replace("m47", "m10")
-
-    def commit_after_garang(record, expected):
-        monkeypatch.setattr(store, "commit", real_commit)
-        DirectoryAdmin(store).import_community(garang_text, "yaml", "garang clerk")
-        real_commit(record, expected)
-
-    monkeypatch.setattr(store, "commit", commit_after_garang)
-    with pytest.raises(DirectoryConflict):
-        admin.import_community(CHANGMU + NEW_MEMBER, "yaml", "changmu clerk")
-    directory = store.load()                                      # still loads: no phone twice
-    assert directory.member_by_phone(phone).community_id == "garang"
-    assert len(admin.history("changmu")) == 1
-
-
 def test_after_an_unversioned_put_the_next_import_continues_the_history(aws_stack, admin):
     # put_community (kept for compatibility) overwrites without a version.
     admin.import_community(CHANGMU_V2, "yaml", "clerk")
@@ -235,20 +180,6 @@ def test_after_an_unversioned_put_the_next_import_continues_the_history(aws_stac
     assert aws_stack.directory_model.get("changmu").version is None
     result = admin.import_community(CHANGMU_V2, "yaml", "clerk")
     assert (result.applied, result.version) == (True, 3)
-
-
-def test_the_history_is_append_only_an_existing_version_is_never_overwritten(aws_stack):
-    from chalicelib.services.ports import DirectoryVersion
-
-    store = aws_stack.directory_store
-    expected = {cid: stored.version for cid, stored in store.snapshot().items()}
-    forged = DirectoryVersion("changmu", 1, 0.0, "someone", "yaml x.yaml", "rewritten", {},
-                              document=parse_yaml(CHANGMU_V2).community.to_dict())
-    with pytest.raises(DirectoryConflict):
-        store.commit(forged, expected)           # the current item's condition holds; version 1 exists
-    [v1] = store.history("changmu")
-    assert (v1.actor, v1.summary.startswith("first version")) == ("devstack (demo data)", True)
-    assert aws_stack.directory_model.get("changmu").version == 1
 
 
 # -- export ---------------------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """SLA facts on the real adapters (moto): every save keeps the case's facts on the sparse
 `by-grid` index, and the SLA report (Container.sla) reads them by grid with Queries,
-never a Scan. The sanitation category takes the standard chain (楼道长 → 网格员 → ...)."""
+never a Scan. The sanitation category takes the standard chain (楼道长 → 网格员 → ...).
+The index itself (sparse, read page by page) is tested on both engines in tests/storage."""
 from __future__ import annotations
 
 import json
@@ -8,10 +9,9 @@ import json
 import botocore.client
 import pytest
 
-from chalicelib.adapters.dynamo import GRID_INDEX, GRID_PROJECTION, DynamoCaseRepository
+from chalicelib.adapters.dynamo import GRID_INDEX, GRID_PROJECTION
 from infra.template import render
-from tests.functional.conftest import (case, escalate_due, member_phone, post_report, report, routed_report,
-                                       text_in)
+from tests.functional.conftest import case, escalate_due, member_phone, routed_report, text_in
 
 MINUTE = 60
 G1_UNIT, G1_OTHER_UNIT, G2_UNIT = "changmu-01-1", "changmu-02-1", "changmu-06-1"
@@ -147,28 +147,6 @@ def test_the_stored_facts_are_the_cases_own_and_follow_every_save(client, aws_st
     # AND the item carries the grid's key
     item = aws_stack.case_model.get(code)
     assert item.grid_key == "changmu#g1" and item.sla == json.loads(json.dumps(stored.sla_facts()))
-
-
-def test_a_case_not_yet_routed_has_no_grid_key_so_it_is_not_in_the_index(client, aws_stack, clock):
-    code = post_report(client, report(location=G1_UNIT)).json_body["code"]
-    item = aws_stack.case_model.get(code)
-    assert item.grid_key is None and item.sla["breaches"] == 0
-    assert list(aws_stack.cases.sla_facts("changmu", "g1", clock.now - 1, clock.now + 1)) == []
-
-
-def test_many_cases_are_read_page_by_page(client, aws_stack, clock, operations):
-    # GIVEN five routed cases in g1, a second apart
-    codes = []
-    for n in range(5):
-        codes.append(routed_report(client, aws_stack, location=G1_UNIT, description=f"第{n}件"))
-        clock.advance(1)
-    # WHEN read two items a page
-    made = operations.start(aws_stack.case_model)
-    rows = list(DynamoCaseRepository(aws_stack.case_model, page_size=2).sla_facts(
-        "changmu", "g1", clock.now - 10, clock.now))
-    # THEN all of them, oldest first, over three Queries and no Scan
-    assert [r["code"] for r in rows] == codes
-    assert made == ["Query"] * 3
 
 
 def test_the_by_grid_index_is_the_same_in_the_template_and_the_model(aws_stack):

@@ -11,7 +11,7 @@ import pytest
 
 from chalicelib.domain.messages import render
 from tests.conftest import sent_sms
-from tests.functional.conftest import (STAIRWELL_LEADER, all_cases, case, count_cases, dead_letters, failed_ids,
+from tests.functional.conftest import (STAIRWELL_LEADER, all_cases, case, count_cases, failed_ids,
                                        invoke, member_phone, receive_all, records_from, routed_report, sms_to,
                                        text_in)
 
@@ -199,10 +199,10 @@ def test_error_replies_stop_after_three_an_hour(client, aws_stack, clock):
 
 # -- 退订 / STOP ------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("word", ["退订", "STOP"])
-def test_stop_opts_the_phone_out_and_start_opts_it_in(client, aws_stack, word):
+@pytest.mark.parametrize("word, lang", [("退订", "zh"), ("STOP", "en")])   # confirmed in the language written
+def test_stop_opts_the_phone_out_and_start_opts_it_in(client, aws_stack, word, lang):
     text_in(aws_stack, RESIDENT, word, client)
-    assert sms_to(RESIDENT) == [render("opted_out", "zh")]
+    assert sms_to(RESIDENT) == [render("opted_out", lang)]
     assert aws_stack.contacts.opted_out(RESIDENT)
 
     text_in(aws_stack, RESIDENT, word, client)                        # again: nothing more
@@ -225,15 +225,7 @@ def test_a_phone_is_never_a_key_in_the_contacts_table_or_the_indexes(client, aws
     assert record.reporter_key and "13800138000" not in record.reporter_key
 
 
-def test_too_many_sms_reports_from_one_phone_are_kept_in_the_dead_letter_queue(client, aws_stack):
-    for n in range(6):
-        aws_stack.inbound_sms.accept(RESIDENT, f"{n + 1}号楼1单元门口有个大坑", "test-gateway")
-    for message in receive_all(aws_stack, "sms-inbound"):
-        assert failed_ids(invoke(client, "sms-inbound", records_from([message], "sms-inbound"))) == []
-
-    assert count_cases(aws_stack) == 5
-    [letter] = dead_letters(aws_stack, "sms-inbound")
-    assert "6号楼" in letter["body"] and "more than 5 reports by SMS" in letter["reason"]
+# Too many SMS reports from one phone: tests/functional/test_report_floods.py (with its own limits).
 
 
 def test_an_opted_out_reporter_gets_the_code_of_a_new_report_but_not_the_call_back(client, aws_stack):

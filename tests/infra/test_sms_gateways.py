@@ -47,10 +47,11 @@ def test_the_subscriber_is_subscribed_to_that_topic_and_waits_for_it(packaged):
 def test_an_event_that_keeps_failing_ends_in_the_sms_inbound_dead_letter_queue(packaged):
     dlq = packaged["SmsInboundSns"]["Properties"]["DeadLetterQueue"]
     assert dlq == {"Type": "SQS", "TargetArn": {"Fn::GetAtt": ["SmsInboundDeadLetterQueue", "Arn"]}}
-    # The function's role may send to it (the stage's queues).
+    # The function's role may send to it (its own policy, infra/iam.py).
     [policy] = packaged["SmsInboundSnsRole"]["Properties"]["Policies"]
-    queues = next(s for s in policy["PolicyDocument"]["Statement"] if s.get("Sid") == "Queues")
-    assert "sqs:SendMessage" in queues["Action"] and queues["Resource"].endswith(":gridloop-dev-*")
+    queues = next(s for s in policy["PolicyDocument"]["Statement"] if s.get("Sid") == "AsyncDeadLetters")
+    assert queues["Action"] == ["sqs:SendMessage"]
+    assert queues["Resource"]["Fn::Sub"].endswith(":gridloop-dev-sms-inbound-dlq")
 
 
 def test_end_user_messaging_may_publish_to_the_topic_and_nobody_else_is_named(packaged):

@@ -27,22 +27,6 @@ def test_the_reply_indexes_match_the_model_and_project_what_the_reply_worker_rea
     assert [k["AttributeName"] for k in indexes()["by-reporter"]["KeySchema"]] == ["reporter_key", "created_at"]
 
 
-def test_the_indexes_are_sparse_and_keyed_without_a_phone_number():
-    from chalicelib.adapters.dynamo import DynamoCaseRepository, build_case_model
-    from chalicelib.domain.case import Case
-
-    repository = DynamoCaseRepository(build_case_model("gridloop-dev-cases", "us-east-1", None))
-    case = Case.receive(id="x", code="ABC234", community_id="changmu", category="other", location="changmu-01-1",
-                        description="x", now=1.0, reporter_phone="+8613912345678")
-    record = repository._to_record(case, None)
-    assert record.holder_key is None                        # nobody holds it yet
-    assert record.reporter_key and "13912345678" not in record.reporter_key
-    case.holder = "m10"
-    assert repository._to_record(case, None).holder_key == "changmu#m10"
-    case.reporter_phone = None
-    assert repository._to_record(case, None).reporter_key is None
-
-
 def test_the_contacts_table_is_keyed_by_a_phone_key_expires_rate_windows_and_is_recoverable():
     from chalicelib.adapters.dynamo import build_contacts_model
 

@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from chalicelib.bootstrap import load_json
-from chalicelib.domain.case import HEARS, REPORTER, Authority, Case, Status, TransitionRefused
+from chalicelib.domain.case import HEARS, REPORTER, TOLD_TO_ACT, Authority, Case, Status, TransitionRefused
 from chalicelib.domain.directory import Level, ROLE_NAMES
 from chalicelib.domain.messages import TEMPLATES
 from chalicelib.domain.policy import PolicyBook
@@ -694,8 +694,19 @@ def _later(method, member, *args, policy=STANDARD):
         "suspend": lambda case, now: case.suspend(member, *args, policy, now),
         "resume": lambda case, now: case.resume(member, policy, now),
         "transfer": lambda case, now: case.transfer(member, *args, policy, now),
+        "cancel": lambda case, now: case.cancel(member, *args, now),
     }
     return lambda case: calls[method](case, case.updated_at + 60)
+
+
+def _delivered():
+    """Every notice in the outbox goes out, as services.notices records it: who was told
+    what is then in the history, which 取消 reads to know whom to call off."""
+    def deliver(case):
+        for notice in list(case.outbox):
+            case.mark_sent(notice, case.updated_at + 1, f"msg-{notice.id}", notice.member_id)
+        return True
+    return deliver
 
 
 def _reporter_answers(satisfied, policy=STANDARD):
@@ -756,6 +767,13 @@ SCENARIOS = {
         _route("property"), _later("resolve", "s1", policy=PROPERTY), _reporter_answers(False, PROPERTY),
         _fire(PROPERTY)]),
     "reporter-silent-then-closed": ("standard", [_route("standard"), _later("resolve", "c1"), _fire(STANDARD)]),
+    # 取消: whoever was told to act and not stood down since is told to stop
+    "cancelled-by-the-committee-the-holder-and-follower-told": ("property", [
+        _route("property"), _delivered(), _later("cancel", "k1", "重复报事")]),
+    "cancelled-by-the-holder-after-climbing-and-a-yellow-card": ("standard", [
+        _route("standard"), _fire(STANDARD), _delivered(), _later("acknowledge", "g1"), _fire(STANDARD),
+        _delivered(), _later("cancel", "g1", "测试短信")]),
+    "urgent-cancelled-by-the-area-chief": ("urgent", [_route("urgent"), _delivered(), _later("cancel", "a1", "误报")]),
 }
 RESIDENT = "+8613912345678"
 
@@ -780,7 +798,7 @@ def test_given_a_scenario_then_every_notice_goes_to_someone_who_can_act_on_it_or
         holder_before, since, history_since = case.holder, len(case.outbox), len(case.history)
         assert step(case) is not False, f"step {number} did nothing"
         actor = next((e.actor for e in reversed(case.history[history_since:])
-                      if e.event in ("acknowledged", "resolved")), None)
+                      if e.event in ("acknowledged", "resolved", "cancelled")), None)
         for notice in case.outbox[since:]:
             where = f"step {number}: {notice.template} to {notice.member_id}"
             seen.add(notice.template)
@@ -800,6 +818,12 @@ def test_given_a_scenario_then_every_notice_goes_to_someone_who_can_act_on_it_or
                 assert authority is Authority.FOLLOWER, where
             elif hears == "above":
                 assert authority in (Authority.ABOVE, Authority.OVERSIGHT), where
+            elif hears == "called_off":
+                # 取消: only someone who was told to act on the case before
+                told = {e.actor for e in case.history[:history_since] if e.event == "notified"
+                        and HEARS.get((e.detail or "").split(":", 1)[0]) in TOLD_TO_ACT}
+                assert case.status is Status.CANCELLED, where
+                assert notice.member_id in told | {holder_before}, where
             else:
                 assert hears == "stand_down", where
                 assert notice.member_id == holder_before != case.holder, where

@@ -29,8 +29,10 @@ from chalicelib.domain.places import Mention, find, location_code, number, parse
     ("5栋的路灯不亮", Mention(5)),
     ("楼道里，12号楼", Mention(12)),
     # building-unit with a dash, with or without the flat, full-width too
-    ("3-2楼道灯坏了", None),                       # "3-2楼": a floor, not a place
-    ("3-2 楼道灯坏了", None),                       # the same, with a space
+    ("3-2楼道灯坏了", Mention(3, 2, explicit=False)),   # 楼道: the stairwell of 3-2
+    ("3-2 楼梯扶手坏了", Mention(3, 2, explicit=False)),
+    ("3-2楼漏水", None),                            # "3-2楼": a floor, not a place
+    ("3-2 楼漏水", None),                           # the same, with a space
     ("3-2漏水", Mention(3, 2, explicit=False)),
     ("住3-2-501，漏水", Mention(3, 2, explicit=False)),
     ("３－２ 没有暖气", Mention(3, 2, explicit=False)),

@@ -119,3 +119,26 @@ def test_fingerprint_tells_content_apart(directory):
     assert one.fingerprint() == validate(body(description=" 楼道灯坏了 "), directory, CATEGORIES).fingerprint()
     assert one.fingerprint() != validate(body(description="楼道灯坏了!"), directory, CATEGORIES).fingerprint()
     assert one.fingerprint() != validate(body(phone="13912345678"), directory, CATEGORIES).fingerprint()
+
+
+# -- lang: the language of the reporter's SMS ------------------------------------------------------
+
+@pytest.mark.parametrize("given, lang", [(..., "zh"), (None, "zh"), ("", "zh"), ("zh", "zh"), ("en", "en"),
+                                         (" EN ", "en")])
+def test_given_a_lang_or_none_then_the_reporters_language_chinese_by_default(directory, given, lang):
+    assert validate(body(lang=given), directory, CATEGORIES).lang == lang
+
+
+@pytest.mark.parametrize("given, code", [("fr", "invalid_lang"), ("english", "invalid_lang"), ("bo", "invalid_lang"),
+                                         (1, "invalid_type"), (["en"], "invalid_type")])
+def test_given_another_lang_then_rejected_naming_the_field(directory, given, code):
+    error = rejected(directory, body(lang=given))
+    assert (error.code, error.field) == (code, "lang")
+
+
+def test_given_a_lang_then_the_fingerprint_tells_it_apart_and_chinese_keeps_the_old_one(directory):
+    # the same Idempotency-Key with another language is another report (422), and a report
+    # made before `lang` existed keeps its fingerprint: zh is the default
+    plain = ReportRequest("changmu", "stairwell_light", "changmu-01-1", "楼道灯坏了")
+    assert validate(body(lang="zh"), directory, CATEGORIES).fingerprint() == plain.fingerprint()
+    assert validate(body(lang="en"), directory, CATEGORIES).fingerprint() != plain.fingerprint()

@@ -412,11 +412,15 @@ def test_given_an_english_speaking_member_replies_then_answers_are_in_english(se
     assert services.sms.to(phone(services, "m05"))[1:] == [f"Case {case.code} is already closed."]
 
 
-def test_given_a_stranger_replies_then_unknown_sender_and_nothing_changes(services):
+@pytest.mark.parametrize("word, answer", [
+    ("收到", "抱歉，此号码未登记为网格成员，无法办理事项。"),
+    ("OK", "Sorry, this number is not registered as a grid member."),     # answered in the language written
+])
+def test_given_a_stranger_replies_then_unknown_sender_and_nothing_changes(services, word, answer):
     case = routed_case(services)
     before = snapshot(services, case.code)
-    sms_reply(services, STRANGER, f"OK {case.code}")
-    assert services.sms.sent == [(STRANGER, "抱歉，此号码未登记为网格成员，无法办理事项。")]
+    sms_reply(services, STRANGER, f"{word} {case.code}")
+    assert services.sms.sent == [(STRANGER, answer)]
     assert snapshot(services, case.code) == before
 
 

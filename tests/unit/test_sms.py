@@ -68,6 +68,7 @@ def test_given_none_when_parsed_then_unparsable():
 
 EXTEND, APPROVE, REFUSE = Action.EXTEND, Action.APPROVE, Action.REFUSE
 SUSPEND, RESUME, TRANSFER = Action.SUSPEND, Action.RESUME, Action.TRANSFER
+CANCEL = Action.CANCEL
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -112,6 +113,15 @@ SUSPEND, RESUME, TRANSFER = Action.SUSPEND, Action.RESUME, Action.TRANSFER
     ("转办 ABC234 139 1234 5678 2单元的事", Command(TRANSFER, "ABC234", target="13912345678", reason="2单元的事")),
     ("TRANSFER abc234 +86 139-1234-5678 Away", Command(TRANSFER, "ABC234", target="+8613912345678", reason="Away")),
     ("TRANSFER abc234 +44 20 7946 0958 away", Command(TRANSFER, "ABC234", target="+442079460958", reason="away")),
+    # 取消 CODE 原因: a junk report called off
+    ("取消 ABC234 重复报事", Command(CANCEL, "ABC234", reason="重复报事")),
+    ("取消ABC234，测试短信", Command(CANCEL, "ABC234", reason="测试短信")),
+    ("取消　ＡＢＣ２３４　广告", Command(CANCEL, "ABC234", reason="广告")),
+    ("CANCEL abc234 duplicate of K7XQ2M", Command(CANCEL, "ABC234", reason="duplicate of K7XQ2M")),
+    ("cancel ABC-234 spam", Command(CANCEL, "ABC234", reason="spam")),
+    # ... without a reason it is still 取消: the case refuses it, and the answer says how
+    ("取消 ABC234", Command(CANCEL, "ABC234")),
+    ("CANCEL ABC234 ,", Command(CANCEL, "ABC234")),
 ])
 def test_given_a_new_command_when_parsed_then_action_code_and_arguments(text, expected):
     assert parse(text) == expected
@@ -136,6 +146,9 @@ def test_given_a_long_reason_when_parsed_then_it_is_cut_to_200_characters():
     ("挂起 ABC23", None),
     ("不同意 ABC2345", None),
     ("同意吗 ABC234", "ABC234"),               # not a word it knows, followed by a code
+    ("取消", None),                           # 取消 needs a code: never "the one open case"
+    ("取消 重复了", None),
+    ("CANCEL", None),
 ])
 def test_given_a_new_command_without_its_arguments_when_parsed_then_unparsable_with_the_code(text, code):
     with pytest.raises(Unparsable) as error:

