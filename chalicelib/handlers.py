@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import traceback
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -48,8 +49,12 @@ def _guarded(handler):
             return handler(*args)
         except HttpError as error:
             return _error(error)
-        except Exception:   # our fault, not the caller's: say so without leaking details
-            log.exception("request failed")
+        except Exception as error:   # our fault, not the caller's: say so without leaking details
+            # Where it failed (the stack's frames are code, not data), and the error scrubbed
+            # of what a resident wrote or a phone: an error can quote what it was given.
+            from chalicelib.domain.privacy import scrub
+            log.error("request failed: %s: %s\n%s", type(error).__name__, scrub(str(error)),
+                      "".join(traceback.format_tb(error.__traceback__)).rstrip())
             return _error(HttpError(503, "unavailable", "gridloop cannot take this request right now; try again"))
     return run
 

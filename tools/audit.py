@@ -13,8 +13,10 @@ asks PyPI's vulnerability data (https://pypi.org/pypi/NAME/VERSION/json) about e
 Its answer can change on any day without a change here, when an advisory is published:
 a new finding fails the audit and says which package, which advisory and which versions
 fix it. Upgrade the pin (then `make test`), or, if the advisory cannot affect gridloop,
-add it to IGNORED below with why. A package that could not be looked up also fails the
-audit: an audit that could not ask is not a pass.
+add it to IGNORED below with why. Where the per-release JSON does not answer, a package
+pinned at its latest release is checked from PyPI's project page (fill_from_project_pages).
+A package that could not be looked up either way also fails the audit: an audit that could
+not ask is not a pass.
 
 Exit status: 0 clean; 1 a bandit finding above low or a known vulnerability; 2 something
 could not be checked (bandit or pip-audit did not run, or PyPI did not answer for a package).
@@ -25,10 +27,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess  # nosec B404 - runs bandit and pip-audit from this venv, with fixed arguments
 import sys
+import urllib.parse
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -109,8 +115,50 @@ def deps_verdict(report: dict[str, Any]) -> tuple[int, list[str]]:
         return UNCHECKED, lines
     checked = len(report.get("dependencies", []))
     ignored = f", {len(IGNORED)} advisory(ies) ignored in tools/audit.py" if IGNORED else ""
-    lines.append(f"pip-audit: no known vulnerability in {checked} packages{ignored}.")
+    paged = sum(d.get("source") == "project page" for d in report.get("dependencies", []))
+    paged = f" ({paged} of them from PyPI's project page: pinned at the latest release)" if paged else ""
+    lines.append(f"pip-audit: no known vulnerability in {checked} packages{paged}{ignored}.")
     return CLEAN, lines
+
+
+SKIPPED_VERSION = re.compile(r"\(([^()\s]+)\)\s*$")
+
+
+def fill_from_project_pages(report: dict[str, Any], fetch: Callable[[str], dict | None]) -> dict[str, Any]:
+    """pip-audit asks PyPI about each release (/pypi/NAME/VERSION/json); where that is not
+    reachable, PyPI's project page (/pypi/NAME/json) still lists the known vulnerabilities
+    of the latest release. A package pinned at its latest release is checked from there;
+    any other stays unchecked, saying why. Returns the report with what could be filled."""
+    dependencies = []
+    for dependency in report.get("dependencies", []):
+        reason = dependency.get("skip_reason")
+        found = SKIPPED_VERSION.search(reason or "")
+        page = fetch(dependency["name"]) if reason and found else None
+        version = found.group(1) if found else dependency.get("version")
+        if page is None:
+            dependencies.append(dependency)
+            continue
+        latest = (page.get("info") or {}).get("version")
+        if latest != version:
+            dependencies.append({**dependency, "skip_reason": f"{reason}; PyPI's project page describes "
+                                                             f"only the latest release, {latest}"})
+            continue
+        vulns = [{"id": v.get("id"), "fix_versions": v.get("fixed_in") or [], "aliases": v.get("aliases") or []}
+                 for v in page.get("vulnerabilities") or []
+                 if not v.get("withdrawn") and v.get("id") not in IGNORED]
+        dependencies.append({"name": dependency["name"], "version": version, "vulns": vulns,
+                             "source": "project page"})
+    return {**report, "dependencies": dependencies}
+
+
+def project_page(name: str) -> dict | None:
+    """PyPI's JSON project page, or None when it does not answer."""
+    url = f"https://pypi.org/pypi/{urllib.parse.quote(name)}/json"
+    try:
+        with urllib.request.urlopen(url, timeout=15) as answer:  # nosec B310 - a fixed https URL
+            return json.loads(answer.read())
+    except (OSError, ValueError):
+        return None
 
 
 def deps() -> int:
@@ -126,6 +174,11 @@ def deps() -> int:
     except ValueError:
         print(f"pip-audit did not run: {result.stderr.strip()[-2000:]}")
         return UNCHECKED
+    if any(d.get("skip_reason") for d in report.get("dependencies", [])):
+        names = [d["name"] for d in report["dependencies"] if d.get("skip_reason")]
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            pages = dict(zip(names, pool.map(project_page, names)))
+        report = fill_from_project_pages(report, pages.get)
     status, lines = deps_verdict(report)
     print("\n".join(lines))
     return status

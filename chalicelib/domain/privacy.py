@@ -27,6 +27,16 @@ def redact(text: str) -> str:
     return _PHONE_LIKE.sub("<number>", text)
 
 
+_NOT_ASCII = re.compile(r"[^\x00-\x7f]+")
+
+
+def scrub(text: str) -> str:
+    """`text` as an unexpected error may be logged: phone-like digits out (`redact`), and
+    every run of non-ASCII characters too, which is where residents' names and words are
+    (Chinese, Tibetan); what is left is the error's own English and its ids."""
+    return _NOT_ASCII.sub("<text>", redact(text))
+
+
 def ip_key(address: str) -> str:
     """A pseudonym of a source IP address, as phone_key is of a phone."""
     return hashlib.sha256(f"{IP_NAMESPACE}:{address.strip().lower()}".encode()).hexdigest()[:32]

@@ -207,3 +207,22 @@ def test_the_search_finds_a_phone_or_a_name_in_a_log_record(logs, aws_stack):
     logging.getLogger("gridloop.anything").info("done", extra={"who": REPORTER_NAME})
     found = leaks(logs.texts(), private_data(aws_stack))
     assert any("'138 0013 8000'" in leak for leak in found) and any(REPORTER_NAME in leak for leak in found)
+
+
+def test_an_unexpected_error_is_logged_with_where_it_happened_and_without_what_it_quotes(
+        client, aws_stack, logs, monkeypatch):
+    # GIVEN storing a report fails with an error that quotes the report (as a library might)
+    def broken_create(request, seed, source, **_):
+        raise ValueError(f"cannot store {request.phone} / {request.name} / {request.description}")
+
+    monkeypatch.setattr(aws_stack.intake, "create", broken_create)
+    # WHEN a resident posts a report
+    response = post_report(client, report(phone=REPORTER, name=REPORTER_NAME, description=DESCRIPTION))
+    # THEN they get a 503 that tells nothing, and the log says what failed and where,
+    # with none of what the error quoted
+    assert response.status_code == 503
+    (failed,) = [r for r in logs.records if r.getMessage().startswith("request failed")]
+    message = failed.getMessage()
+    assert "ValueError: cannot store <number> / <text> / <text>" in message
+    assert "broken_create" in message                     # the frames: where it happened
+    assert leaks(logs.texts(), private_data(aws_stack)) == []

@@ -58,6 +58,40 @@ def test_a_package_pypi_did_not_answer_for_is_not_a_pass():
     assert lines[0] == "  NOT CHECKED tzdata: Dependency not found on PyPI" and "not a pass" in lines[-1]
 
 
+def test_where_pypi_answers_only_project_pages_a_package_at_its_latest_release_is_still_checked():
+    # GIVEN pip-audit could not ask about three releases (the per-release JSON did not answer)
+    report = {"dependencies": [
+        {"name": "pynamodb", "skip_reason": "Dependency not found on PyPI and could not be audited: pynamodb (6.1.0)"},
+        {"name": "urllib3", "skip_reason": "Dependency not found on PyPI and could not be audited: urllib3 (2.0.0)"},
+        {"name": "jinja2", "skip_reason": "Dependency not found on PyPI and could not be audited: jinja2 (3.1.6)"}]}
+    pages = {
+        "pynamodb": {"info": {"version": "6.1.0"}, "vulnerabilities": []},
+        "urllib3": {"info": {"version": "2.8.0"}, "vulnerabilities": []},
+        "jinja2": {"info": {"version": "3.1.6"}, "vulnerabilities": [
+            {"id": "GHSA-test-0001", "fixed_in": ["3.1.7"], "aliases": ["CVE-2099-1"], "withdrawn": None},
+            {"id": "GHSA-test-0002", "fixed_in": ["3.1.7"], "aliases": [], "withdrawn": "2026-01-01"}]},
+    }
+    # WHEN the audit reads PyPI's project pages for them
+    filled = audit.fill_from_project_pages(report, pages.get)
+    status, lines = audit.deps_verdict(filled)
+    # THEN the ones at their latest release are checked: a live advisory fails, a withdrawn one
+    # does not count; the one behind its latest release stays unchecked, saying why
+    assert status == audit.FOUND
+    assert "  FAIL jinja2 3.1.6: GHSA-test-0001 (CVE-2099-1); fixed in: 3.1.7" in lines
+    assert not any("GHSA-test-0002" in line for line in lines)
+    assert any(line.startswith("  NOT CHECKED urllib3:") and "only the latest release, 2.8.0" in line
+               for line in lines)
+    assert not any("pynamodb" in line for line in lines)
+
+
+def test_a_package_at_its_latest_release_with_no_advisory_passes_from_its_project_page():
+    report = {"dependencies": [
+        {"name": "pynamodb", "skip_reason": "Dependency not found on PyPI and could not be audited: pynamodb (6.1.0)"}]}
+    filled = audit.fill_from_project_pages(report, {"pynamodb": {"info": {"version": "6.1.0"}}}.get)
+    status, lines = audit.deps_verdict(filled)
+    assert status == audit.CLEAN and "1 of them from PyPI's project page" in lines[-1]
+
+
 def test_no_vulnerability_passes():
     status, lines = audit.deps_verdict({"dependencies": [{"name": "pynamodb", "version": "6.1.0", "vulns": []}]})
     assert status == audit.CLEAN and "no known vulnerability in 1 packages" in lines[-1]

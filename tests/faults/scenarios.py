@@ -1,0 +1,141 @@
+"""The scenarios the fault tests drive, each through the doors a real one comes in by.
+
+Each is a function of a `harness.Run`: setup that is not under test runs `unarmed`; the
+rest is delivered through the run's doors, which redeliver until it is handled. Demo
+directory (data/directory/changmu.yaml): changmu-01-1's stairwell leader is m10, its grid
+member m06; m09 is on triage duty; changmu-03-2's stairwell leader is m30.
+"""
+from __future__ import annotations
+
+from chalicelib.services.notices import BUNDLE_SECONDS
+from tests.faults.harness import Run, Scenario
+from tests.functional.conftest import report
+
+MINUTE = 60.0
+RESIDENT = "+8613800138000"        # nobody the directory knows
+OTHER_RESIDENT = "+8613800138001"
+
+
+def phone_of(run: Run, member_id: str) -> str:
+    return run.stack.directory().member("changmu", member_id).phone
+
+
+def routed(run: Run, key: str, **overrides) -> str:
+    """A web report, routed; its code."""
+    code = run.post_report(report(**overrides), key)
+    run.drain("intake")
+    return code
+
+
+def web_report(run: Run, _) -> None:
+    """A resident's web report (with a phone), through POST /reports and the case worker:
+    the stairwell leader is assigned it and the resident gets the code."""
+    routed(run, "faults-web-1")
+
+
+def queue_console_report(run: Run) -> None:
+    """An operator types a report into the SQS console (no phone)."""
+    import json
+    run.stack.queue("intake").send(json.dumps(
+        {"category": "water_pipe", "location": "changmu-01-1", "description": "三楼水管漏水",
+         "source": "console"}, ensure_ascii=False))
+
+
+def console_report(run: Run, _) -> None:
+    """The case worker makes the console's report and routes it: property management holds
+    it, the stairwell leader follows (跟办)."""
+    run.drain("intake")
+
+
+def overdue_report(run: Run) -> str:
+    code = routed(run, "faults-escalation-1")
+    run.world.clock.advance(31 * MINUTE)
+    return code
+
+
+def escalation(run: Run, _) -> None:
+    """Nobody accepted for 30 minutes: the sweep queues the case and the escalation worker
+    hands it to the grid member, telling the stairwell leader it moved on."""
+    run.sweep()
+    run.drain("escalation")
+
+
+def member_replies(run: Run, code: str) -> None:
+    """The stairwell leader replies 收到 then 完成 by SMS (through a gateway and the reply
+    worker); the resident gets the call-back."""
+    leader = phone_of(run, "m10")
+    run.text(leader, f"收到 {code}", "gw-ack-1")
+    run.drain("sms-inbound")
+    run.world.clock.advance(10 * MINUTE)
+    run.text(leader, f"完成 {code}", "gw-done-1")
+    run.drain("sms-inbound")
+
+
+def resident_sms_report(run: Run, _) -> None:
+    """A resident reports by SMS naming a unit: a case is made and routed in the reply worker."""
+    run.text(RESIDENT, "3号楼2单元门口有个大坑，晚上看不见", "gw-report-1")
+    run.drain("sms-inbound")
+
+
+def direct_answers(run: Run, code: str) -> None:
+    """Answers that go straight back, with no case to keep them in: a resident's 查询, a
+    member's text that is no command (a rate-limited error reply), another resident's 退订
+    (confirmed once), all in one batch."""
+    run.text(RESIDENT, f"查询 {code}", "gw-query-1")
+    run.text(phone_of(run, "m30"), "你好，请问怎么用", "gw-help-1")
+    run.text(OTHER_RESIDENT, "退订", "gw-stop-1")
+    run.drain("sms-inbound")
+
+
+def reports_in_one_window(run: Run) -> None:
+    """Three reports to one stairwell leader within 45 s: the first is texted at once, the
+    other two wait for the leader's send window."""
+    routed(run, "faults-bundle-1", phone=...)
+    run.world.clock.advance(30)
+    routed(run, "faults-bundle-2", phone=...)
+    run.world.clock.advance(15)
+    routed(run, "faults-bundle-3", phone=...)
+    run.world.clock.advance(BUNDLE_SECONDS)
+
+
+def bundled_delivery(run: Run, _) -> None:
+    """The window has ended: the sweep brings the waiting cases back, and they go to the
+    leader as one text."""
+    run.sweep()
+    run.drain("escalation")
+
+
+def first_report_of_a_window(run: Run) -> None:
+    routed(run, "faults-window-1", phone=...)
+    run.world.clock.advance(30)
+
+
+def second_report_in_the_window(run: Run, _) -> None:
+    """Bundling on: a second report to the same stairwell leader 30 s after the first. Its
+    routing write joins the leader's send window (one TransactWriteItems); the resident
+    gets the code at once, the leader's text waits for the window."""
+    routed(run, "faults-window-2")
+
+
+def later_sweeps(run: Run, _) -> None:
+    """What the next few minutes bring anyway: windows end and the sweep runs (before
+    anything is overdue: acknowledge limits are 30 minutes)."""
+    for _ in range(3):
+        run.world.clock.advance(BUNDLE_SECONDS + 1)
+        run.sweep()
+        run.drain("escalation")
+
+
+SCENARIOS = [
+    Scenario("web report", web_report),
+    Scenario("console report", console_report, setup=queue_console_report),
+    Scenario("escalation", escalation, setup=overdue_report),
+    Scenario("member replies 收到 / 完成", member_replies, setup=lambda run: routed(run, "faults-replies-1")),
+    Scenario("resident's SMS report", resident_sms_report),
+    Scenario("direct answers", direct_answers,
+             setup=lambda run: routed(run, "faults-answers-1", phone="13800138000")),
+    Scenario("second report in a send window", second_report_in_the_window, setup=first_report_of_a_window,
+             settle=later_sweeps, config={"bundle_seconds": BUNDLE_SECONDS}),
+    Scenario("bundled delivery", bundled_delivery, setup=reports_in_one_window, settle=later_sweeps,
+             config={"bundle_seconds": BUNDLE_SECONDS}),
+]
