@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | 
 STAGE ?= dev
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test test-unit test-functional test-e2e test-storage reliability dynamodb-local bench package lint audit clean
+.PHONY: run test test-unit test-functional test-e2e test-storage reliability dynamodb-local bench package lint checkov deploy audit ops clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -21,7 +21,7 @@ install: $(STAMP)
 run: $(STAMP)
 	$(PY) -m devstack
 
-test: $(STAMP) dynamodb-local
+test: $(STAMP) dynamodb-local checkov
 	$(PY) -m pytest
 
 test-unit: $(STAMP)
@@ -63,13 +63,36 @@ package: $(STAMP)
 	GRIDLOOP_STAGE=$(STAGE) AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} \
 		$(VENV)/bin/chalice package --stage $(STAGE) --merge-template build/merge-$(STAGE).json build/$(STAGE)
 
-lint: package
+lint: package checkov
 	$(VENV)/bin/cfn-lint build/$(STAGE)/sam.json
+	$(PY) -m infra.checkov build/$(STAGE)/sam.json
+
+# checkov in its own venv: it pins boto3 exactly, to another version than ours
+# (requirements-checkov.txt says which). Reinstalled only when that file changes.
+CHECKOV_STAMP := .cache/checkov/.installed-$(shell cat requirements-checkov.txt | cksum | cut -d' ' -f1)
+$(CHECKOV_STAMP): requirements-checkov.txt
+	rm -rf .cache/checkov
+	$(PYTHON) -m venv .cache/checkov
+	.cache/checkov/bin/pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
+	touch $@
+
+checkov: $(CHECKOV_STAMP)
+
+# Package, upload and deploy STAGE with your own AWS credentials, then import each
+# DIRECTORY=community=path (space-separated) into it: README "Deploying". Refuses without
+# credentials, before anything is built.
+deploy: $(STAMP)
+	$(PY) -m tools.deploy $(STAGE) $(if $(BUCKET),--bucket $(BUCKET)) $(foreach d,$(DIRECTORY),--directory $(d))
 
 # bandit over our code (nothing above low) and pip-audit over requirements*.txt (no known
 # vulnerability, asked of PyPI). .ci/run runs it after `make test`; README "Security checks".
 audit: $(STAMP)
 	$(PY) -m tools.audit
+
+# The operators' commands (README "Operations"), on the local stack unless GRIDLOOP_STAGE says
+# otherwise: make ops ARGS='show 7KQ2XM --operator NAME'
+ops: $(STAMP)
+	$(PY) -m tools.ops $(ARGS)
 
 clean:
 	rm -rf build .cache .pytest_cache

@@ -78,6 +78,12 @@ def sms_reply_worker(event):
     return handlers.consume("sms-inbound", event)
 
 
+# The operators' commands, from a console test event or `make ops` (README "Operations").
+@app.lambda_function(name="ops")
+def ops(event, context):
+    return handlers.ops(event, context)
+
+
 @app.schedule(Rate(1, unit=Rate.MINUTES))
 def escalation_sweep(event):
     return handlers.sweep()
@@ -88,3 +94,11 @@ def escalation_sweep(event):
 @app.schedule(Cron(0, "*", "*", "*", "?", "*"))
 def daily_digest(event):
     return handlers.digest()
+
+
+# The weekly joint-meeting report (README "Weekly joint-meeting report"): at the top of every
+# hour; each community's report of last week goes out from Monday's configured local hour
+# (08:00 Asia/Shanghai by default), once per week.
+@app.schedule(Cron(0, "*", "*", "*", "?", "*"))
+def weekly_report(event):
+    return handlers.weekly_report()

@@ -87,32 +87,6 @@ class RecordingQueue:
         self.sent.extend(bodies)
 
 
-class Nowhere:
-    """Queues and topics that are not created: this figure needs only the tables, and
-    DynamoDB Local has no SQS or SNS."""
-
-    def create_queue(self, QueueName: str, **_: Any) -> dict[str, Any]:
-        return {"QueueUrl": f"http://nowhere/{QueueName}"}
-
-    def get_queue_attributes(self, QueueUrl: str, **_: Any) -> dict[str, Any]:
-        return {"Attributes": {"QueueArn": f"arn:aws:sqs:us-east-1:000000000000:{QueueUrl.rsplit('/', 1)[-1]}"}}
-
-    def create_topic(self, Name: str, **_: Any) -> dict[str, Any]:
-        return {"TopicArn": f"arn:aws:sns:us-east-1:000000000000:{Name}"}
-
-
-class TablesOnly:
-    """create_all's session: the tables on the given endpoint, the rest nowhere."""
-
-    def __init__(self, session: Any, endpoint_url: str | None):
-        self._session, self._endpoint = session, endpoint_url
-
-    def client(self, service: str, region_name: str | None = None, endpoint_url: str | None = None) -> Any:
-        if service == "dynamodb":
-            return self._session.client("dynamodb", region_name=region_name, endpoint_url=self._endpoint)
-        return Nowhere()
-
-
 def _env() -> None:
     for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
                        "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": "us-east-1",
@@ -271,7 +245,7 @@ def run(closed: int = 10_000, use_moto: bool = False) -> Result:
     from chalicelib.config import Config
     from chalicelib.domain.directory import Directory
     from chalicelib.services.workflow import CaseWorkflow
-    from devstack.resources import create_all, demo_communities
+    from devstack.resources import create_tables, demo_communities
 
     meter = QueryMeter()
     with _engine(use_moto) as (url, label, real, reason):
@@ -279,7 +253,7 @@ def run(closed: int = 10_000, use_moto: bool = False) -> Result:
         with hook_every_client([("before-parameter-build.dynamodb.Query", meter.before_parameter_build),
                                 ("after-call.dynamodb.Query", meter.after_call)]):
             session = boto3.session.Session()
-            create_all(TablesOnly(session, url), "local", endpoint_url=url)
+            create_tables(session, "local", url)
             config = Config(stage="local", region="us-east-1", endpoint_url=url, time_scale=1.0,
                             directory_ttl=300.0, due_shards=4, max_receive_count=5)
             container = Container(config, clock=lambda: SWEEP_AT)

@@ -225,14 +225,30 @@ class Container:
     @cached_property
     def sms(self):
         from chalicelib.adapters.sns import SnsSmsSender
-        return SnsSmsSender(lambda: self.sns_client)
+        from chalicelib.services.telemetry import CountedSms
+        return CountedSms(SnsSmsSender(lambda: self.sns_client), self.telemetry)
+
+    @cached_property
+    def telemetry(self):
+        """Metrics (EMF) and JSON logs with the case and community, through Powertools, in
+        Lambda or with GRIDLOOP_TELEMETRY=1 (chalicelib.observability); else nothing, and the
+        local stack's logs stay plain text. Built on first use: Powertools is not imported
+        at cold start."""
+        import os
+
+        from chalicelib import observability
+        from chalicelib.services.telemetry import NoTelemetry
+        if not observability.enabled():
+            return NoTelemetry()
+        return observability.PowertoolsTelemetry(os.environ.get("POWERTOOLS_SERVICE_NAME") or "gridloop",
+                                                 level=os.environ.get("POWERTOOLS_LOG_LEVEL") or logging.WARNING)
 
     # -- services ----------------------------------------------------------------
     @cached_property
     def intake(self):
         from chalicelib.services.intake import IntakeService
         return IntakeService(self.cases, self.queue("intake"), self.directory, self.categories, self.policies,
-                             self.clock, limits=self.config.report_limits)
+                             self.clock, limits=self.config.report_limits, telemetry=self.telemetry)
 
     @cached_property
     def notices(self):
@@ -248,13 +264,26 @@ class Container:
         from chalicelib.services.workflow import CaseWorkflow
         return CaseWorkflow(self.cases, self.notices, self.answers, self.queue("escalation"),
                             self.directory, self.policies, self.clock,
-                            intake=self.intake, contacts=self.contacts, blocklist=self.blocklist)
+                            intake=self.intake, contacts=self.contacts, blocklist=self.blocklist,
+                            telemetry=self.telemetry)
 
     @cached_property
     def directory_admin(self):
         """Directory import, export and history (tools/directory.py; not used by handlers)."""
         from chalicelib.services.directory_admin import DirectoryAdmin
         return DirectoryAdmin(self.directory_store, self.clock, on_change=self.directory_cache.invalidate)
+
+    @cached_property
+    def ops(self):
+        """The operators' commands (the ops function, tools/ops.py); the directory admin and
+        the redrive are built only when a command needs them."""
+        from chalicelib.adapters.redrive import DeadLetterRedrive
+        from chalicelib.services.ops import OpsService
+        return OpsService(self.cases, self.workflow, self.notices, self.directory, self.policies, self.clock,
+                          directory_admin=lambda: self.directory_admin,
+                          redrive=DeadLetterRedrive(lambda: self.sqs_client, self.config.name),
+                          directory_ttl=self.config.directory_ttl,
+                          weekly_reports=lambda: self.weekly_reports)
 
     @cached_property
     def inbound_sms(self):
@@ -281,6 +310,23 @@ class Container:
         return DigestService(self.cases, DynamoCasePlaces(self.case_model), WebhookSender(),
                              DynamoDigestLog(model), self.directory, self.categories,
                              lambda: parse_config(os.environ.get("GRIDLOOP_DIGEST_WEBHOOKS")), self.clock)
+
+    @cached_property
+    def weekly_reports(self):
+        """The weekly joint-meeting report (多方联席会议周报): built on demand (ops, CLI) and
+        sent each week to the committee's group robot. GRIDLOOP_WEEKLY_WEBHOOKS is read on
+        every run, like the digest's."""
+        import os
+
+        from chalicelib.adapters.digests import DynamoCasePlaces
+        from chalicelib.adapters.webhook import WebhookSender
+        from chalicelib.adapters.weekly_reports import DynamoWeeklyReportLog, build_weekly_report_model
+        from chalicelib.domain.weekly import parse_config
+        from chalicelib.services.weekly import WeeklyReports
+        model = self._model(build_weekly_report_model, "digests")
+        return WeeklyReports(self.cases, DynamoCasePlaces(self.case_model), WebhookSender(),
+                             DynamoWeeklyReportLog(model), self.directory, self.categories,
+                             lambda: parse_config(os.environ.get("GRIDLOOP_WEEKLY_WEBHOOKS")), self.clock)
 
 
 _container: Container | None = None

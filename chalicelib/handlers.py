@@ -10,6 +10,7 @@ import functools
 import json
 import logging
 import traceback
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -43,20 +44,45 @@ def _error(error: HttpError) -> Response:
                  headers=error.headers)
 
 
+@contextmanager
+def _invocation(function: str):
+    """One Lambda invocation: its function (and later its case) on every JSON log line,
+    and the metrics it recorded printed at its end, whatever happened (observability)."""
+    try:
+        telemetry = container().telemetry
+        telemetry.invoked(function)
+    except Exception as error:      # no telemetry must not stop the work (which says why it fails)
+        log.warning("no telemetry for %s: %s", function, type(error).__name__)
+        telemetry = None
+    try:
+        yield
+    finally:
+        try:
+            if telemetry is not None:
+                telemetry.flush()
+        except Exception as error:   # lost metrics must not fail what was done
+            log.warning("metrics not flushed: %s", type(error).__name__)
+
+
 def _guarded(handler):
     def run(*args: Any) -> Response:
-        try:
-            return handler(*args)
-        except HttpError as error:
-            return _error(error)
-        except Exception as error:   # our fault, not the caller's: say so without leaking details
-            # Where it failed (the stack's frames are code, not data), and the error scrubbed
-            # of what a resident wrote or a phone: an error can quote what it was given.
-            from chalicelib.domain.privacy import scrub
-            log.error("request failed: %s: %s\n%s", type(error).__name__, scrub(str(error)),
-                      "".join(traceback.format_tb(error.__traceback__)).rstrip())
-            return _error(HttpError(503, "unavailable", "gridloop cannot take this request right now; try again"))
+        with _invocation("api_handler"):
+            return _answered(handler, *args)
     return run
+
+
+def _answered(handler, *args: Any) -> Response:
+    try:
+        return handler(*args)
+    except HttpError as error:
+        return _error(error)
+    except Exception as error:   # our fault, not the caller's: say so without leaking details
+        # Where it failed (the stack's frames are code, not data), and the error scrubbed
+        # of what a resident wrote or a phone: an error can quote what it was given.
+        from chalicelib.domain.privacy import scrub
+        log.error("request failed: %s: %s\n%s", type(error).__name__, scrub(str(error)),
+                  "".join(traceback.format_tb(error.__traceback__)).rstrip())
+        return _error(HttpError(503, "unavailable", "gridloop cannot take this request right now; try again"))
 
 
 # -- routes -------------------------------------------------------------------
@@ -293,6 +319,11 @@ def sms_from_sns(event: Any) -> dict:
     the event twice, then puts it on the function's own dead-letter queue (the same
     sms-inbound DLQ, set in infra/template.py). Nothing vanishes either way.
     """
+    with _invocation("sms_inbound_sns"):
+        return _queue_sns_messages(event)
+
+
+def _queue_sns_messages(event: Any) -> dict:
     from chalicelib.adapters import sms_gateways as gw
     from chalicelib.services.inbound import InvalidInbound
 
@@ -311,15 +342,25 @@ def sms_from_sns(event: Any) -> dict:
             log.warning("dead-lettering a message from %s: %s", topic, reason)
             body = message if isinstance(message, str) and message else json.dumps(record, ensure_ascii=False)
             c.dead_letters("sms-inbound").put(body, reason, topic)
+            c.telemetry.count("DeadLettered", queue="sms-inbound-topic")
             dead_lettered.append(reason)
     return {"queued": queued, "dead_lettered": dead_lettered}
 
 
 # -- queues and schedule ----------------------------------------------------------
 def consume(purpose: str, event: Any) -> dict:
+    c = container()
+    with _invocation(WORKERS[purpose]):
+        return _consume(c, purpose, event)
+
+
+# The function of each queue's consumer (app.py), as its log lines name it.
+WORKERS = {"intake": "case_worker", "escalation": "escalation_worker", "sms-inbound": "sms_reply_worker"}
+
+
+def _consume(c: Any, purpose: str, event: Any) -> dict:
     from chalicelib.sqs_batch import process_batch
 
-    c = container()
     handle = {
         "intake": lambda body, message_id: c.workflow.route(c.intake.parse_queue_message(body, message_id)),
         "escalation": lambda body, _: c.workflow.escalate(body),
@@ -327,20 +368,44 @@ def consume(purpose: str, event: Any) -> dict:
     }[purpose]
     return process_batch(event.to_dict(), event.context, handle, c.dead_letters(purpose),
                          c.config.name(purpose), c.config.max_receive_count,
-                         retry_later=c.queue(purpose).retry_later)
+                         retry_later=c.queue(purpose).retry_later, telemetry=c.telemetry)
+
+
+def ops(event: Any, context: Any) -> dict:
+    """The operators' commands (README "Operations"): a JSON command in, a JSON answer out.
+    A wrong or refused command is an answer ({"ok": false, ...}), not an error; a failure of
+    ours raises, so that it counts in the function's errors. The console does not tell
+    Lambda who invoked it: the command names its operator, and the request id ties the
+    change on the case to the invocation (and to CloudTrail, where Lambda data events are on)."""
+    request = getattr(context, "aws_request_id", None)
+    with _invocation("ops"):
+        return container().ops.run(event, request=f"lambda:{request}" if request else None)
 
 
 def sweep() -> dict:
-    queued = container().workflow.sweep()
-    log.info("escalation sweep queued %d cases", queued)
-    return {"queued": queued}
+    with _invocation("escalation_sweep"):
+        queued = container().workflow.sweep()
+        log.info("escalation sweep queued %d cases", queued)
+        return {"queued": queued}
 
 
 def digest() -> dict:
     """The away members' daily digest: every community whose local digest hour has come and
     whose digest has not gone out today (README "Daily digest"). A failed post raises, so the
     schedule's retry, or the next hourly run, tries again; what was sent is not sent again."""
-    result = container().digest.run()
-    if result["sent"]:
-        log.info("daily digest sent: %s", ", ".join(f"{d['community']}/{d['grid']}" for d in result["sent"]))
-    return result
+    with _invocation("daily_digest"):
+        result = container().digest.run()
+        if result["sent"]:
+            log.info("daily digest sent: %s", ", ".join(f"{d['community']}/{d['grid']}" for d in result["sent"]))
+        return result
+
+
+def weekly_report() -> dict:
+    """The weekly joint-meeting report (README "Weekly joint-meeting report"): each configured
+    community's report of last week to its committee's group robot, once per week. A failed
+    post raises, so the schedule's retry, or the next hourly run, tries again."""
+    with _invocation("weekly_report"):
+        result = container().weekly_reports.run()
+        if result["sent"]:
+            log.info("weekly report sent: %s", ", ".join(f"{r['community']}/{r['week']}" for r in result["sent"]))
+        return result

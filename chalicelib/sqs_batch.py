@@ -13,6 +13,7 @@ from typing import Any, Callable
 from chalicelib.domain.privacy import redact
 from chalicelib.services.intake import PermanentFailure
 from chalicelib.services.ports import DeadLetters
+from chalicelib.services.telemetry import NoTelemetry, Telemetry
 
 log = logging.getLogger("gridloop.consumer")
 
@@ -21,6 +22,12 @@ RecordHandler = Callable[[str, str], Any]   # (body, message_id)
 
 class RetryLater(Exception):
     """A record that failed and comes back: its error, as the log may say it."""
+
+
+def queue_purpose(source: str) -> str:
+    """gridloop-{stage}-{purpose} → purpose: a metric's dimension, the same in every stage."""
+    parts = source.split("-", 2)
+    return parts[2] if len(parts) == 3 and parts[0] == "gridloop" else source
 
 
 def backoff_seconds(receives: int) -> int:
@@ -34,20 +41,28 @@ def backoff_seconds(receives: int) -> int:
 
 def process_batch(event: dict, context: Any, handle: RecordHandler, dead_letters: DeadLetters,
                   source: str, max_receive_count: int,
-                  retry_later: Callable[[str, int], None] | None = None) -> dict:
+                  retry_later: Callable[[str, int], None] | None = None,
+                  telemetry: Telemetry | None = None) -> dict:
     from aws_lambda_powertools.utilities.batch import (BatchProcessor, EventType,
                                                        process_partial_response)
 
+    telemetry = telemetry or NoTelemetry()
+    queue = queue_purpose(source)
+
     def record_handler(record: Any) -> None:
+        telemetry.about_case(None, None)      # the last record's case is not this one's
         # A message redriven from its dead-letter queue is a new SQS message: the id it had
         # (kept beside it there) is still what it is, so a console report makes one report.
         kept = record.message_attributes["message_id"]
         message_id = (kept.string_value if kept is not None else None) or record.message_id
+        if kept is not None and int(record.attributes.approximate_receive_count or 1) == 1:
+            telemetry.count("Redriven", queue=queue)    # its first delivery since the redrive
         try:
             handle(record.body, message_id)
         except PermanentFailure as failure:
             log.warning("dead-lettering %s from %s: %s", record.message_id, source, redact(str(failure)))
             dead_letters.put(record.body, str(failure), source, message_id)
+            telemetry.count("DeadLettered", queue=queue)
         except Exception as error:
             receives = int(record.attributes.approximate_receive_count or 1)
             # What the log may say: errors from elsewhere can quote a phone (SNS names the
@@ -57,6 +72,7 @@ def process_batch(event: dict, context: Any, handle: RecordHandler, dead_letters
                 log.error("giving up on %s from %s after %d receives: %s",
                           record.message_id, source, receives, said)
                 dead_letters.put(record.body, f"failed {receives} times, last: {error!r}", source, message_id)
+                telemetry.count("DeadLettered", queue=queue)
                 return
             if retry_later is not None:
                 try:   # back off instead of coming back after the fixed visibility timeout

@@ -124,12 +124,42 @@ POLICIES: dict[str, tuple[Grant, ...]] = {
         Grant("DueCases", ("dynamodb:Query",), (index("cases", "open-due"),)),
         Grant("EscalationQueue", ("sqs:GetQueueUrl", "sqs:SendMessage"), (queue("escalation"),)),
     ),
+    # The operators' commands (services.ops), invoked from the console by staff allowed to
+    # invoke it: what the workers do to a case, the sweep's index (overdue), the directory
+    # import and export with its history, and moving dead letters back to their queues.
+    "ops": (
+        _logs(),
+        READ_DIRECTORY,
+        CASES, CONTACTS, TEXT_PHONES,
+        Grant("DueCases", ("dynamodb:Query",), (index("cases", "open-due"),)),
+        Grant("DirectoryImport", ("dynamodb:PutItem", "dynamodb:ConditionCheckItem"), (table("directory"),)),
+        # An import adds a version to the history (PutItem) after the latest (Query, for a
+        # community new to the stage); an export of an older version reads it (GetItem).
+        Grant("DirectoryHistory", ("dynamodb:Query", "dynamodb:GetItem", "dynamodb:PutItem"),
+              (table("directory-history"),)),
+        Grant("DeadLetterQueues", ("sqs:GetQueueUrl", "sqs:ReceiveMessage", "sqs:DeleteMessage"),
+              (queue("intake-dlq"), queue("escalation-dlq"), queue("sms-inbound-dlq"))),
+        Grant("SourceQueues", ("sqs:GetQueueUrl", "sqs:SendMessage"),
+              (queue("intake"), queue("escalation"), queue("sms-inbound"))),
+        # weekly-report: built from the SLA facts as the schedule builds it, or read as sent.
+        Grant("GridFacts", ("dynamodb:Query",), (index("cases", "by-grid"),)),
+        Grant("CasePlaces", ("dynamodb:BatchGetItem",), (table("cases"),)),
+        Grant("WeeklyReportLog", ("dynamodb:GetItem",), (table("digests"),)),
+    ),
     "daily_digest": (
         _logs(),
         READ_DIRECTORY,
         Grant("GridFacts", ("dynamodb:Query",), (index("cases", "by-grid"),)),
         Grant("CasePlaces", ("dynamodb:BatchGetItem",), (table("cases"),)),
         Grant("DigestLog", ("dynamodb:GetItem", "dynamodb:PutItem"), (table("digests"),)),
+    ),
+    # The same reads as the digest; its week's record (and the report sent) on the digests table.
+    "weekly_report": (
+        _logs(),
+        READ_DIRECTORY,
+        Grant("GridFacts", ("dynamodb:Query",), (index("cases", "by-grid"),)),
+        Grant("CasePlaces", ("dynamodb:BatchGetItem",), (table("cases"),)),
+        Grant("WeeklyReportLog", ("dynamodb:GetItem", "dynamodb:PutItem"), (table("digests"),)),
     ),
 }
 

@@ -38,7 +38,8 @@ def render(stage: str) -> dict[str, Any]:
 def merge_template(stage: str) -> dict[str, Any]:
     """What `chalice package --merge-template` adds to Chalice's own template: our
     resources, partial batch responses on every SQS event source (Chalice
-    cannot switch those on itself), and each function's own IAM policy (infra/iam.py)."""
+    cannot switch those on itself), each function's own IAM policy (infra/iam.py), and the
+    checkov rules that do not apply, with why (infra/checkov.py)."""
     from chalice.utils import to_cfn_resource_name
 
     from app import app
@@ -54,6 +55,12 @@ def merge_template(stage: str) -> dict[str, Any]:
         elif type(source).__name__ == "SNSEventConfig":
             resources[to_cfn_resource_name(source.name)] = _sns_subscriber(source.topic, stage, resources)
     _least_privilege(app, stage, resources)
+    # The operators' alarms (to AlertsTopic) and dashboard (infra/observability.py).
+    from infra import iam, observability
+    resources.update(observability.resources(stage, iam.functions_of(app)))
+    # After the roles' policies: the rules of checkov that do not apply, each with why.
+    from infra import checkov
+    checkov.apply(app, resources)
     if "SmsInboundTopic" in resources:
         # AWS only: End User Messaging may publish members' replies to the topic.
         resources["SmsInboundTopicPolicy"] = {"Type": "AWS::SNS::TopicPolicy", "Properties": {

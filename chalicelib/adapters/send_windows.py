@@ -16,6 +16,7 @@ from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
+from chalicelib.adapters.dynamo import _is_condition_failure, _meta
 from chalicelib.domain.contacts import phone_key
 from chalicelib.services.ports import ConcurrentUpdate, SendWindows, WindowBusy
 
@@ -28,12 +29,8 @@ def window_key(phone: str) -> str:
 
 
 def build_send_window_model(table_name: str, region: str, host: str | None) -> type[Model]:
-    attrs = {"table_name": table_name, "region": region, "max_retry_attempts": 3}
-    if host:
-        attrs["host"] = host
-
     class SendWindowRecord(Model):
-        Meta = type("Meta", (), attrs)
+        Meta = _meta(table_name, region, host)
         phone_key = UnicodeAttribute(hash_key=True)      # <phone_key>#window
         until = NumberAttribute(null=True)
         waiting = UnicodeSetAttribute(null=True)
@@ -139,9 +136,3 @@ class DynamoSendWindows:
         record.update(actions=[self._model.waiting.add({code}),
                                self._model.expires_at.set(int(now) + KEEP_SECONDS)])
         return float(record.until) if record.until is not None else now
-
-
-def _is_condition_failure(error: Exception) -> bool:
-    cause = getattr(error, "cause_response_code", None)
-    return cause == "ConditionalCheckFailedException"
-

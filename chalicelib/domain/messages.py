@@ -115,6 +115,11 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "zh": "【{community}】事项{code}已撤销，无需再办理。",
         "en": "[{community}] Case {code} was cancelled; nothing more to do.",
     },
+    # closed by the community office (the ops function); to the same people as 取消
+    "case_closed": {
+        "zh": "【{community}】事项{code}已由社区结案，无需再办理。",
+        "en": "[{community}] Case {code} was closed by the community office; nothing more to do.",
+    },
     # refusals: the case is unchanged
     "refused_not_on_chain": {
         "zh": "抱歉，您不是事项{code}的当前负责人，无法操作。",
@@ -287,6 +292,7 @@ BRIEFS: dict[str, dict[str, str]] = {
     "transferred_away": {"zh": "{code}已转办给{to}", "en": "{code} passed to {to}"},
     "resolved": {"zh": "{code}已由跟办人办结", "en": "{code} resolved by its follower"},
     "case_cancelled": {"zh": "{code}已撤销", "en": "{code} cancelled"},
+    "case_closed": {"zh": "{code}已结案", "en": "{code} closed"},
     "extension_requested": {"zh": "{code}申请延期{days}天", "en": "{code} asks {days} more days"},
     "extension_submitted": {"zh": "{code}延期申请已报上级", "en": "{code} extension request sent up"},
     "extension_approved": {"zh": "{code}延期{days}天已获同意", "en": "{code} {days} more days approved"},

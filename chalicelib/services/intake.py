@@ -13,6 +13,7 @@ from chalicelib.domain.policy import Policies
 from chalicelib.domain.report import MAX_DESCRIPTION, InvalidReport, ReportRequest, validate
 
 from .ports import CaseRepository, CodeTaken, MessageQueue
+from .telemetry import NoTelemetry, Telemetry
 
 MAX_CODE_ATTEMPTS = 8
 ROUTE = "route"   # the intake-queue message kind that our own API sends
@@ -29,10 +30,11 @@ class IdempotencyConflict(Exception):
 class IntakeService:
     def __init__(self, cases: CaseRepository, queue: MessageQueue, directory: Callable[[], Directory],
                  categories: Mapping[str, Any], policy: Policies, clock: Callable[[], float],
-                 limits: ReportLimits | None = None):
+                 limits: ReportLimits | None = None, telemetry: Telemetry | None = None):
         self._cases, self._queue, self._directory = cases, queue, directory
         self._categories, self._policy, self._clock = categories, policy, clock
         self._limits = limits      # per-sender limits and the block list; None: neither
+        self._telemetry = telemetry or NoTelemetry()
 
     @property
     def categories(self) -> Mapping[str, Any]:
@@ -77,6 +79,8 @@ class IntakeService:
                     self._cases.add(case, admission)
                 else:
                     self._cases.add(case)
+                self._telemetry.about_case(case.code, case.community_id)
+                self._telemetry.count("ReportsReceived", community=case.community_id, source=source)
                 return case, True
             except CodeTaken:
                 existing = self._cases.get(case.code)

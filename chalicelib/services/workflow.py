@@ -39,6 +39,7 @@ from .intake import IntakeService, PermanentFailure
 from .notices import NoticeDelivery
 from .ports import (BlockList, CaseRef, CaseRepository, ConcurrentUpdate, ContactPreferences, MessageQueue,
                     SmsSender)
+from .telemetry import NoTelemetry, Telemetry, count_change, mark
 
 log = logging.getLogger(__name__)
 
@@ -57,13 +58,14 @@ class CaseWorkflow:
                  escalations: MessageQueue, directory: Callable[[], Directory],
                  policy: EscalationPolicy | Policies, clock: Callable[[], float],
                  intake: IntakeService | None = None, contacts: ContactPreferences | None = None,
-                 blocklist: BlockList | None = None):
+                 blocklist: BlockList | None = None, telemetry: Telemetry | None = None):
         self._cases, self._notices, self._sms = cases, notices, sms_sender
         self._escalations, self._directory = escalations, directory
         self._policy, self._clock = policy, clock
         self._intake = intake                              # SMS reports; None: none are taken
         self._contacts = contacts or _ProcessContacts()    # opt-outs and rate limits
         self._blocklist = blocklist                        # residents ignored; None: nobody is
+        self._telemetry = telemetry or NoTelemetry()        # metrics, and which case the log is about
 
     # -- the case worker -------------------------------------------------------
     def route(self, case: Case) -> Case:
@@ -93,6 +95,8 @@ class CaseWorkflow:
         due = [{"code": code, "due_at": due_at} for code, due_at in self._cases.due(now)]
         for start in range(0, len(due), SWEEP_BATCH):
             self._escalations.send_batch(due[start:start + SWEEP_BATCH])
+        if due:
+            self._telemetry.count("EscalationsQueued", len(due))
         return len(due)
 
     def escalate(self, body: str) -> Case | None:
@@ -483,15 +487,22 @@ class CaseWorkflow:
         return self._policy.for_case(case.community_id, case.category, case.priority)
 
     # -- shared ------------------------------------------------------------------
+    def change(self, case: Case, mutate: Callable[[Case], bool]) -> Case:
+        """As the workers change a case (below), for the operators' commands (services.ops)."""
+        return self._change(case, mutate)
+
     def _change(self, case: Case, mutate: Callable[[Case], bool]) -> Case:
         """Apply `mutate` and save; on a concurrent change, reread and apply again.
         `mutate` returns False when there is nothing to do (a duplicate)."""
+        self._telemetry.about_case(case.code, case.community_id)
         for _ in range(MAX_RETRIES):
             case = self._settled(case)      # else the caller's deliver() sends another's notices too
+            before = mark(case)
             if not mutate(case):
                 return case
             try:
                 self._notices.save(case)    # with its notices' holds and send windows
+                count_change(self._telemetry, before, case)   # once saved: what happened
                 return case
             except ConcurrentUpdate:
                 fresh = self._cases.get(case.code)

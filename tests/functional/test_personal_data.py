@@ -201,6 +201,31 @@ def drive_every_flow(client, stack, clock, monkeypatch) -> list[str]:
     return [client.http.get(f"/reports/{c}").body.decode("utf-8") for c in codes]
 
 
+@pytest.fixture
+def telemetry_on(monkeypatch):
+    """As in Lambda: Powertools' JSON logs and EMF metrics on stdout (chalicelib.observability)."""
+    monkeypatch.setenv("GRIDLOOP_TELEMETRY", "1")
+
+
+def test_json_log_lines_name_their_case_and_community_and_nothing_printed_holds_personal_data(
+        telemetry_on, client, aws_stack, clock, logs, monkeypatch, capsys):
+    views = drive_every_flow(client, aws_stack, clock, monkeypatch)
+    printed = capsys.readouterr().out
+    lines = [json.loads(line) for line in printed.splitlines() if line.startswith("{")]
+    log_lines = [line for line in lines if "_aws" not in line and "level" in line]
+    metric_lines = [line for line in lines if "_aws" in line]
+
+    codes = {json.loads(view)["code"] for view in views}
+    about_cases = [line for line in log_lines if "case" in line]
+    assert about_cases and metric_lines
+    # the dead-lettered report's warnings, logged while its case was handled
+    assert {line["case"] for line in about_cases} & codes
+    assert all(line["community"] == "changmu" and line["function"] for line in about_cases)
+    assert all(line["service"] == "gridloop" for line in log_lines)
+    assert leaks([("stdout", printed)], private_data(aws_stack)) == []
+    assert leaks(logs.texts(), private_data(aws_stack)) == []
+
+
 def test_the_search_finds_a_phone_or_a_name_in_a_log_record(logs, aws_stack):
     """The check above is only as good as its search: a record that does leak is found."""
     logging.getLogger("gridloop.anything").debug("texting %s", "138 0013 8000")

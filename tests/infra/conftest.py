@@ -13,8 +13,14 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="session")
-def packaged_dev(tmp_path_factory):
+def packaged_dev(packaged_dev_path):
     """The Resources of `chalice package --stage dev --merge-template ...` (build/dev/sam.json)."""
+    return json.loads(packaged_dev_path.read_text())["Resources"]
+
+
+@pytest.fixture(scope="session")
+def packaged_dev_path(tmp_path_factory) -> Path:
+    """build/dev/sam.json as `make package STAGE=dev` builds it, in a folder of the session's."""
     from infra.template import merge_template
 
     out = tmp_path_factory.mktemp("packaged-dev")
@@ -24,4 +30,4 @@ def packaged_dev(tmp_path_factory):
     subprocess.run([str(Path(sys.executable).with_name("chalice")), "package", "--stage", "dev",
                     "--merge-template", str(merge), str(out / "out")],
                    cwd=ROOT, env=env, check=True, capture_output=True)
-    return json.loads((out / "out" / "sam.json").read_text())["Resources"]
+    return out / "out" / "sam.json"

@@ -182,6 +182,19 @@ def run_every_flow(client, stack, recorder, clock, patch) -> None:
     assert len(receive_all(stack, "sms-inbound")) == 1
     assert len(receive_all(stack, "sms-inbound-dlq")) == 1
 
+    # -- weekly_report the Monday after: claims the week, reads the grids' facts and the listed
+    # open cases' places, records it sent with the report (the robot is stubbed as above)
+    patch.setenv("GRIDLOOP_WEEKLY_WEBHOOKS", json.dumps({"changmu": "https://robot.invalid/weekly"}))
+    clock.now = at("2026-09-28 08:00")
+    weekly = client.lambda_.invoke("weekly_report", client.events.generate_cw_event(
+        source="aws.events", detail_type="Scheduled Event", detail={},
+        resources=[f"arn:aws:events:{REGION}:{ACCOUNT}:rule/gridloop-local-weekly_report"])).payload
+    assert [r["week"] for r in weekly["sent"]] == ["2026-W39"], weekly
+
+    # -- ops: every operator's command (tests/functional/test_ops.py)
+    from tests.functional.test_ops import run_every_ops_command
+    run_every_ops_command(client, stack, clock)
+
 
 # -- the checks -------------------------------------------------------------------------------------
 def local_policy(function: str) -> Policy:

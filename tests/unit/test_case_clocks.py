@@ -695,6 +695,10 @@ def _later(method, member, *args, policy=STANDARD):
         "resume": lambda case, now: case.resume(member, policy, now),
         "transfer": lambda case, now: case.transfer(member, *args, policy, now),
         "cancel": lambda case, now: case.cancel(member, *args, now),
+        # an operator (services.ops): `member` is "ops:<operator>"; escalate from the level it is at
+        "operator_escalate": lambda case, now: case.operator_escalate(member, case.level, *args, policy, now),
+        "operator_reassign": lambda case, now: case.operator_reassign(member, *args, policy, now),
+        "operator_close": lambda case, now: case.operator_close(member, *args, now),
     }
     return lambda case: calls[method](case, case.updated_at + 60)
 
@@ -774,6 +778,11 @@ SCENARIOS = {
         _route("standard"), _fire(STANDARD), _delivered(), _later("acknowledge", "g1"), _fire(STANDARD),
         _delivered(), _later("cancel", "g1", "测试短信")]),
     "urgent-cancelled-by-the-area-chief": ("urgent", [_route("urgent"), _delivered(), _later("cancel", "a1", "误报")]),
+    # the office (the ops function): up a level now, to another member, then closed
+    "operator-escalates-reassigns-and-closes": ("standard", [
+        _route("standard"), _delivered(), _later("operator_escalate", "ops:wangfang", "没人接"), _delivered(),
+        _later("operator_reassign", "ops:wangfang", "g2", "g1外出"), _delivered(),
+        _later("operator_close", "ops:wangfang", "电话确认已修好")]),
 }
 RESIDENT = "+8613912345678"
 
@@ -822,7 +831,7 @@ def test_given_a_scenario_then_every_notice_goes_to_someone_who_can_act_on_it_or
                 # 取消: only someone who was told to act on the case before
                 told = {e.actor for e in case.history[:history_since] if e.event == "notified"
                         and HEARS.get((e.detail or "").split(":", 1)[0]) in TOLD_TO_ACT}
-                assert case.status is Status.CANCELLED, where
+                assert case.status in (Status.CANCELLED, Status.CLOSED), where
                 assert notice.member_id in told | {holder_before}, where
             else:
                 assert hears == "stand_down", where

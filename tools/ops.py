@@ -1,0 +1,117 @@
+"""The operators' commands from a terminal: the same commands as the `ops` function's console
+test events (README "Operations"), run here with your own AWS credentials.
+
+    python -m tools.ops '{"command": "show", "case": "7KQ2XM"}'
+    python -m tools.ops show 7KQ2XM [--personal]
+    python -m tools.ops overdue [--community changmu] [--limit 50]
+    python -m tools.ops reassign 7KQ2XM m07 --reason "楼道长外出"
+    python -m tools.ops escalate 7KQ2XM --from-level 1 --reason "电话不通"
+    python -m tools.ops close 7KQ2XM --reason "居民来电：已修好"
+    python -m tools.ops cancel 7KQ2XM --reason "重复报事"
+    python -m tools.ops resend 7KQ2XM [--notice 7KQ2XM.3 | --member m10 | --member @reporter]
+    python -m tools.ops directory-import --community changmu [--dry-run] FILE   (YAML)
+    python -m tools.ops directory-export --community changmu [--version N]
+    python -m tools.ops redrive intake|escalation|sms-inbound [--max 100]
+
+--operator NAME (default GRIDLOOP_ACTOR, else your user name) is recorded on the case.
+The stage is GRIDLOOP_STAGE, `local` when unset: the local stack's emulator at
+GRIDLOOP_AWS_ENDPOINT (default http://127.0.0.1:$GRIDLOOP_AWS_PORT, 5000). Prints the answer
+as JSON; exit status 0 when it is ok, 1 when the command was wrong or refused.
+"""
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import os
+import socket
+import sys
+from pathlib import Path
+from typing import Any, Sequence
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m tools.ops", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--operator", default=None, help="who you are (recorded on the case)")
+    commands = parser.add_subparsers(dest="command", required=True)
+    for name in ("show", "reassign", "escalate", "close", "cancel", "resend"):
+        sub = commands.add_parser(name)
+        sub.add_argument("case")
+        if name == "show":
+            sub.add_argument("--personal", action="store_true", help="with the reporter's phone, name and words")
+        if name == "reassign":
+            sub.add_argument("member")
+        if name == "escalate":
+            sub.add_argument("--from-level", type=int, required=True, dest="from_level")
+        if name in ("reassign", "escalate", "close", "cancel"):
+            sub.add_argument("--reason", required=True)
+        if name == "resend":
+            sub.add_argument("--notice")
+            sub.add_argument("--member")
+    overdue = commands.add_parser("overdue")
+    overdue.add_argument("--community")
+    overdue.add_argument("--limit", type=int)
+    imp = commands.add_parser("directory-import")
+    imp.add_argument("--community", required=True)
+    imp.add_argument("--dry-run", action="store_true", dest="dry_run")
+    imp.add_argument("path", metavar="FILE")
+    exp = commands.add_parser("directory-export")
+    exp.add_argument("--community", required=True)
+    exp.add_argument("--version", type=int)
+    redrive = commands.add_parser("redrive")
+    redrive.add_argument("queue")
+    redrive.add_argument("--max", type=int)
+    weekly = commands.add_parser("weekly-report")
+    weekly.add_argument("--community", required=True)
+    weekly.add_argument("--week", help="ISO week, e.g. 2026-W47 (default: last week)")
+    weekly.add_argument("--stored", action="store_true", help="as sent to the committee that week")
+    weekly.add_argument("--html", action="store_true", help="the page too")
+    return parser
+
+
+def command_of(argv: Sequence[str]) -> dict[str, Any]:
+    """The command as the console's JSON: given as JSON, or from the words."""
+    if argv and argv[0].lstrip().startswith("{"):
+        event = json.loads(argv[0])
+        rest = _parser().parse_known_args([*argv[1:], "show", "X"])[0]   # only --operator is read
+        if isinstance(event, dict) and rest.operator:
+            event.setdefault("operator", rest.operator)
+        return event
+    args = vars(_parser().parse_args(argv))
+    name = args.pop("command")
+    if name == "directory-import":
+        args["format"], args["document"] = "yaml", Path(args.pop("path")).read_text(encoding="utf-8")
+    return {"command": name, **{k: v for k, v in args.items() if v not in (None, False)}}
+
+
+def main(argv: Sequence[str] | None = None, container: Any = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        event = command_of(argv)
+    except (ValueError, OSError) as error:
+        print(f"cannot read the command: {error}", file=sys.stderr)
+        return 1
+    if isinstance(event, dict):
+        event.setdefault("operator", os.environ.get("GRIDLOOP_ACTOR") or getpass.getuser())
+    if container is None:
+        container = _container()
+    answer = container.ops.run(event, request=f"cli:{socket.gethostname()}")
+    print(json.dumps(answer, ensure_ascii=False, indent=2))
+    return 0 if answer.get("ok") else 1
+
+
+def _container() -> Any:
+    """The stage's composition root; the local stack by default (it cannot reach AWS)."""
+    os.environ.setdefault("GRIDLOOP_STAGE", "local")
+    if os.environ["GRIDLOOP_STAGE"] == "local" and not os.environ.get("GRIDLOOP_AWS_ENDPOINT"):
+        os.environ["GRIDLOOP_AWS_ENDPOINT"] = f"http://127.0.0.1:{os.environ.get('GRIDLOOP_AWS_PORT', '5000')}"
+    if os.environ.get("GRIDLOOP_AWS_ENDPOINT"):
+        # The emulator's fixed credentials (devstack), never real ones.
+        os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
+        os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
+    from chalicelib.bootstrap import Container
+    return Container()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
