@@ -258,3 +258,34 @@ def test_given_the_cli_when_a_case_is_escalated_by_words_or_json_then_it_is_the_
     [escalated] = ops_events(aws_stack, code)
     assert escalated.actor == "ops:zhaoliu" and json.loads(escalated.detail)["request"].startswith("cli:")
     assert main(["show", "ZZZZZZ"], container=aws_stack) == 1
+
+
+def test_every_command_works_from_the_cli_as_words(aws_stack, client, clock, capsys, tmp_path):
+    """`make ops ARGS='...'`: each command typed as words, on the stack (what a terminal on the
+    local stack does), answered ok."""
+    from tools.ops import main
+
+    first, second, third = (routed_report(client, aws_stack) for _ in range(3))
+    clock.advance(31 * 60)
+    aws_stack.dead_letters("intake").put('{"kind": "x"}', "why", "gridloop-local-intake", "id-1")
+    directory = tmp_path / "changmu.yaml"
+
+    def run(*words: str) -> dict:
+        status = main(["--operator", "zhaoliu", *words], container=aws_stack)
+        answer = json.loads(capsys.readouterr().out)
+        assert status == 0 and answer["ok"], answer
+        return answer
+
+    run("show", first)
+    run("show", first, "--personal")
+    assert run("overdue", "--community", "changmu")["cases"]
+    run("escalate", first, "--from-level", "1", "--reason", "电话不通")
+    run("reassign", second, VOLUNTEER, "--reason", "楼道长外出")
+    run("resend", second)
+    run("close", first, "--reason", "已修好")
+    run("cancel", third, "--reason", "重复报事")
+    directory.write_text(run("directory-export", "--community", "changmu")["document"], encoding="utf-8")
+    run("directory-import", "--community", "changmu", "--dry-run", str(directory))
+    assert run("redrive", "intake")["moved"] == 1
+    assert run("weekly-report", "--community", "changmu", "--html")["html"]
+    assert [e.actor for e in ops_events(aws_stack, first)][-1] == "ops:zhaoliu"
