@@ -149,12 +149,7 @@ class Container:
         NoticeDelivery asks it `opted_out(phone)` before a notice to a reporter. While an
         inbound SMS is handled, it counts and opts out once per SMS (services.answers)."""
         from chalicelib.adapters.answers import OnceContacts
-        return OnceContacts(self.contacts_model, self.keyed_contacts_model)
-
-    @cached_property
-    def keyed_contacts_model(self):
-        from chalicelib.adapters.answers import build_keyed_contacts_model
-        return self._model(build_keyed_contacts_model, "contacts")
+        return OnceContacts(self.contacts_model)
 
     @cached_property
     def answer_model(self):

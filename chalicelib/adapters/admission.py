@@ -23,6 +23,7 @@ from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, TransactWri
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
+from chalicelib.adapters.dynamo import is_condition_failure, table_meta
 from chalicelib.domain.admission import Admission, Blocked, RateLimited
 from chalicelib.services.ports import CodeTaken
 
@@ -30,12 +31,8 @@ CONFLICT_RETRIES = 3     # another report from the same sender in the same insta
 
 
 def build_blocklist_model(table_name: str, region: str, host: str | None) -> type[Model]:
-    attrs = {"table_name": table_name, "region": region, "max_retry_attempts": 3}
-    if host:
-        attrs["host"] = host
-
     class BlockRecord(Model):
-        Meta = type("Meta", (), attrs)
+        Meta = table_meta(table_name, region, host)
         sender = UnicodeAttribute(hash_key=True)    # "phone:<key>" or "ip:<key>"
         kind = UnicodeAttribute()                   # "phone" or "ip"
         shown = UnicodeAttribute()                  # masked: "+86138****8000", "203.0.113.*"
@@ -66,7 +63,7 @@ class DynamoBlockList:
         try:
             record.save(condition=model.sender.does_not_exist())
         except PutError as error:
-            if getattr(error, "cause_response_code", None) == "ConditionalCheckFailedException":
+            if is_condition_failure(error):
                 return False
             raise
         return True
@@ -76,7 +73,7 @@ class DynamoBlockList:
         try:
             self._model(sender).delete(condition=self._model.sender.exists())
         except DeleteError as error:
-            if getattr(error, "cause_response_code", None) == "ConditionalCheckFailedException":
+            if is_condition_failure(error):
                 return False
             raise
         return True

@@ -12,30 +12,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from pynamodb.attributes import (BooleanAttribute, ListAttribute, NumberAttribute, UnicodeAttribute)
+from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import DoesNotExist, UpdateError
 from pynamodb.expressions.condition import size
 from pynamodb.models import Model
 
-from chalicelib.adapters.dynamo import DynamoContactPreferences
+from chalicelib.adapters.dynamo import DynamoContactPreferences, is_condition_failure, table_meta
 from chalicelib.domain.contacts import phone_key
 from chalicelib.services.answers import current_key
 
 
-def _meta(table_name: str, region: str, host: str | None) -> type:
-    attrs = {"table_name": table_name, "region": region, "max_retry_attempts": 3}
-    if host:
-        attrs["host"] = host
-    return type("Meta", (), attrs)
-
-
-def _condition_failed(error: Exception) -> bool:
-    return getattr(error, "cause_response_code", None) == "ConditionalCheckFailedException"
-
-
 def build_answer_model(table_name: str, region: str, host: str | None) -> type[Model]:
     class AnswerRecord(Model):
-        Meta = _meta(table_name, region, host)
+        Meta = table_meta(table_name, region, host)
         phone_key = UnicodeAttribute(hash_key=True)       # <phone_key>#answer#<inbound key>#<n>
         status = UnicodeAttribute(null=True)             # "sending" or "sent"
         sending_until = NumberAttribute(null=True)
@@ -43,23 +32,6 @@ def build_answer_model(table_name: str, region: str, host: str | None) -> type[M
         expires_at = NumberAttribute(null=True)          # the table's TTL attribute
 
     return AnswerRecord
-
-
-def build_keyed_contacts_model(table_name: str, region: str, host: str | None) -> type[Model]:
-    """The contacts table's items as adapters.dynamo's model has them, and the keys."""
-    class KeyedContactRecord(Model):
-        Meta = _meta(table_name, region, host)
-        phone_key = UnicodeAttribute(hash_key=True)
-        opted_out = BooleanAttribute(null=True)
-        opted_out_at = NumberAttribute(null=True)
-        updated_at = NumberAttribute(null=True)
-        count = NumberAttribute(null=True)
-        window_start = NumberAttribute(null=True)
-        expires_at = NumberAttribute(null=True)
-        counted = ListAttribute(of=UnicodeAttribute, null=True)   # inbound keys counted in this window
-        changed_by = UnicodeAttribute(null=True)                  # the inbound key of the last opt-out change
-
-    return KeyedContactRecord
 
 
 class DynamoAnswerLedger:
@@ -79,7 +51,7 @@ class DynamoAnswerLedger:
                           | ((model.status == "sending") & (model.sending_until <= now)))
             return "claimed"
         except UpdateError as error:
-            if not _condition_failed(error):
+            if not is_condition_failure(error):
                 raise
         try:
             found = model.get(self._key(phone, key), consistent_read=True)
@@ -100,7 +72,7 @@ class DynamoAnswerLedger:
             model(self._key(phone, key)).update(actions=[model.status.remove(), model.sending_until.remove()],
                                                 condition=model.status == "sending")
         except UpdateError as error:
-            if not _condition_failed(error):
+            if not is_condition_failure(error):
                 raise
 
 
@@ -108,15 +80,14 @@ class OnceContacts(DynamoContactPreferences):
     """ContactPreferences whose counts and opt-outs happen once per inbound SMS (see the
     module's docstring); without one being handled, as DynamoContactPreferences."""
 
-    def __init__(self, model: type[Model], keyed_model: type[Model]):
+    def __init__(self, model: type[Model]):
         super().__init__(model)
-        self._keyed = keyed_model
 
     def set_opted_out(self, phone: str, opted_out: bool, now: float) -> bool:
         key = current_key()
         if key is None:
             return super().set_opted_out(phone, opted_out, now)
-        model = self._keyed
+        model = self._model
         record = model(phone_key(phone))
         if opted_out:
             actions = [model.opted_out.set(True), model.opted_out_at.set(now)]
@@ -129,7 +100,7 @@ class OnceContacts(DynamoContactPreferences):
                           condition=condition)
             return True
         except UpdateError as error:
-            if not _condition_failed(error):
+            if not is_condition_failure(error):
                 raise
         # Already so: by this very SMS (an earlier delivery of it), or before it.
         found = self._get(phone_key(phone))
@@ -139,7 +110,7 @@ class OnceContacts(DynamoContactPreferences):
         key = current_key()
         if key is None:
             return super().allow(phone, counter, limit, window, now)
-        model = self._keyed
+        model = self._model
         item_key = f"{phone_key(phone)}#{counter}"
         record = model(item_key)
         cutoff = now - window
@@ -151,7 +122,7 @@ class OnceContacts(DynamoContactPreferences):
                                  | (~model.counted.contains(key) & (size(model.counted) <= limit))))
                 return int(record.count) <= limit
             except UpdateError as error:
-                if not _condition_failed(error):
+                if not is_condition_failure(error):
                     raise
             found = self._get(item_key)
             if found is not None and found.window_start is not None and found.window_start > cutoff:
@@ -165,12 +136,12 @@ class OnceContacts(DynamoContactPreferences):
                               condition=model.window_start.does_not_exist() | (model.window_start <= cutoff))
                 return 1 <= limit
             except UpdateError as error:
-                if not _condition_failed(error):
+                if not is_condition_failure(error):
                     raise
         return False
 
     def _get(self, key: str) -> Any:
         try:
-            return self._keyed.get(key, consistent_read=True)
+            return self._model.get(key, consistent_read=True)
         except DoesNotExist:
             return None

@@ -14,16 +14,14 @@ from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import PutError
 from pynamodb.models import Model
 
+from chalicelib.adapters.dynamo import is_condition_failure, table_meta
+
 KEEP_SECONDS = 90 * 86400
 
 
 def build_digest_model(table_name: str, region: str, host: str | None) -> type[Model]:
-    meta = {"table_name": table_name, "region": region, "max_retry_attempts": 3}
-    if host:
-        meta["host"] = host
-
     class DigestRecord(Model):
-        Meta = type("Meta", (), meta)
+        Meta = table_meta(table_name, region, host)
         community_id = UnicodeAttribute(hash_key=True)
         digest = UnicodeAttribute(range_key=True)           # "<local day>#<grid id>"
         status = UnicodeAttribute()                          # claimed | sent | failed
@@ -61,7 +59,7 @@ class DynamoDigestLog:
         try:
             record.save(condition=condition)
         except PutError as error:
-            if getattr(error, "cause_response_code", None) == "ConditionalCheckFailedException":
+            if is_condition_failure(error):
                 return "busy"
             raise
         return "claimed"

@@ -24,7 +24,7 @@ from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.adapters.dynamo import DynamoDirectoryStore, _meta, build_directory_model
+from chalicelib.adapters.dynamo import DynamoDirectoryStore, build_directory_model, table_meta
 from chalicelib.services.ports import DirectoryConflict, DirectoryVersion, StoredCommunity
 
 _LISTED = ("community_id", "version", "created_at", "actor", "source", "summary", "changes", "warnings")
@@ -44,7 +44,7 @@ def build_versioned_directory_model(table_name: str, region: str, host: str | No
 def build_directory_history_model(table_name: str, region: str, host: str | None) -> type[Model]:
     class DirectoryVersionRecord(Model):
         """One version of one community's directory, with its audit record."""
-        Meta = _meta(table_name, region, host)
+        Meta = table_meta(table_name, region, host)
         community_id = UnicodeAttribute(hash_key=True)
         version = NumberAttribute(range_key=True)
         created_at = NumberAttribute()

@@ -9,8 +9,8 @@ import hashlib
 import json
 from typing import Iterator
 
-from pynamodb.attributes import (BooleanAttribute, JSONAttribute, NumberAttribute, UnicodeAttribute,
-                                 VersionAttribute)
+from pynamodb.attributes import (BooleanAttribute, JSONAttribute, ListAttribute, NumberAttribute,
+                                 UnicodeAttribute, VersionAttribute)
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 from pynamodb.indexes import GlobalSecondaryIndex, IncludeProjection, KeysOnlyProjection
 from pynamodb.models import Model
@@ -40,7 +40,8 @@ TOP_LEVEL = ("id", "community_id", "category", "location", "status", "level", "h
              "due_at", "timer", "resolve_due_at", "created_at", "updated_at", "policy_version")
 
 
-def _meta(table_name: str, region: str, host: str | None) -> type:
+def table_meta(table_name: str, region: str, host: str | None) -> type:
+    """A PynamoDB model's Meta: the stage's table, the region, the local stack's endpoint."""
     attrs = {"table_name": table_name, "region": region, "max_retry_attempts": 3}
     if host:
         attrs["host"] = host
@@ -85,7 +86,7 @@ def build_case_model(table_name: str, region: str, host: str | None) -> type[Mod
         created_at = NumberAttribute(range_key=True)
 
     class CaseRecord(Model):
-        Meta = _meta(table_name, region, host)
+        Meta = table_meta(table_name, region, host)
         code = UnicodeAttribute(hash_key=True)
         id = UnicodeAttribute()
         community_id = UnicodeAttribute()
@@ -120,7 +121,7 @@ def build_case_model(table_name: str, region: str, host: str | None) -> type[Mod
 def build_directory_model(table_name: str, region: str, host: str | None) -> type[Model]:
     class CommunityRecord(Model):
         """One item per community: its whole current directory."""
-        Meta = _meta(table_name, region, host)
+        Meta = table_meta(table_name, region, host)
         community_id = UnicodeAttribute(hash_key=True)
         document = JSONAttribute()
         updated_at = NumberAttribute(null=True)
@@ -133,7 +134,7 @@ def build_contacts_model(table_name: str, region: str, host: str | None) -> type
         """Keyed by a pseudonym of the phone (domain.contacts.phone_key), never the phone.
         `<key>`: the phone's preferences (opted out), kept until changed;
         `<key>#<counter>`: a rate-limit window, which DynamoDB's TTL removes (expires_at)."""
-        Meta = _meta(table_name, region, host)
+        Meta = table_meta(table_name, region, host)
         phone_key = UnicodeAttribute(hash_key=True)
         opted_out = BooleanAttribute(null=True)
         opted_out_at = NumberAttribute(null=True)
@@ -141,11 +142,15 @@ def build_contacts_model(table_name: str, region: str, host: str | None) -> type
         count = NumberAttribute(null=True)
         window_start = NumberAttribute(null=True)
         expires_at = NumberAttribute(null=True)   # the table's TTL attribute (epoch seconds)
+        # Once per inbound SMS (adapters.answers.OnceContacts): the inbound keys a window
+        # counted, and the one that made the last opt-out change.
+        counted = ListAttribute(of=UnicodeAttribute, null=True)
+        changed_by = UnicodeAttribute(null=True)
 
     return ContactRecord
 
 
-def _is_condition_failure(error: PutError) -> bool:
+def is_condition_failure(error: Exception) -> bool:
     return getattr(error, "cause_response_code", None) == "ConditionalCheckFailedException"
 
 
@@ -178,7 +183,7 @@ class DynamoCaseRepository:
         try:
             record.save()   # VersionAttribute: on a new item, "version does not exist yet"
         except PutError as error:
-            if _is_condition_failure(error):
+            if is_condition_failure(error):
                 raise CodeTaken(case.code) from None
             raise
         case.version = record.version
@@ -195,7 +200,7 @@ class DynamoCaseRepository:
         try:
             record.save()   # VersionAttribute: only if nobody saved since we read it
         except PutError as error:
-            if _is_condition_failure(error):
+            if is_condition_failure(error):
                 raise ConcurrentUpdate(case.code) from None
             raise
         case.version = record.version
@@ -323,7 +328,7 @@ class DynamoContactPreferences:
         try:
             record.update(actions=actions, condition=condition)
         except UpdateError as error:
-            if _is_condition_failure(error):
+            if is_condition_failure(error):
                 return False
             raise
         return True
@@ -337,7 +342,7 @@ class DynamoContactPreferences:
                 record.update(actions=[model.count.add(1)], condition=model.window_start > cutoff)
                 return int(record.count) <= limit
             except UpdateError as error:
-                if not _is_condition_failure(error):
+                if not is_condition_failure(error):
                     raise
             try:    # no window, or an old one: this is the first of a new one
                 record.update(actions=[model.count.set(1), model.window_start.set(now),
@@ -345,6 +350,6 @@ class DynamoContactPreferences:
                               condition=model.window_start.does_not_exist() | (model.window_start <= cutoff))
                 return 1 <= limit
             except UpdateError as error:
-                if not _is_condition_failure(error):
+                if not is_condition_failure(error):
                     raise
         return False

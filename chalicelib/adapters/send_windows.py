@@ -16,7 +16,7 @@ from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.adapters.dynamo import _is_condition_failure, _meta
+from chalicelib.adapters.dynamo import is_condition_failure, table_meta
 from chalicelib.domain.contacts import phone_key
 from chalicelib.services.ports import ConcurrentUpdate, SendWindows, WindowBusy
 
@@ -30,7 +30,7 @@ def window_key(phone: str) -> str:
 
 def build_send_window_model(table_name: str, region: str, host: str | None) -> type[Model]:
     class SendWindowRecord(Model):
-        Meta = _meta(table_name, region, host)
+        Meta = table_meta(table_name, region, host)
         phone_key = UnicodeAttribute(hash_key=True)      # <phone_key>#window
         until = NumberAttribute(null=True)
         waiting = UnicodeSetAttribute(null=True)
@@ -125,7 +125,7 @@ class DynamoSendWindows:
                 actions=[model.until.set(until), model.expires_at.set(int(now) + KEEP_SECONDS)],
                 condition=_free(model, now), return_values="ALL_OLD")
         except UpdateError as error:
-            if _is_condition_failure(error):
+            if is_condition_failure(error):
                 return None
             raise
         waiting = (answer.get("Attributes") or {}).get("waiting") or {}

@@ -17,18 +17,15 @@ from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 from pynamodb.models import Model
 
 from chalicelib.adapters.digests import DynamoDigestLog
+from chalicelib.adapters.dynamo import table_meta
 
 KEEP_SECONDS = 550 * 86400
 KIND = "weekly"          # the second half of the key: "<week>#weekly"
 
 
 def build_weekly_report_model(table_name: str, region: str, host: str | None) -> type[Model]:
-    meta = {"table_name": table_name, "region": region, "max_retry_attempts": 3}
-    if host:
-        meta["host"] = host
-
     class WeeklyReportRecord(Model):
-        Meta = type("Meta", (), meta)
+        Meta = table_meta(table_name, region, host)
         community_id = UnicodeAttribute(hash_key=True)
         digest = UnicodeAttribute(range_key=True)           # "<ISO week>#weekly"
         status = UnicodeAttribute()                          # claimed | sent | failed

@@ -24,7 +24,7 @@ def test_a_redelivered_sms_is_counted_once_and_gets_the_answer_it_got_the_first_
     for n, first in zip(range(1, 6), allowed):
         with handling(f"sms:{n}"):
             assert contacts.allow(PHONE, "errors", 3, 3600, T0 + 10) is first
-    window = aws_stack.keyed_contacts_model.get(f"{phone_key(PHONE)}#errors", consistent_read=True)
+    window = aws_stack.contacts_model.get(f"{phone_key(PHONE)}#errors", consistent_read=True)
     # The window remembers its limit and the first one refused, and no more: a full window
     # is not written again.
     assert (int(window.count), window.counted) == (4, ["sms:1", "sms:2", "sms:3", "sms:4"])

@@ -81,11 +81,12 @@ def configured(monkeypatch, robot):
     return robot
 
 
-def run_schedule(client):
+def run_schedule(client, function: str = "daily_digest"):
+    """What EventBridge's rule does on its schedule: invoke the function with its event."""
     event = client.events.generate_cw_event(
         source="aws.events", detail_type="Scheduled Event", detail={},
-        resources=["arn:aws:events:us-east-1:123456789012:rule/gridloop-local-daily_digest"])
-    return client.lambda_.invoke("daily_digest", event).payload
+        resources=[f"arn:aws:events:us-east-1:123456789012:rule/gridloop-local-{function}"])
+    return client.lambda_.invoke(function, event).payload
 
 
 # -- through the handler -------------------------------------------------------------------------------

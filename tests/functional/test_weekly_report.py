@@ -3,27 +3,12 @@ robot on 127.0.0.1; and the CLI, against the same stack and with its in-process 
 from __future__ import annotations
 
 import json
-from datetime import datetime
-from zoneinfo import ZoneInfo
 
 import pytest
 
 from tests.functional.conftest import member_phone, routed_report, text_in
-from tests.functional.test_digest import KEY, Robot
-
-SHANGHAI = ZoneInfo("Asia/Shanghai")
-
-
-def at(text: str) -> float:
-    return datetime.strptime(text, "%Y-%m-%d %H:%M").replace(tzinfo=SHANGHAI).timestamp()
-
-
-@pytest.fixture
-def robot():
-    server = Robot()
-    yield server
-    server.close()
-
+from tests.functional.test_digest import KEY, at, robot  # noqa: F401 - robot: the group robot fixture
+from tests.functional.test_digest import run_schedule as run_digest_schedule
 
 @pytest.fixture
 def configured(monkeypatch, robot):
@@ -32,10 +17,7 @@ def configured(monkeypatch, robot):
 
 
 def run_schedule(client):
-    event = client.events.generate_cw_event(
-        source="aws.events", detail_type="Scheduled Event", detail={},
-        resources=["arn:aws:events:us-east-1:123456789012:rule/gridloop-local-weekly_report"])
-    return client.lambda_.invoke("weekly_report", event).payload
+    return run_digest_schedule(client, "weekly_report")
 
 
 def a_week_of_two_cases(client, stack, clock) -> tuple[str, str]:

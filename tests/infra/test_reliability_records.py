@@ -8,12 +8,13 @@ from infra.template import render
 
 
 def test_the_records_expire_by_the_contacts_tables_ttl_attribute():
-    from chalicelib.adapters.answers import build_answer_model, build_keyed_contacts_model
+    from chalicelib.adapters.answers import build_answer_model
+    from chalicelib.adapters.dynamo import build_contacts_model
 
     table = render("prod")["Resources"]["ContactsTable"]["Properties"]
     ttl = table["TimeToLiveSpecification"]
     assert ttl["Enabled"] is True
-    for build in (build_answer_model, build_keyed_contacts_model):
+    for build in (build_answer_model, build_contacts_model):
         model = build(table["TableName"], "us-east-1", None)
         assert model._hash_keyname == "phone_key"
         assert ttl["AttributeName"] in model.get_attributes()

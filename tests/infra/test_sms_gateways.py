@@ -2,29 +2,18 @@
 to gridloop-{stage}-sms-inbound-topic, and sms_inbound_sns is subscribed to it."""
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from infra.template import merge_template, render
+from infra.template import render
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(scope="module")
-def packaged(tmp_path_factory):
-    out = tmp_path_factory.mktemp("package")
-    env = dict(os.environ, GRIDLOOP_STAGE="dev", AWS_DEFAULT_REGION="us-east-1")
-    merge = out / "merge.json"
-    merge.write_text(json.dumps(merge_template("dev")))
-    subprocess.run([str(Path(sys.executable).with_name("chalice")), "package", "--stage", "dev",
-                    "--merge-template", str(merge), str(out / "out")],
-                   cwd=ROOT, env=env, check=True, capture_output=True)
-    return json.loads((out / "out" / "sam.json").read_text())["Resources"]
+@pytest.fixture
+def packaged(packaged_dev):
+    return packaged_dev        # the session's `make package STAGE=dev` (tests/infra/conftest.py)
 
 
 @pytest.mark.parametrize("stage", ["local", "dev", "prod"])

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -70,14 +69,9 @@ def test_merge_template_turns_on_partial_batch_responses_for_every_queue_handler
         assert event["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
 
 
-def test_chalice_package_gives_a_valid_template_with_partial_batch_responses(tmp_path):
-    env = dict(os.environ, GRIDLOOP_STAGE="dev", AWS_DEFAULT_REGION="us-east-1")
-    merge = tmp_path / "merge.json"
-    merge.write_text(json.dumps(merge_template("dev")))
-    chalice = Path(sys.executable).with_name("chalice")
-    subprocess.run([str(chalice), "package", "--stage", "dev", "--merge-template", str(merge),
-                    str(tmp_path / "out")], cwd=ROOT, env=env, check=True, capture_output=True)
-    template = json.loads((tmp_path / "out" / "sam.json").read_text())
+def test_chalice_package_gives_a_valid_template_with_partial_batch_responses(packaged_dev_path):
+    out = packaged_dev_path.parent          # the session's `make package STAGE=dev` (conftest.py)
+    template = json.loads(packaged_dev_path.read_text())
     sources = [e for r in template["Resources"].values()
                for e in r.get("Properties", {}).get("Events", {}).values() if e["Type"] == "SQS"]
     assert len(sources) == 3
@@ -85,9 +79,9 @@ def test_chalice_package_gives_a_valid_template_with_partial_batch_responses(tmp
     assert {"CasesTable", "DirectoryTable", "IntakeQueue", "IntakeDeadLetterQueue"} <= set(template["Resources"])
     # Nothing that only runs locally ships to Lambda.
     import zipfile
-    shipped = zipfile.ZipFile(tmp_path / "out" / "deployment.zip").namelist()
+    shipped = zipfile.ZipFile(out / "deployment.zip").namelist()
     assert "app.py" in shipped and any(n.startswith("chalicelib/") for n in shipped)
     assert not any(n.startswith(("devstack/", "tests/", "bench/", "infra/", "tools/")) for n in shipped)
-    lint = subprocess.run([str(Path(sys.executable).with_name("cfn-lint")), str(tmp_path / "out" / "sam.json")],
+    lint = subprocess.run([str(Path(sys.executable).with_name("cfn-lint")), str(packaged_dev_path)],
                           capture_output=True, text=True)
     assert lint.returncode == 0, lint.stdout + lint.stderr
