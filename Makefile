@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | 
 STAGE ?= dev
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test test-unit test-functional test-e2e test-storage reliability dynamodb-local bench package lint checkov deploy audit ops clean
+.PHONY: run test ruff test-unit test-functional test-e2e test-storage reliability dynamodb-local bench package lint checkov deploy audit ops clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -21,8 +21,12 @@ install: $(STAMP)
 run: $(STAMP)
 	$(PY) -m devstack
 
-test: $(STAMP) dynamodb-local checkov
+test: $(STAMP) dynamodb-local checkov ruff
 	$(PY) -m pytest
+
+# ruff over every Python file, with the rules ruff.toml picks (docs/testing.md says why those).
+ruff: $(STAMP)
+	$(VENV)/bin/ruff check .
 
 test-unit: $(STAMP)
 	$(PY) -m pytest tests/unit
@@ -79,17 +83,17 @@ $(CHECKOV_STAMP): requirements-checkov.txt
 checkov: $(CHECKOV_STAMP)
 
 # Package, upload and deploy STAGE with your own AWS credentials, then import each
-# DIRECTORY=community=path (space-separated) into it: README "Deploying". Refuses without
+# DIRECTORY=community=path (space-separated) into it: docs/deploying.md. Refuses without
 # credentials, before anything is built.
 deploy: $(STAMP)
 	$(PY) -m tools.deploy $(STAGE) $(if $(BUCKET),--bucket $(BUCKET)) $(foreach d,$(DIRECTORY),--directory $(d))
 
 # bandit over our code (nothing above low) and pip-audit over requirements*.txt (no known
-# vulnerability, asked of PyPI). .ci/run runs it after `make test`; README "Security checks".
+# vulnerability, asked of PyPI). .ci/run runs it after `make test`; docs/security.md "Security checks".
 audit: $(STAMP)
 	$(PY) -m tools.audit
 
-# The operators' commands (README "Operations"), on the local stack unless GRIDLOOP_STAGE says
+# The operators' commands (docs/operations.md), on the local stack unless GRIDLOOP_STAGE says
 # otherwise: make ops ARGS='show 7KQ2XM --operator NAME'
 ops: $(STAMP)
 	$(PY) -m tools.ops $(ARGS)

@@ -16,9 +16,10 @@ from typing import Callable
 REQUESTS_BUDGET = 4
 SEGMENTS_BUDGET = 3
 IMPORT_BUDGET = 1.15
+LOAD_P95_BUDGET = 5.0        # seconds, POST → first SMS, at time scale 1, tables on DynamoDB Local
 EPSILON = 1e-9
 
-FIGURES = ("requests", "sweep", "coldstart", "segments")
+FIGURES = ("requests", "sweep", "coldstart", "segments", "load")
 
 
 def _ops(counter: Counter, per: int) -> str:
@@ -120,6 +121,32 @@ def segments_figure(args: argparse.Namespace) -> bool:
     return ok and not over
 
 
+def load_figure(args: argparse.Namespace) -> bool:
+    from bench import load
+
+    results = [load.run(args.load_reports, args.load_clients, engine) for engine in ("local", "moto")]
+    ok = True
+    for r in results:
+        whole = r.lost == 0 and r.doubled == 0 and r.accepted == r.reports and not r.timed_out
+        fast = r.percentile(95) <= LOAD_P95_BUDGET
+        budgeted = r.engine == "local"       # moto's figure is the comparison, not the budget
+        ok = ok and (not budgeted or (whole and fast))
+        verdict = ("PASS" if whole and fast else "FAIL") if budgeted else "info"
+        line(verdict if budgeted else "info", f"burst on {r.engine}: lost / doubled of {r.reports:,} reports",
+             f"{r.lost} / {r.doubled}", "budget: 0 / 0" if budgeted else "")
+        line(verdict, f"burst on {r.engine}: POST → first SMS p95", f"{r.percentile(95):.2f} s",
+             f"budget <= {LOAD_P95_BUDGET:g} s" if budgeted else "")
+        info(f"tables: {r.tables}; {r.clients} clients; {r.accepted} answered 202"
+             + (f", refused {r.refused}" if r.refused else "") + (" — TIMED OUT waiting for SMS" if r.timed_out else ""))
+        info(f"p50 {r.percentile(50):.2f} s, p95 {r.percentile(95):.2f} s, max {r.worst:.2f} s; "
+             f"{r.http_rate:.1f} reports/s over HTTP, {r.end_to_end_rate:.1f} reports/s end to end")
+    local, moto = results
+    if local.end_to_end_rate and moto.end_to_end_rate:
+        info(f"DynamoDB Local / moto: {local.end_to_end_rate / moto.end_to_end_rate:.2f}× the end-to-end rate, "
+             f"{moto.percentile(95) / local.percentile(95):.2f}× shorter p95")
+    return ok
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -127,6 +154,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reports", type=int, default=1000, help="reports for the requests figure")
     parser.add_argument("--closed", type=int, default=10_000, help="closed cases for the sweep figure")
     parser.add_argument("--runs", type=int, default=9, help="fresh interpreters per import statement")
+    parser.add_argument("--load-reports", type=int, default=1000, help="reports for the load figure")
+    parser.add_argument("--load-clients", type=int, default=16, help="concurrent clients for the load figure")
     parser.add_argument("--sweep-on-moto", action="store_true",
                         help="skip DynamoDB Local (its read units are then meaningless)")
     args = parser.parse_args(argv)
@@ -134,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
 
     figures: dict[str, Callable[[argparse.Namespace], bool]] = {
         "requests": requests_figure, "sweep": sweep_figure, "coldstart": coldstart_figure,
-        "segments": segments_figure}
+        "segments": segments_figure, "load": load_figure}
     started = time.perf_counter()
     over, broken = [], []
     for name in args.only or FIGURES:

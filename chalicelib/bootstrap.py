@@ -94,22 +94,28 @@ class Container:
     AWS_ATTEMPTS = 4
     AWS_CONNECT_TIMEOUT = 1.0
     AWS_READ_TIMEOUT = 4.0
+    # Connections kept open per client. A Lambda invocation uses one at a time; the local
+    # stack's HTTP threads and pollers share one container, and with botocore's default of
+    # 10 they would open (and discard) a connection for most requests of a burst.
+    AWS_POOL_CONNECTIONS = 64
 
     def _client(self, service: str) -> Any:
         import boto3
         from botocore.config import Config as BotoConfig
         config = BotoConfig(retries={"mode": "standard", "total_max_attempts": self.AWS_ATTEMPTS},
-                            connect_timeout=self.AWS_CONNECT_TIMEOUT, read_timeout=self.AWS_READ_TIMEOUT)
+                            connect_timeout=self.AWS_CONNECT_TIMEOUT, read_timeout=self.AWS_READ_TIMEOUT,
+                            max_pool_connections=self.AWS_POOL_CONNECTIONS)
         return boto3.session.Session().client(service, region_name=self.config.region,
                                               endpoint_url=self.config.endpoint_url, config=config)
 
     def _model(self, build: Callable[[str, str, str | None], Any], purpose: str) -> Any:
         """The PynamoDB model of table gridloop-{stage}-{purpose}, with the retries and
         timeouts above (set before its first request, when PynamoDB reads them)."""
-        model = build(self.config.name(purpose), self.config.region, self.config.endpoint_url)
+        model = build(self.config.name(purpose), self.config.region, self.config.tables_endpoint_url)
         model.Meta.max_retry_attempts = self.AWS_ATTEMPTS - 1
         model.Meta.connect_timeout_seconds = self.AWS_CONNECT_TIMEOUT
         model.Meta.read_timeout_seconds = self.AWS_READ_TIMEOUT
+        model.Meta.max_pool_connections = self.AWS_POOL_CONNECTIONS
         return model
 
     @cached_property
@@ -149,7 +155,8 @@ class Container:
         NoticeDelivery asks it `opted_out(phone)` before a notice to a reporter. While an
         inbound SMS is handled, it counts and opts out once per SMS (services.answers)."""
         from chalicelib.adapters.answers import OnceContacts
-        return OnceContacts(self.contacts_model)
+        from chalicelib.services.answers import current_key
+        return OnceContacts(self.contacts_model, current_key)
 
     @cached_property
     def answer_model(self):

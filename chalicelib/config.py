@@ -36,6 +36,9 @@ class Config:
     reports_per_phone: int = _LIMITS.per_phone
     reports_per_ip: int = _LIMITS.per_ip
     report_window_seconds: float = _LIMITS.window
+    # The local stack's tables, when another engine than the emulator holds them (DynamoDB
+    # Local, under `make run`); None: endpoint_url's, as in AWS.
+    dynamodb_endpoint_url: str | None = None
 
     @classmethod
     def from_env(cls) -> "Config":
@@ -54,7 +57,12 @@ class Config:
             reports_per_phone=int(env.get("GRIDLOOP_REPORTS_PER_PHONE", _LIMITS.per_phone)),
             reports_per_ip=int(env.get("GRIDLOOP_REPORTS_PER_IP", _LIMITS.per_ip)),
             report_window_seconds=float(env.get("GRIDLOOP_REPORT_WINDOW_SECONDS", _LIMITS.window)),
+            dynamodb_endpoint_url=env.get("GRIDLOOP_DYNAMODB_ENDPOINT") or None,
         )
+
+    @property
+    def tables_endpoint_url(self) -> str | None:
+        return self.dynamodb_endpoint_url or self.endpoint_url
 
     @property
     def report_limits(self) -> ReportLimits:

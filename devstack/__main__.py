@@ -1,21 +1,22 @@
 """`make run`: the whole of gridloop on this machine, with no AWS account.
 
-An AWS emulator (moto server) on 127.0.0.1; the stage `local`'s tables, queues
-and topics created from infra/resources.json; the demo directory; the HTTP API;
-a poller per queue that hands Lambda-shaped batches to the very handlers that
-Lambda runs; the escalation sweep on its schedule. Ctrl-C stops all of it.
+An AWS emulator (moto server) for the queues and topics and DynamoDB Local, AWS's own
+engine, for the tables, both on 127.0.0.1 (GRIDLOOP_DYNAMODB=moto keeps the tables in
+moto too); the stage `local`'s resources created from infra/resources.json; the demo
+directory; the HTTP API; a poller per queue that hands Lambda-shaped batches to the very
+handlers that Lambda runs; the escalation sweep on its schedule. Ctrl-C stops all of it.
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import signal
 import sys
 import threading
 import time
-import uuid
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"   # nothing of the local stack listens anywhere else
@@ -26,6 +27,10 @@ def configure_environment() -> dict[str, Any]:
     settings = {
         "http_port": int(env.get("GRIDLOOP_HTTP_PORT", "8000")),
         "aws_port": int(env.get("GRIDLOOP_AWS_PORT", "5000")),
+        "dynamodb_port": int(env.get("GRIDLOOP_DYNAMODB_PORT", "5001")),
+        "dynamodb": env.get("GRIDLOOP_DYNAMODB", "local"),
+        "workers": max(1, int(env.get("GRIDLOOP_WORKERS", "2"))),
+        "pollers": max(1, int(env.get("GRIDLOOP_POLLERS", "16"))),
         "sweep_seconds": float(env.get("GRIDLOOP_SWEEP_SECONDS", "2")),
         "time_scale": float(env.get("GRIDLOOP_TIME_SCALE", "1")),
     }
@@ -35,6 +40,7 @@ def configure_environment() -> dict[str, Any]:
     for name, value in local_stage_environment().items():
         env.setdefault(name, value)
     env["GRIDLOOP_AWS_ENDPOINT"] = f"http://{HOST}:{settings['aws_port']}"
+    env.pop("GRIDLOOP_DYNAMODB_ENDPOINT", None)      # set once DynamoDB Local answers (tables_engine)
     # The away members' daily digest goes to the stack's own group robot (POST /dev/webhook)
     # unless GRIDLOOP_DIGEST_WEBHOOKS says otherwise (README "Daily digest").
     from devstack.digest_routes import default_config
@@ -76,121 +82,6 @@ def gateway_lines(base: str) -> str:
             f"                 {base}/dev/sns/sms   (AWS End User Messaging JSON, delivered as its SNS topic would)")
 
 
-class LambdaContext:
-    """Enough of Lambda's context object for the handlers and Powertools."""
-
-    def __init__(self, function_name: str, timeout_s: int = 30):
-        self.function_name = f"gridloop-local-{function_name}"
-        self.function_version = "$LATEST"
-        self.invoked_function_arn = f"arn:aws:lambda:us-east-1:123456789012:function:{self.function_name}"
-        self.memory_limit_in_mb = 256
-        self.aws_request_id = str(uuid.uuid4())
-        self.log_group_name = f"/aws/lambda/{self.function_name}"
-        self.log_stream_name = "local"
-        self._deadline = time.time() + timeout_s
-
-    def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((self._deadline - time.time()) * 1000))
-
-
-def sqs_event(messages: list[dict[str, Any]], queue_arn: str) -> dict[str, Any]:
-    """What the Lambda service hands a function for a batch of SQS messages."""
-    return {"Records": [{
-        "messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
-        "attributes": m.get("Attributes", {}),
-        "messageAttributes": {k: {"stringValue": v.get("StringValue"), "dataType": v["DataType"]}
-                              for k, v in m.get("MessageAttributes", {}).items()},
-        "md5OfBody": m.get("MD5OfBody", ""), "eventSource": "aws:sqs",
-        "eventSourceARN": queue_arn, "awsRegion": "us-east-1"} for m in messages]}
-
-
-class QueuePoller(threading.Thread):
-    """The Lambda service's SQS event source mapping, in miniature."""
-
-    def __init__(self, sqs: Any, queue_name: str, handler: Callable, name: str, batch_size: int,
-                 stop: threading.Event):
-        super().__init__(name=f"poller-{name}", daemon=True)
-        self.sqs, self.handler, self.function, self.batch_size, self.stop = sqs, handler, name, batch_size, stop
-        self.url = sqs.get_queue_url(QueueName=queue_name)["QueueUrl"]
-        self.arn = sqs.get_queue_attributes(QueueUrl=self.url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-
-    def run(self) -> None:
-        while not self.stop.is_set():
-            try:
-                self.poll_once()
-            except Exception as error:   # keep polling; the message stays on the queue
-                print(f"[{self.function}] poll failed: {error!r}", file=sys.stderr, flush=True)
-                self.stop.wait(1)
-
-    def poll_once(self) -> None:
-        messages = self.sqs.receive_message(
-            QueueUrl=self.url, MaxNumberOfMessages=self.batch_size, WaitTimeSeconds=1,
-            AttributeNames=["All"], MessageAttributeNames=["All"]).get("Messages", [])
-        if not messages:
-            return
-        try:
-            result = self.handler(sqs_event(messages, self.arn), LambdaContext(self.function)) or {}
-            failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
-        except Exception as error:
-            print(f"[{self.function}] batch failed: {error!r}", file=sys.stderr, flush=True)
-            failed = {m["MessageId"] for m in messages}
-        done = [m for m in messages if m["MessageId"] not in failed]
-        if done:
-            self.sqs.delete_message_batch(QueueUrl=self.url, Entries=[
-                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)])
-        for m in messages:
-            if m["MessageId"] in failed:
-                # Lambda would wait out the visibility timeout; locally, retry soon.
-                self.sqs.change_message_visibility(QueueUrl=self.url, ReceiptHandle=m["ReceiptHandle"],
-                                                   VisibilityTimeout=5)
-
-
-class Scheduler(threading.Thread):
-    def __init__(self, handler: Callable, name: str, every: float, stop: threading.Event):
-        super().__init__(name=f"schedule-{name}", daemon=True)
-        self.handler, self.function, self.every, self.stop = handler, name, every, stop
-
-    def run(self) -> None:
-        while not self.stop.wait(self.every):
-            event = {"version": "0", "id": str(uuid.uuid4()), "detail-type": "Scheduled Event",
-                     "source": "aws.events", "account": "123456789012",
-                     "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "region": "us-east-1",
-                     "resources": [f"arn:aws:events:us-east-1:123456789012:rule/gridloop-local-{self.function}"],
-                     "detail": {}}
-            try:
-                self.handler(event, LambdaContext(self.function))
-            except Exception as error:
-                print(f"[{self.function}] failed: {error!r}", file=sys.stderr, flush=True)
-
-
-class PolicyWatcher(threading.Thread):
-    """Reads the policy files again when one is edited, as a deploy would in AWS: new
-    cases take the new limits, running cases keep theirs. A broken file is reported and
-    the policy in force stays."""
-
-    def __init__(self, container: Any, stop: threading.Event, every: float = 1.0):
-        super().__init__(name="policy-watcher", daemon=True)
-        self.container, self.stop, self.every = container, stop, every
-        self.seen = self.stamp()
-
-    def stamp(self) -> dict[str, float]:
-        return {str(p): p.stat().st_mtime for p in self.container.policy_files()}
-
-    def run(self) -> None:
-        while not self.stop.wait(self.every):
-            stamp = self.stamp()
-            if stamp == self.seen:
-                continue
-            self.seen = stamp
-            try:
-                self.container.reload_policies()
-            except Exception as error:
-                print(f"[policy] not reloaded, the policy in force stays: {error}", file=sys.stderr, flush=True)
-                continue
-            versions = ", ".join(sorted(b.version for b in self.container.policies.books.values()))
-            print(f"[policy] reloaded: {versions}", flush=True)
-
-
 def _any_method_handler() -> type:
     from chalice.local import ChaliceRequestHandler
 
@@ -208,9 +99,13 @@ def _any_method_handler() -> type:
 
 
 def port_free(port: int) -> bool:
+    """Whether the servers can bind `port`: probed the way they bind it. Both set SO_REUSEADDR
+    (http.server does), so the last run's TIME-WAIT sockets do not block a restart, while a
+    socket that really listens there still does."""
     import socket
 
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((HOST, port))
         except OSError:
@@ -218,81 +113,167 @@ def port_free(port: int) -> bool:
     return True
 
 
+ENGINES = ("local", "moto")
+
+
+@contextlib.contextmanager
+def aws_emulator(settings: dict[str, Any]) -> Iterator[None]:
+    """moto server, for the queues and topics, in a process of its own (devstack.moto_process)
+    on 127.0.0.1, running for as long as the stack does."""
+    import subprocess
+
+    from devstack.dynamodb_local import die_with_parent
+
+    process = subprocess.Popen([sys.executable, "-m", "devstack.moto_process", str(settings["aws_port"])],
+                               cwd=ROOT, stdin=subprocess.DEVNULL,
+                               preexec_fn=die_with_parent if sys.platform.startswith("linux") else None)
+    try:
+        deadline = time.monotonic() + 60
+        while not _answers(settings["aws_port"]):
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(f"moto server did not start on {HOST}:{settings['aws_port']}")
+            time.sleep(0.1)
+        yield
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _answers(port: int) -> bool:
+    import socket
+
+    with contextlib.suppress(OSError), socket.create_connection((HOST, port), timeout=0.5):
+        return True
+    return False
+
+
+@contextlib.contextmanager
+def tables_engine(settings: dict[str, Any]) -> Iterator[str]:
+    """The engine that holds the tables, running for as long as the stack does; yields the
+    banner's line. DynamoDB Local (the default) answers at GRIDLOOP_DYNAMODB_ENDPOINT; when
+    it cannot be had (no Java, no npm registry), one line says why and moto holds them."""
+    if settings["dynamodb"] == "moto":
+        yield "moto (GRIDLOOP_DYNAMODB=moto)"
+        return
+    from devstack import dynamodb_local
+
+    try:
+        started = dynamodb_local.running(settings["dynamodb_port"])
+        endpoint, label = started.__enter__()
+    except dynamodb_local.Unavailable as why:
+        print(f"DynamoDB Local cannot start ({why}): the tables are in moto instead", file=sys.stderr, flush=True)
+        yield "moto (DynamoDB Local could not start: see above)"
+        return
+    os.environ["GRIDLOOP_DYNAMODB_ENDPOINT"] = endpoint
+    try:
+        yield f"{label} at {endpoint}"
+    finally:
+        started.__exit__(None, None, None)
+
+
+def refused_ports(settings: dict[str, Any]) -> list[str]:
+    ports = [("http_port", "GRIDLOOP_HTTP_PORT"), ("aws_port", "GRIDLOOP_AWS_PORT")]
+    if settings["dynamodb"] == "local":
+        ports.append(("dynamodb_port", "GRIDLOOP_DYNAMODB_PORT"))
+    return [f"port {settings[what]} on {HOST} is in use: stop what runs there or set {variable}"
+            for what, variable in ports if not port_free(settings[what])]
+
+
 def main() -> int:
     settings = configure_environment()
-    for what, variable in (("http_port", "GRIDLOOP_HTTP_PORT"), ("aws_port", "GRIDLOOP_AWS_PORT")):
-        if not port_free(settings[what]):
-            print(f"port {settings[what]} on {HOST} is in use: stop what runs there or set {variable}",
-                  file=sys.stderr)
-            return 1
+    if settings["dynamodb"] not in ENGINES:
+        print(f"GRIDLOOP_DYNAMODB must be one of {', '.join(ENGINES)}, not {settings['dynamodb']!r}",
+              file=sys.stderr)
+        return 1
+    refusals = refused_ports(settings)
+    if refusals:
+        print("\n".join(refusals), file=sys.stderr)
+        return 1
+    with aws_emulator(settings), tables_engine(settings) as tables:
+        return serve(settings, tables)
+
+
+def serve(settings: dict[str, Any], tables: str) -> int:
     sys.path.insert(0, str(ROOT))
     import logging
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    from moto.server import ThreadedMotoServer
-
-    aws = ThreadedMotoServer(ip_address=HOST, port=settings["aws_port"], verbose=False)
-    aws.start()
 
     import boto3
-    from chalice.config import Config as ChaliceConfig
-    from chalice.local import create_local_server
 
     import app as app_module
     from chalicelib import bootstrap
     from devstack.dev_routes import RecordingSms, dev
+    from devstack.lambda_runtime import PolicyWatcher, Scheduler, warm_clients
     from devstack.resources import create_all, load_demo_directory
+    from devstack.workers import running as consumer_processes
 
     endpoint = os.environ["GRIDLOOP_AWS_ENDPOINT"]
-    created = create_all(boto3.session.Session(), "local", endpoint_url=endpoint)
+    created = create_all(boto3.session.Session(), "local", endpoint_url=endpoint,
+                         dynamodb_endpoint_url=os.environ.get("GRIDLOOP_DYNAMODB_ENDPOINT"))
     container = bootstrap.Container()
     container.sms = RecordingSms(container.sms)
     bootstrap.use(container)
     communities = load_demo_directory(container.directory_store)
+    warm_clients(container)
 
     app = app_module.app
     app.register_blueprint(dev)
     from devstack.digest_routes import banner_line as digest_line, digest_dev
     app.register_blueprint(digest_dev)
     stop = threading.Event()
-    workers: list[threading.Thread] = []
-    for source in app.event_sources:
-        handler = getattr(app_module, source.name)
-        if type(source).__name__ == "SQSEventConfig":
-            workers.append(QueuePoller(container.sqs_client, source.queue, handler, source.name,
-                                       source.batch_size, stop))
-        elif type(source).__name__ == "ScheduledEventConfig":
-            workers.append(Scheduler(handler, source.name, settings["sweep_seconds"], stop))
+    # The queues' consumers run in processes of their own (devstack.workers); the schedules here.
+    workers: list[threading.Thread] = [
+        Scheduler(getattr(app_module, source.name), source.name, settings["sweep_seconds"], stop)
+        for source in app.event_sources if type(source).__name__ == "ScheduledEventConfig"]
     workers.append(PolicyWatcher(container, stop))
+    consumers = [s.name for s in app.event_sources if type(s).__name__ == "SQSEventConfig"]
     # SNS has no poller: POST /dev/sns/sms hands its payload to the subscriber as SNS would.
     sns_handlers = [f"{s.name} (POST /dev/sns/sms)" for s in app.event_sources
                     if type(s).__name__ == "SNSEventConfig"]
-    for worker in workers:
-        worker.start()
+    with consumer_processes(settings["workers"], container.sms):
+        for worker in workers:
+            worker.start()
+        return listen(settings, app, container, workers, stop, banner=lambda base: f"""
+gridloop local stack is up (stage local, time scale {settings['time_scale']:g}, sweep every {settings['sweep_seconds']:g}s)
+  HTTP API       {base}   (GET /health /categories /grid /reports/CODE, POST /reports; described by GET /openapi.json)
+  dev routes     {base}/dev/outbox   {base}/dev/sms   {base}/dev/sns/sms
+{gateway_lines(base)}
+  AWS emulator   {endpoint}   (moto: queues and topics; gridloop-local-*: {len(created)} resources created)
+  tables         {tables}
+  communities    {', '.join(communities)}
+{digest_line(base)}
+  consumers      {', '.join(consumers)}: {settings['workers']} processes × {settings['pollers']} pollers a queue
+  schedules      {', '.join(w.function for w in workers if hasattr(w, "function"))}; {', '.join(sns_handlers)}
+  policies       {', '.join(sorted(b.version for b in container.policies.books.values()))} (edit {container.policy_dir}: reloaded on save)
+""")
+
+
+def listen(settings: dict[str, Any], app: Any, container: Any, workers: list[threading.Thread],
+           stop: threading.Event, banner: Callable[[str], str]) -> int:
+    """The HTTP API until Ctrl-C or SIGTERM, then everything stopped."""
+    from chalice.config import Config as ChaliceConfig
+    from chalice.local import create_local_server
 
     chalice_config = ChaliceConfig.create(chalice_stage="local", app_name="gridloop",
                                           project_dir=str(ROOT))
     server = create_local_server(app, chalice_config, HOST, settings["http_port"])
     server.server.RequestHandlerClass = functools.partial(_any_method_handler(), app_object=app,
                                                           config=chalice_config)
+    # http.server listens with a backlog of 5: a burst of clients would wait out SYN retries.
+    server.server.socket.listen(128)
     http = threading.Thread(target=server.server.serve_forever, name="http", daemon=True)
     http.start()
 
     base = f"http://{HOST}:{settings['http_port']}"
     directory = container.directory()
     leader = directory.member("changmu", directory.communities["changmu"].units["b03-2"].leader_id)
-    print(f"""
-gridloop local stack is up (stage local, time scale {settings['time_scale']:g}, sweep every {settings['sweep_seconds']:g}s)
-  HTTP API       {base}   (GET /health /categories /grid /reports/CODE, POST /reports; described by GET /openapi.json)
-  dev routes     {base}/dev/outbox   {base}/dev/sms   {base}/dev/sns/sms
-{gateway_lines(base)}
-  AWS emulator   {endpoint}   (moto; tables, queues and topics gridloop-local-*: {len(created)} created)
-  communities    {', '.join(communities)}
-{digest_line(base)}
-  handlers       {', '.join([w.function for w in workers if hasattr(w, "function")] + sns_handlers)}
-  policies       {', '.join(sorted(b.version for b in container.policies.books.values()))} (edit {container.policy_dir}: reloaded on save)
-
+    print(f"""{banner(base)}
 Try it:
   curl -s -XPOST {base}/reports -H 'Content-Type: application/json' \\
        -d '{{"category":"sanitation","location":"changmu-03-2","description":"楼道垃圾好几天没人清"}}'
@@ -313,7 +294,6 @@ Every SMS the system sends is printed below. Ctrl-C stops everything.
     server.server.shutdown()
     for worker in workers:
         worker.join(timeout=3)
-    aws.stop()
     return 0
 
 

@@ -17,7 +17,8 @@ dev = Blueprint(__name__)
 
 class RecordingSms:
     """Sends through the real adapter (SNS on the emulator) and keeps a copy for
-    GET /dev/outbox, printing each message as it goes."""
+    GET /dev/outbox, printing each message as it goes; the consumer processes' SMS are
+    recorded here too."""
 
     def __init__(self, inner: Any, echo: bool = True):
         self._inner, self._echo = inner, echo
@@ -26,13 +27,15 @@ class RecordingSms:
 
     def send(self, phone: str, text: str, case_id: str | None = None) -> str | None:
         message_id = self._inner.send(phone, text, case_id)
-        at = time.time()
-        with self._lock:
-            self.messages.append({"to": phone, "channel": "sms", "text": text,
-                                  "case_id": case_id, "at": at})
-        if self._echo:
-            print(f"  SMS → {phone}: {text}", flush=True)
+        self.record({"to": phone, "channel": "sms", "text": text, "case_id": case_id, "at": time.time()})
         return message_id
+
+    def record(self, message: dict[str, Any]) -> None:
+        """One sent SMS, sent here or by a consumer process (devstack.workers)."""
+        with self._lock:
+            self.messages.append(message)
+        if self._echo:
+            print(f"  SMS → {message['to']}: {message['text']}", flush=True)
 
 
 def _json(status: int, body: Any) -> Response:

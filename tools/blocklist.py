@@ -15,8 +15,8 @@ logs without knowing its number, and `--phone` / `--ip` compute the same key. A 
 without a country code is taken as Chinese (+86), as in reports.
 
 The stage is GRIDLOOP_STAGE (required); the local stack's AWS emulator is
-GRIDLOOP_AWS_ENDPOINT (`make run` prints it). Needs dynamodb:PutItem, DeleteItem and Scan on
-gridloop-STAGE-blocklist. Changes apply to the next report at once (nothing is cached).
+GRIDLOOP_AWS_ENDPOINT and GRIDLOOP_DYNAMODB_ENDPOINT (`make run` prints both). Needs
+dynamodb:PutItem, DeleteItem and Scan on gridloop-STAGE-blocklist. Changes apply to the next report at once (nothing is cached).
 
 Exit status: 0 done (or nothing to do, and said so), 1 usage, or a phone, address or key
 that is not one, 2 `remove` of a sender not on the list.

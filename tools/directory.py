@@ -7,9 +7,9 @@
     python -m tools.directory leave   --community changmu --clear [--actor NAME] MEMBER [FROM TO]
 
 The stage is GRIDLOOP_STAGE (required: there is no default stage to write to); the local
-stack's AWS emulator is GRIDLOOP_AWS_ENDPOINT (`make run` prints it). AWS credentials come
-from the usual places (AWS_PROFILE, ...); the importer needs dynamodb:Scan, Query, GetItem
-and TransactWriteItems (PutItem, ConditionCheckItem) on gridloop-STAGE-directory*.
+stack's AWS emulator is GRIDLOOP_AWS_ENDPOINT and its tables GRIDLOOP_DYNAMODB_ENDPOINT
+(`make run` prints both). AWS credentials come from the usual places (AWS_PROFILE, ...);
+the importer needs dynamodb:Scan, Query, GetItem and TransactWriteItems (PutItem, ConditionCheckItem) on gridloop-STAGE-directory*.
 
 import: PATH is the YAML file, or the CSV files (or the folder that holds them; see
 chalicelib/domain/directory_io.py for the layout). Everything is checked first; every

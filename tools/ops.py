@@ -15,8 +15,9 @@ test events (README "Operations"), run here with your own AWS credentials.
 
 --operator NAME (default GRIDLOOP_ACTOR, else your user name) is recorded on the case.
 The stage is GRIDLOOP_STAGE, `local` when unset: the local stack's emulator at
-GRIDLOOP_AWS_ENDPOINT (default http://127.0.0.1:$GRIDLOOP_AWS_PORT, 5000). Prints the answer
-as JSON; exit status 0 when it is ok, 1 when the command was wrong or refused.
+GRIDLOOP_AWS_ENDPOINT (default http://127.0.0.1:$GRIDLOOP_AWS_PORT, 5000) and its tables at
+GRIDLOOP_DYNAMODB_ENDPOINT (default http://127.0.0.1:$GRIDLOOP_DYNAMODB_PORT, 5001, unless
+GRIDLOOP_DYNAMODB=moto). Prints the answer as JSON; exit status 0 when it is ok, 1 when the command was wrong or refused.
 """
 from __future__ import annotations
 
@@ -105,6 +106,9 @@ def _container() -> Any:
     os.environ.setdefault("GRIDLOOP_STAGE", "local")
     if os.environ["GRIDLOOP_STAGE"] == "local" and not os.environ.get("GRIDLOOP_AWS_ENDPOINT"):
         os.environ["GRIDLOOP_AWS_ENDPOINT"] = f"http://127.0.0.1:{os.environ.get('GRIDLOOP_AWS_PORT', '5000')}"
+        if os.environ.get("GRIDLOOP_DYNAMODB", "local") == "local":     # make run's tables: DynamoDB Local
+            os.environ.setdefault("GRIDLOOP_DYNAMODB_ENDPOINT",
+                                  f"http://127.0.0.1:{os.environ.get('GRIDLOOP_DYNAMODB_PORT', '5001')}")
     if os.environ.get("GRIDLOOP_AWS_ENDPOINT"):
         # The emulator's fixed credentials (devstack), never real ones.
         os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")

@@ -141,6 +141,34 @@ def outages_section(data: dict[str, Any]) -> list[str]:
     for r in data["rows"]:
         lines.append(f"| {cell(r['fault'])} | {cell(r['injected'])} | {r['attempts']} | "
                      f"{cell(r.get('backoff', ''))} | {cell(r['outcome'])} |")
+    return lines + [""] + retries_section(data)
+
+
+def retries_section(data: dict[str, Any]) -> list[str]:
+    """When a record that failed after botocore's retries comes back (the delay the consumer
+    set with ChangeMessageVisibility, chalicelib/sqs_batch.py), by what failed."""
+    rows, real = data.get("retries", []), data.get("real_queue")
+    if not rows:
+        return []
+    lines = ["### When a failed record comes back", "",
+             "A record that still fails after botocore's retries is failed alone (partial batch "
+             "response) and asked back with ChangeMessageVisibility: in 1-2 s when its failure may "
+             "pass by itself (throttling, a 5xx, a timeout, a write that lost a race), then about 10 s, "
+             "50 s, 250 s (×5), so that one that keeps failing is dead-lettered after about five minutes; "
+             "after about 30 s, then doubling, when not (likely a bug, or a refusal); with jitter, at "
+             "most 15 minutes. On the redrive limit it goes to the dead-letter queue with its reason. "
+             "Delays below are those the case worker asked for, receive by receive.", "",
+             "| failure | error | may pass | first retry (s) | later retries (s) | outcome |",
+             "|---|---|---|---:|---|---|"]
+    for r in rows:
+        first, later = (r["delays"][0], ", ".join(map(str, r["delays"][1:]))) if r["delays"] else ("", "")
+        lines.append(f"| {cell(r['fault'])} | {cell(r['error'])} | {'yes' if r['transient'] else 'no'} | "
+                     f"{first} | {cell(later)} | {cell(r['outcome'])} |")
+    if real:
+        lines += ["", f"On moto's real queue, in one batch: a record whose text SNS throttled asked to come back "
+                      f"in {real['throttled_asked']} s and was receivable again after {real['throttled_back_after']} s "
+                      f"(not the queue's 180 s visibility timeout); the one whose number SNS refused asked for "
+                      f"{real['refused_asked']} s and was still hidden then."]
     return lines + [""]
 
 

@@ -3,8 +3,9 @@
     python -m tools.weekly_report --community changmu [--week 2026-W47] [--html FILE] [--json FILE] [--stored]
     python -m tools.weekly_report --demo [--week 2026-W47] [--html FILE] [--json FILE]
 
-Against a stage: GRIDLOOP_STAGE (required), and on the local stack GRIDLOOP_AWS_ENDPOINT
-(`make run` prints it). It reads the grids' cases from the by-grid index (one Query per
+Against a stage: GRIDLOOP_STAGE (required), and on the local stack GRIDLOOP_AWS_ENDPOINT and
+GRIDLOOP_DYNAMODB_ENDPOINT
+(`make run` prints both). It reads the grids' cases from the by-grid index (one Query per
 grid) and the listed cases' places (BatchGetItem): the caller needs dynamodb:Query on
 gridloop-STAGE-cases/index/by-grid, BatchGetItem on gridloop-STAGE-cases and Scan on
 gridloop-STAGE-directory (with --stored: GetItem on gridloop-STAGE-digests). --week is an

@@ -10,7 +10,7 @@
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import DoesNotExist, UpdateError
@@ -19,7 +19,6 @@ from pynamodb.models import Model
 
 from chalicelib.adapters.dynamo import DynamoContactPreferences, is_condition_failure, table_meta
 from chalicelib.domain.contacts import phone_key
-from chalicelib.services.answers import current_key
 
 
 def build_answer_model(table_name: str, region: str, host: str | None) -> type[Model]:
@@ -78,13 +77,16 @@ class DynamoAnswerLedger:
 
 class OnceContacts(DynamoContactPreferences):
     """ContactPreferences whose counts and opt-outs happen once per inbound SMS (see the
-    module's docstring); without one being handled, as DynamoContactPreferences."""
+    module's docstring); without one being handled, as DynamoContactPreferences.
+    `current_key` tells the key of the inbound SMS being handled (services.answers owns it:
+    it is handed in, so this adapter does not import a service)."""
 
-    def __init__(self, model: type[Model]):
+    def __init__(self, model: type[Model], current_key: Callable[[], str | None]):
         super().__init__(model)
+        self._current_key = current_key
 
     def set_opted_out(self, phone: str, opted_out: bool, now: float) -> bool:
-        key = current_key()
+        key = self._current_key()
         if key is None:
             return super().set_opted_out(phone, opted_out, now)
         model = self._model
@@ -107,7 +109,7 @@ class OnceContacts(DynamoContactPreferences):
         return found is not None and found.changed_by == key and bool(found.opted_out) == opted_out
 
     def allow(self, phone: str, counter: str, limit: int, window: float, now: float) -> bool:
-        key = current_key()
+        key = self._current_key()
         if key is None:
             return super().allow(phone, counter, limit, window, now)
         model = self._model

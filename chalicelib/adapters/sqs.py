@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 
 class SqsQueue:
@@ -25,9 +26,10 @@ class SqsQueue:
         self._client().send_message(**kwargs)
 
     def retry_later(self, receipt_handle: str, seconds: int) -> None:
-        """Make a received message visible again in `seconds` (its retry's backoff)."""
+        """Make a received message visible again in `seconds` (its retry's backoff: sqs_batch),
+        between 1 s (0 would hand it out again at once) and SQS's 12 hours."""
         self._client().change_message_visibility(QueueUrl=self.url, ReceiptHandle=receipt_handle,
-                                                  VisibilityTimeout=max(0, min(int(seconds), 43200)))
+                                                  VisibilityTimeout=max(1, min(int(seconds), 43200)))
 
     def send_batch(self, bodies: Iterable[dict[str, Any]]) -> None:
         entries = [{"Id": str(i), "MessageBody": json.dumps(b, ensure_ascii=False)}

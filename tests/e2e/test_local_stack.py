@@ -25,12 +25,12 @@ def free_port() -> int:
 
 
 class LocalStack:
-    def __init__(self, time_scale: float, log_dir: Path):
-        self.http_port, self.aws_port = free_port(), free_port()
+    def __init__(self, time_scale: float, log_dir: Path, ports: tuple[int, int] | None = None):
+        self.http_port, self.aws_port = ports or (free_port(), free_port())
         self.base = f"http://127.0.0.1:{self.http_port}"
         env = dict(os.environ, GRIDLOOP_HTTP_PORT=str(self.http_port), GRIDLOOP_AWS_PORT=str(self.aws_port),
                    GRIDLOOP_TIME_SCALE=str(time_scale), GRIDLOOP_SWEEP_SECONDS="0.5")
-        self.log = open(log_dir / f"stack-{self.http_port}.log", "w+")
+        self.log = open(log_dir / f"stack-{self.http_port}-{time.monotonic_ns()}.log", "w+")
         self.process = subprocess.Popen(["make", "--no-print-directory", "run"], cwd=ROOT, env=env,
                                         stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
         self.wait_until(lambda: self.get("/health")[0] == 200, timeout=60, what="the stack to come up")
@@ -205,3 +205,59 @@ def test_three_reports_to_one_leader_within_two_minutes_reach_them_as_two_texts(
         assert len(stack.outbox(stairwell)) == 2         # and nothing twice
     finally:
         stack.stop()
+
+
+def test_the_stack_starts_again_at_once_after_ctrl_c(tmp_path):
+    # GIVEN a stack that served requests (its closed connections leave TIME-WAIT sockets)
+    first = LocalStack(time_scale=60, log_dir=tmp_path)
+    ports = (first.http_port, first.aws_port)
+    for _ in range(5):
+        assert first.get("/health")[0] == 200
+    status, _ = first.post("/reports", {"category": "sanitation", "location": "changmu-03-2",
+                                        "description": "楼道垃圾好几天没人清"})
+    assert status == 202
+    # WHEN it is stopped with Ctrl-C and started again on the same ports within a second
+    first.stop()
+    assert first.process.poll() is not None
+    stopped = time.monotonic()
+    second = subprocess.Popen(["make", "--no-print-directory", "run"], cwd=ROOT, start_new_session=True,
+                              env=dict(os.environ, GRIDLOOP_HTTP_PORT=str(ports[0]),
+                                       GRIDLOOP_AWS_PORT=str(ports[1])),
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    assert time.monotonic() - stopped < 1
+    try:
+        # THEN it comes up and serves, rather than refusing the ports as in use
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and second.poll() is None:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{ports[0]}/health", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                time.sleep(0.2)
+        assert second.poll() is None, second.stdout.read().decode()
+        with urllib.request.urlopen(f"http://127.0.0.1:{ports[0]}/health", timeout=5) as response:
+            assert response.status == 200
+    finally:
+        os.killpg(second.pid, signal.SIGINT)
+        try:
+            second.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(second.pid, signal.SIGKILL)
+
+
+def test_a_port_in_use_is_refused_clearly(tmp_path):
+    # GIVEN something else listening on the HTTP port
+    with socket.socket() as other:
+        other.bind(("127.0.0.1", 0))
+        other.listen()
+        port = other.getsockname()[1]
+        # WHEN the stack is started on it
+        result = subprocess.run(["make", "--no-print-directory", "run"], cwd=ROOT, timeout=60,
+                                env=dict(os.environ, GRIDLOOP_HTTP_PORT=str(port),
+                                         GRIDLOOP_AWS_PORT=str(free_port())),
+                                capture_output=True, text=True)
+    # THEN it refuses at once and says which port and which setting
+    assert result.returncode != 0
+    assert f"port {port} on 127.0.0.1 is in use" in result.stderr
+    assert "GRIDLOOP_HTTP_PORT" in result.stderr

@@ -456,8 +456,10 @@ class Run:
             pending = [r for r in pending if r["messageId"] in failed]
             if pending:
                 self.delivery.retries += len(pending)
-                # The longest backoff sqs_batch may ask for at this receive count.
-                self.world.clock.advance(min(900, 30 * 2 ** (receives - 1)) + 1)
+                # The longest backoff sqs_batch may ask for at this receive count, whatever
+                # failed: from the fourth receive the transient curve (×5) is the longer.
+                from chalicelib.sqs_batch import backoff_ceiling
+                self.world.clock.advance(max(backoff_ceiling(receives, transient) for transient in (False, True)) + 1)
             receives += 1
         self.delivery.stuck.extend(r["messageId"] for r in pending)
 

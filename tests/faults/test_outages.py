@@ -6,7 +6,11 @@ answer them, so that botocore's own retries see them as they would see AWS's.
   Lambda's 30 s (chalicelib/bootstrap.py).
 - A burst shorter than the retries is absorbed: the report goes through, nothing twice.
 - A longer one fails the request (503; the client retries with its Idempotency-Key) or the
-  record (retried later with backoff, sqs_batch), and nothing is lost.
+  record, and nothing is lost. A failed record comes back (ChangeMessageVisibility) within
+  seconds when its failure may pass by itself (a throttle, a 5xx, a timeout, a lost race:
+  1-2 s, then about 10 s, 50 s, 250 s: ×5), after about 30 s, doubling, when not (SNS
+  refusing a number); on a real queue too; and goes to the dead-letter queue on the
+  redrive limit with its reason.
 - SNS down: the notice stays in the case's outbox, each failure is recorded on the case
   (notice_failed), the message comes back with growing backoff, and when SNS is back the
   SMS goes out once.
@@ -16,15 +20,29 @@ answer them, so that botocore's own retries see them as they would see AWS's.
 from __future__ import annotations
 
 import json
+import time
 from collections import Counter
 from typing import Any
 
 import pytest
 
 from chalicelib.bootstrap import Container
+from chalicelib.sqs_batch import JITTER, MAX_BACKOFF, backoff_ceiling
 from tests.conftest import sent_sms
-from tests.functional.conftest import (STAIRWELL_LEADER, case, failed_ids, invoke, member_phone, post_report,
-                                       receive_all, record, records_from, report, run_queue)
+from tests.functional.conftest import (
+    STAIRWELL_LEADER,
+    case,
+    dead_letters,
+    failed_ids,
+    invoke,
+    member_phone,
+    post_report,
+    receive_all,
+    record,
+    records_from,
+    report,
+    run_queue,
+)
 
 RESIDENT = "+8613912345678"            # conftest.report()'s phone, as stored
 
@@ -56,18 +74,23 @@ ERRORS = {   # what each service answers when it throttles, or fails on its side
     ("sqs", "5xx"): (503, "ServiceUnavailable"),
     ("sns", "throttled"): (400, "Throttling"),
     ("sns", "5xx"): (500, "InternalError"),
+    ("dynamodb", "race"): (400, "ConditionalCheckFailedException"),   # someone saved first
+    ("sns", "refused"): (400, "InvalidParameter"),                    # SNS will not text that number
 }
 
 
 class Outage:
     """On every client of the container, moto's answer goes through here: an operation
-    can be made to fail `times` attempts in a row (None: until told otherwise), or to lose
-    its answer after it took effect. Counts HTTP attempts per operation."""
+    can be made to fail `times` attempts in a row (None: until told otherwise), or only
+    for requests that carry a text, or to lose its answer after it took effect. A kind
+    of ERRORS, or "timeout": no answer in time (never reaches moto). Counts HTTP attempts
+    per operation."""
 
     def __init__(self, stack: Container):
         from moto.core.models import botocore_stubber
         self._moto = botocore_stubber
         self.failing: dict[str, list] = {}        # "sns.Publish" → [kind, attempts left or None]
+        self.failing_for: dict[tuple[str, str], str] = {}   # ("sns.Publish", a phone's digits) → kind
         self.lost: dict[str, int] = {}            # "dynamodb.PutItem" → answers still to lose
         self.attempts: Counter = Counter()
         clients = [stack.sqs_client, stack.sns_client]
@@ -80,6 +103,10 @@ class Outage:
 
     def fail(self, operation: str, kind: str, times: int | None) -> None:
         self.failing[operation] = [kind, times]
+
+    def fail_for(self, operation: str, text: str, kind: str) -> None:
+        """Every attempt of `operation` whose request carries `text` fails, until healed."""
+        self.failing_for[(operation, text)] = kind
 
     def heal(self, operation: str) -> None:
         self.failing.pop(operation, None)
@@ -95,10 +122,16 @@ class Outage:
         operation = f"{service}.{name}"
         self.attempts[operation] += 1
         rule = self.failing.get(operation)
-        if rule is not None and (rule[1] is None or rule[1] > 0):
+        sent = request.body.decode() if isinstance(request.body, bytes) else str(request.body or "")
+        kind = next((k for (o, text), k in self.failing_for.items() if o == operation and text in sent), None)
+        if kind is None and rule is not None and (rule[1] is None or rule[1] > 0):
             if rule[1] is not None:
                 rule[1] -= 1
-            status, headers, body = _error(service, *ERRORS[(service, rule[0])])
+            kind = rule[0]
+        if kind == "timeout":
+            raise ReadTimeoutError(endpoint_url=request.url)                 # never reaches moto
+        if kind is not None:
+            status, headers, body = _error(service, *ERRORS[(service, kind)])
             return AWSResponse(request.url, status, headers, _Raw(body))    # never reaches moto
         response = self._moto(event_name=event_name, request=request, **kwargs)
         if self.lost.get(operation):
@@ -261,8 +294,8 @@ def test_sns_down_keeps_the_notice_records_each_failure_and_sends_once_when_back
     assert stored.status.value == "assigned" and [n.template for n in stored.outbox] == ["assigned"]
     failures = [e for e in stored.history if e.event == "notice_failed"]
     assert len(failures) == 3 and all(e.detail.startswith(f"assigned:{code}.") for e in failures)
-    # AND the message comes back later each time: about 30 s, 60 s, 120 s, with jitter
-    assert all(int(0.75 * 30 * 2 ** i) <= d <= 30 * 2 ** i for i, d in enumerate(delays)), delays
+    # AND the message comes back within seconds, later each time (a throttle may pass)
+    assert_backs_off(delays, transient=True)
     assert outage.attempts["sns.Publish"] == 3 * Container.AWS_ATTEMPTS and sent_sms() == []
 
     # WHEN SNS is back and the message comes once more
@@ -276,7 +309,113 @@ def test_sns_down_keeps_the_notice_records_each_failure_and_sends_once_when_back
     assert case(aws_stack, code).outbox == []
     summary.add(fault="sns.Publish throttled for good, then back", injected="3 deliveries × 4 attempts",
                 attempts=outage.attempts["sns.Publish"], backoff=delays,
-                outcome="notice kept, notice_failed ×3 on the case, retried at ~30/60/120 s; sent once when back")
+                outcome="notice kept, notice_failed ×3 on the case, retried at ~2/10/50 s; sent once when back")
+    retried(summary, "sns.Publish throttled, then back", "ClientError (Throttling)", True, delays,
+            "sent once when SNS was back (receive 4)")
+
+
+# -- when a failed record comes back ----------------------------------------------------------------------
+# At most (seconds) after the first failure, and growing: 2 s, then ×5, when it may pass by
+# itself (sqs_batch.is_transient); 30 s, then doubling, when not. Jitter down to 3/4 of it.
+FIRST_RETRY = {True: 2, False: 30}
+GROWTH = {True: 5, False: 2}
+
+
+def assert_backs_off(delays: list[int], transient: bool) -> None:
+    ceilings = [backoff_ceiling(receives, transient) for receives in range(1, len(delays) + 1)]
+    assert ceilings[0] == FIRST_RETRY[transient]
+    assert all(later == min(MAX_BACKOFF, GROWTH[transient] * earlier) for earlier, later in zip(ceilings, ceilings[1:]))
+    assert delays and all(max(1, int(JITTER * ceiling)) <= d <= ceiling
+                          for d, ceiling in zip(delays, ceilings, strict=True)), (delays, ceilings)
+
+
+def retried(summary: Any, fault: str, error: str, transient: bool, delays: list[int], outcome: str) -> None:
+    """A row of docs/reliability.md's retry timings: what failed, and when it came back."""
+    summary.extra.setdefault("retries", []).append(
+        {"fault": fault, "error": error, "transient": transient, "delays": delays, "outcome": outcome})
+
+
+# What fails for good while the case worker routes a report (a PutItem) and tells its holder
+# (a Publish); whether that may pass by itself; the error the consumer sees.
+RETRIES = [("dynamodb.PutItem", "throttled", True, "PutError (ProvisionedThroughputExceededException)"),
+           ("dynamodb.PutItem", "5xx", True, "PutError (InternalServerError)"),
+           ("dynamodb.PutItem", "race", True, "ConcurrentUpdate (ConditionalCheckFailed on every reread)"),
+           ("sns.Publish", "5xx", True, "InternalErrorException (InternalError, HTTP 500)"),
+           ("sns.Publish", "timeout", True, "ReadTimeoutError"),
+           ("sns.Publish", "refused", False, "InvalidParameterException (InvalidParameter)")]
+
+
+@pytest.mark.parametrize("operation,kind,transient,error", RETRIES)
+def test_a_failed_record_comes_back_in_seconds_when_its_failure_may_pass_and_later_when_not(
+        client, aws_stack, clock, outage, sleeps, monkeypatch, summary, operation, kind, transient, error):
+    # GIVEN a report to route, and the operation failing for good
+    post_report(client, report(phone=...))
+    [message] = receive_all(aws_stack, "intake")
+    delays: list[int] = []
+    monkeypatch.setattr(aws_stack.queue("intake"), "retry_later", lambda handle, seconds: delays.append(seconds))
+    outage.fail(operation, kind, None)
+    limit = aws_stack.config.max_receive_count
+
+    # WHEN the case worker gets it as often as SQS hands it out before its redrive limit
+    for receives in range(1, limit + 1):
+        response = invoke(client, "intake", [record(message["Body"], message["MessageId"], receives)])
+        assert failed_ids(response) == ([message["MessageId"]] if receives < limit else [])
+        clock.advance(delays[-1] if receives < limit else 0)
+
+    # THEN each failure asked it back: within seconds, then ×5, when it may pass; after
+    # about 30 s, doubling, when not
+    assert len(delays) == limit - 1
+    assert_backs_off(delays, transient)
+    # AND on the last receive it went to the dead-letter queue, with its reason
+    [letter] = dead_letters(aws_stack, "intake")
+    assert letter["body"] == message["Body"] and letter["source_queue"] == "gridloop-local-intake"
+    assert letter["reason"].startswith(f"failed {limit} times, last: {error.split()[0]}("), letter["reason"]
+    retried(summary, f"{operation} {kind}, for good", error, transient, delays,
+            f"dead-lettered on receive {limit} with its reason")
+
+
+def test_on_a_real_queue_a_throttled_record_is_back_within_seconds_and_a_refused_one_is_not(
+        client, aws_stack, outage, sleeps, summary):
+    # GIVEN two reports whose holders differ, and SNS throttling texts to one holder and
+    # refusing the other's number
+    codes = {post_report(client, report(location=location, phone=...)).json_body["code"]: member
+             for location, member in (("changmu-01-1", "m10"), ("changmu-03-2", "m30"))}
+    throttled, refused = (member_phone(aws_stack, m) for m in ("m10", "m30"))
+    outage.fail_for("sns.Publish", throttled.lstrip("+"), "throttled")
+    outage.fail_for("sns.Publish", refused.lstrip("+"), "refused")
+    asked: dict[str, int] = {}
+    queue = aws_stack.queue("intake")
+    real = queue.retry_later
+    # AND both received from the queue, as the event source mapping does: hidden for the
+    # queue's visibility timeout (180 s) unless the consumer says otherwise
+    messages = receive_all(aws_stack, "intake", delete=False)
+    holder = {m["MessageId"]: codes[json.loads(m["Body"])["case"]["code"]] for m in messages}
+    handles = {m["ReceiptHandle"]: holder[m["MessageId"]] for m in messages}
+
+    def retry_later(handle: str, seconds: int) -> None:
+        asked[handles[handle]] = seconds
+        real(handle, seconds)
+    queue.retry_later = retry_later
+
+    # WHEN the case worker gets both in one batch, and both fail
+    records = [dict(r, receiptHandle=m["ReceiptHandle"])
+               for r, m in zip(records_from(messages, "intake"), messages, strict=True)]
+    response = invoke(client, "intake", records)
+    failed_at = time.monotonic()
+    assert sorted(failed_ids(response)) == sorted(holder)
+
+    # THEN the throttled one is back on the queue within seconds, the refused one is not
+    back: dict[str, float] = {}
+    while "m10" not in back and time.monotonic() - failed_at < 6:
+        for m in aws_stack.sqs_client.receive_message(QueueUrl=queue.url, MaxNumberOfMessages=10,
+                                                      WaitTimeSeconds=0).get("Messages", []):
+            back[holder[m["MessageId"]]] = round(time.monotonic() - failed_at, 1)
+        time.sleep(0.1)
+    assert 1 <= asked["m10"] <= 2 and 22 <= asked["m30"] <= 30, asked
+    assert "m10" in back and 0.5 <= back["m10"] <= asked["m10"] + 1.5, back
+    assert "m30" not in back
+    summary.extra["real_queue"] = {"throttled_asked": asked["m10"], "throttled_back_after": back["m10"],
+                                   "refused_asked": asked["m30"]}
 
 
 def test_a_write_whose_answer_is_lost_is_retried_and_the_retry_finds_it_done(
