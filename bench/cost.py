@@ -27,7 +27,7 @@ PRICES = {
     "lambda_gb_second": 0.0000166667,  # x86
     "apigw_rest_request": 3.50 / 1e6,  # REST API, first 333 million a month
     "logs_ingested_gb": 0.50,          # CloudWatch Logs, standard class
-    "sms_segment_cn": 0.035,           # ASSUMED rate per segment to +86: see README "Cost"
+    "sms_segment_cn": 0.035,           # ASSUMED rate per segment to +86: see docs/cost.md
 }
 
 # What the bench does not measure, each with why this value.
@@ -74,7 +74,8 @@ def cost(measured: dict = MEASURED, prices: dict = PRICES, assumed: dict = ASSUM
     log_gb = a["log_bytes"] * m / 1e9
     lines = [
         Line("DynamoDB writes", f"({puts:g} PutItem x {a['wru_per_put']} + {transactions:g} TransactWriteItems x "
-             f"{a['wru_per_transaction']}) = {wru:g} WRU x {m:,} x ${p['dynamodb_wru'] * 1e6:g}/M", wru * m * p["dynamodb_wru"]),
+             f"{a['wru_per_transaction']}) = {wru:g} WRU x {m:,} x ${p['dynamodb_wru'] * 1e6:g}/M",
+             wru * m * p["dynamodb_wru"]),
         Line("SQS", f"({r.get('sqs.SendMessage', 0):g} SendMessage + {a['sqs_poller_requests']} poller) x {m:,} x "
              f"${p['sqs_request'] * 1e6:g}/M", sqs * m * p["sqs_request"]),
         Line("Lambda requests", f"{a['lambda_invocations']} x {m:,} x ${p['lambda_request'] * 1e6:g}/M",

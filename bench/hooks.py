@@ -7,7 +7,8 @@ each client it creates gets the given event handlers.
 from __future__ import annotations
 
 import contextlib
-from typing import Any, Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
 import botocore.session
 

@@ -59,11 +59,11 @@ class Stack:
 
     def __init__(self, engine: str, env: dict[str, str] | None = None, start_timeout: float = 120):
         self.engine = engine
-        self.http_port, aws_port, dynamodb_port = free_port(), free_port(), free_port()
+        self.http_port, aws_port, self.dynamodb_port = free_port(), free_port(), free_port()
         self.base = f"http://127.0.0.1:{self.http_port}"
         self.log = tempfile.TemporaryFile("w+")
         settings = dict(os.environ, GRIDLOOP_HTTP_PORT=str(self.http_port), GRIDLOOP_AWS_PORT=str(aws_port),
-                        GRIDLOOP_DYNAMODB_PORT=str(dynamodb_port), GRIDLOOP_DYNAMODB=engine,
+                        GRIDLOOP_DYNAMODB_PORT=str(self.dynamodb_port), GRIDLOOP_DYNAMODB=engine,
                         GRIDLOOP_TIME_SCALE="1", GRIDLOOP_BUNDLE_SECONDS="0", GRIDLOOP_REPORTS_PER_IP="0",
                         PYTHONUNBUFFERED="1", **(env or {}))
         self.process = subprocess.Popen([sys.executable, "-m", "devstack"], cwd=ROOT, env=settings,
@@ -79,7 +79,9 @@ class Stack:
         return self.log.read()
 
     def banner_line(self, label: str) -> str:
-        return next((line.strip() for line in self.output().splitlines() if line.strip().startswith(label)), "")
+        """What the banner says after `label` (e.g. "tables")."""
+        return next((line.strip().removeprefix(label).strip() for line in self.output().splitlines()
+                     if line.strip().startswith(label)), "")
 
     def outbox(self) -> list[dict]:
         return _request(self.base + "/dev/outbox")[1].get("messages", [])

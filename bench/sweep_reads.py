@@ -17,8 +17,9 @@ from __future__ import annotations
 import contextlib
 import os
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 from bench.hooks import hook_every_client
 
@@ -113,8 +114,8 @@ def _engine(use_moto: bool) -> Iterator[tuple[str | None, str, bool, str | None]
 
 def _closed_case(index: int, directory: Any, policy: Any, taken: set[str], cases: Any = None) -> Any:
     """A closed case as the workflow leaves it: routed, resolved by its holder, closed when
-    its call-back got no answer, every notice sent. With `cases`, each step is saved through the repository as the services
-    save it (add, then one save per step)."""
+    its call-back got no answer, every notice sent. With `cases`, each step is saved through
+    the repository as the services save it (add, then one save per step)."""
     from chalicelib.domain.case import Case
     from chalicelib.domain.codes import code_for, report_id_for
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from chalicelib.config import Config
 
@@ -25,7 +26,7 @@ def load_json(name: str) -> Any:
 
 
 # The SDKs' DEBUG logs hold whole requests and answers: phones, names, residents' words.
-# Whatever a function's log level, these stay at WARNING (README "Personal data"), the
+# Whatever a function's log level, these stay at WARNING (docs/security.md "Personal data"), the
 # level they have by default; their INFO lines are noise.
 SDK_LOGGERS = ("botocore", "boto3", "urllib3", "s3transfer", "pynamodb")
 

@@ -41,7 +41,7 @@ class Config:
     dynamodb_endpoint_url: str | None = None
 
     @classmethod
-    def from_env(cls) -> "Config":
+    def from_env(cls) -> Config:
         env = os.environ
         time_scale = float(env.get("GRIDLOOP_TIME_SCALE", "1"))
         return cls(

@@ -11,6 +11,7 @@ import json
 import logging
 import traceback
 from contextlib import contextmanager
+from datetime import UTC
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -91,7 +92,7 @@ def health() -> Response:
     directory = container().directory()
     if not directory.communities:
         return _json(503, {"status": "unavailable", "reason": "no communities in the directory"})
-    container().queue("intake").url   # resolvable once, then cached
+    _ = container().queue("intake").url   # resolvable once, then cached
     return _json(200, {"status": "ok"})
 
 
@@ -182,10 +183,10 @@ def _openapi_document() -> str:
 
 def public_view(case: Any) -> dict[str, Any]:
     """What anyone with the code may see: no names, no phone numbers."""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     def iso(t: float) -> str:
-        return datetime.fromtimestamp(t, timezone.utc).isoformat(timespec="seconds")
+        return datetime.fromtimestamp(t, UTC).isoformat(timespec="seconds")
 
     return {
         "id": case.id, "code": case.code, "status": case.status.value,
@@ -372,7 +373,7 @@ def _consume(c: Any, purpose: str, event: Any) -> dict:
 
 
 def ops(event: Any, context: Any) -> dict:
-    """The operators' commands (README "Operations"): a JSON command in, a JSON answer out.
+    """The operators' commands (docs/operations.md): a JSON command in, a JSON answer out.
     A wrong or refused command is an answer ({"ok": false, ...}), not an error; a failure of
     ours raises, so that it counts in the function's errors. The console does not tell
     Lambda who invoked it: the command names its operator, and the request id ties the
@@ -391,8 +392,9 @@ def sweep() -> dict:
 
 def digest() -> dict:
     """The away members' daily digest: every community whose local digest hour has come and
-    whose digest has not gone out today (README "Daily digest"). A failed post raises, so the
-    schedule's retry, or the next hourly run, tries again; what was sent is not sent again."""
+    whose digest has not gone out today (docs/digest-and-weekly.md "Daily digest"). A failed
+    post raises, so the schedule's retry, or the next hourly run, tries again; what was sent
+    is not sent again."""
     with _invocation("daily_digest"):
         result = container().digest.run()
         if result["sent"]:
@@ -401,9 +403,10 @@ def digest() -> dict:
 
 
 def weekly_report() -> dict:
-    """The weekly joint-meeting report (README "Weekly joint-meeting report"): each configured
-    community's report of last week to its committee's group robot, once per week. A failed
-    post raises, so the schedule's retry, or the next hourly run, tries again."""
+    """The weekly joint-meeting report (docs/digest-and-weekly.md "Weekly joint-meeting
+    report"): each configured community's report of last week to its committee's group robot,
+    once per week. A failed post raises, so the schedule's retry, or the next hourly run,
+    tries again."""
     with _invocation("weekly_report"):
         result = container().weekly_reports.run()
         if result["sent"]:

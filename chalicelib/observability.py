@@ -7,7 +7,7 @@
 - JSON logs: Powertools' Logger on our loggers ("gridloop", "gridloop.*" and
   "chalicelib.*"), each line with the service, the function and, while a case is handled,
   its `case` code and `community`. Nothing else of a case is a key: the codes and ids of
-  our own log lines stay the only things logged (README "Personal data").
+  our own log lines stay the only things logged (docs/security.md "Personal data").
 
 Built by the composition root when it runs in Lambda (AWS_LAMBDA_FUNCTION_NAME is set) or
 GRIDLOOP_TELEMETRY=1 asks for it (tests); the local stack keeps its plain text.
@@ -17,7 +17,6 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from typing import Any
 
 from chalicelib.services.telemetry import NAMESPACE, check
 

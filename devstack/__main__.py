@@ -15,8 +15,9 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"   # nothing of the local stack listens anywhere else
@@ -78,7 +79,8 @@ def gateway_lines(base: str) -> str:
     tencent_note = ("" if tencent or os.environ.get("GRIDLOOP_TENCENT_CALLBACK_TOKEN")
                     else f"; GRIDLOOP_TENCENT_CALLBACK_TOKEN{unset}")
     return (f"  SMS gateways   {base}/sms/twilio   (Twilio webhook; {twilio_note})\n"
-            f"                 {base}/sms/tencent?token={tencent or 'TOKEN'}   (Tencent Cloud reply callback{tencent_note})\n"
+            f"                 {base}/sms/tencent?token={tencent or 'TOKEN'}"
+            f"   (Tencent Cloud reply callback{tencent_note})\n"
             f"                 {base}/dev/sns/sms   (AWS End User Messaging JSON, delivered as its SNS topic would)")
 
 
@@ -224,7 +226,8 @@ def serve(settings: dict[str, Any], tables: str) -> int:
 
     app = app_module.app
     app.register_blueprint(dev)
-    from devstack.digest_routes import banner_line as digest_line, digest_dev
+    from devstack.digest_routes import banner_line as digest_line
+    from devstack.digest_routes import digest_dev
     app.register_blueprint(digest_dev)
     stop = threading.Event()
     # The queues' consumers run in processes of their own (devstack.workers); the schedules here.
@@ -236,11 +239,13 @@ def serve(settings: dict[str, Any], tables: str) -> int:
     # SNS has no poller: POST /dev/sns/sms hands its payload to the subscriber as SNS would.
     sns_handlers = [f"{s.name} (POST /dev/sns/sms)" for s in app.event_sources
                     if type(s).__name__ == "SNSEventConfig"]
+    sweep = settings["sweep_seconds"]
+    policies = ", ".join(sorted(b.version for b in container.policies.books.values()))
     with consumer_processes(settings["workers"], container.sms):
         for worker in workers:
             worker.start()
         return listen(settings, app, container, workers, stop, banner=lambda base: f"""
-gridloop local stack is up (stage local, time scale {settings['time_scale']:g}, sweep every {settings['sweep_seconds']:g}s)
+gridloop local stack is up (stage local, time scale {settings['time_scale']:g}, sweep every {sweep:g}s)
   HTTP API       {base}   (GET /health /categories /grid /reports/CODE, POST /reports; described by GET /openapi.json)
   dev routes     {base}/dev/outbox   {base}/dev/sms   {base}/dev/sns/sms
 {gateway_lines(base)}
@@ -250,7 +255,7 @@ gridloop local stack is up (stage local, time scale {settings['time_scale']:g}, 
 {digest_line(base)}
   consumers      {', '.join(consumers)}: {settings['workers']} processes × {settings['pollers']} pollers a queue
   schedules      {', '.join(w.function for w in workers if hasattr(w, "function"))}; {', '.join(sns_handlers)}
-  policies       {', '.join(sorted(b.version for b in container.policies.books.values()))} (edit {container.policy_dir}: reloaded on save)
+  policies       {policies} (edit {container.policy_dir}: reloaded on save)
 """)
 
 

@@ -87,7 +87,7 @@ def inbound_sns_sms() -> Response:
     as SNS would deliver it in AWS (the emulator cannot invoke a function itself)."""
     import app as app_module
     from chalicelib.config import resource_name
-    from devstack.__main__ import LambdaContext
+    from devstack.lambda_runtime import LambdaContext
 
     topic = resource_name("sms-inbound-topic")
     source = next(s for s in app_module.app.event_sources

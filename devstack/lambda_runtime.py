@@ -7,7 +7,8 @@ import sys
 import threading
 import time
 import uuid
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 
 class LambdaContext:
@@ -140,10 +141,23 @@ def warm_clients(container: Any) -> None:
                 built._get_connection().connection.client   # noqa: B018 - built on first access
 
 
+def service_sqs_client(container: Any) -> Any:
+    """The Lambda service's own SQS client: not the functions' (their read timeout is shorter
+    than a long poll), with a connection for each poller."""
+    import boto3
+    from botocore.config import Config as BotoConfig
+
+    config = BotoConfig(read_timeout=POLL_WAIT_SECONDS + 10, connect_timeout=2, max_pool_connections=128,
+                        retries={"mode": "standard", "total_max_attempts": 3})
+    return boto3.session.Session().client("sqs", region_name=container.config.region,
+                                          endpoint_url=container.config.endpoint_url, config=config)
+
+
 def queue_pollers(app: Any, app_module: Any, container: Any, pollers: int,
                   stop: threading.Event) -> list[QueuePoller]:
     """`pollers` concurrent pollers for each SQS event source of the app."""
-    return [QueuePoller(container.sqs_client, source.queue, getattr(app_module, source.name), source.name,
+    sqs = service_sqs_client(container)
+    return [QueuePoller(sqs, source.queue, getattr(app_module, source.name), source.name,
                         source.batch_size, stop, number)
             for source in app.event_sources if type(source).__name__ == "SQSEventConfig"
             for number in range(pollers)]

@@ -14,6 +14,7 @@ list is the same, and that a queue answers the same with them.
 from __future__ import annotations
 
 import time
+
 _applied = False
 
 

@@ -18,7 +18,8 @@ import os
 import signal
 import sys
 import threading
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 OUTBOX_LINE = "@@gridloop-sms "
 READY_LINE = "@@gridloop-ready"

@@ -10,9 +10,10 @@ functions, never "every resource": a new resource is checked in full until someo
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 TABLES = ("CasesTable", "DirectoryTable", "DirectoryHistoryTable", "ContactsTable", "BlocklistTable",
           "DigestsTable")
@@ -57,7 +58,8 @@ SKIPS: tuple[Skip, ...] = (
          "aws/sns (its key policy cannot let cloudwatch.amazonaws.com in), and nothing sensitive is "
          "published: alarm names and states", lambda app: ("AlertsTopic",)),
     Skip("CKV_AWS_26", "AWS End User Messaging publishes members' replies here; it cannot use the AWS "
-         "managed key aws/sns, whose key policy cannot let sms-voice.amazonaws.com in", lambda app: ("SmsInboundTopic",)),
+         "managed key aws/sns, whose key policy cannot let sms-voice.amazonaws.com in",
+         lambda app: ("SmsInboundTopic",)),
     Skip("CKV_AWS_117", "the functions use only DynamoDB, SQS and SNS over their public endpoints; "
          "a VPC would need NAT or an interface endpoint per service (a fixed monthly cost) and "
          "protects nothing: there is no private resource to reach", _functions),
@@ -67,7 +69,7 @@ SKIPS: tuple[Skip, ...] = (
          _functions),
     Skip("CKV_AWS_173", "Lambda encrypts environment variables at rest with its AWS managed key; they "
          "hold the stage and settings, and the gateways' secrets come from Secrets Manager by "
-         "dynamic reference (README \"SMS gateways\"); a customer managed key adds no protection "
+         "dynamic reference (docs/sms-gateways.md); a customer managed key adds no protection "
          "from anyone who may read the function's configuration", _functions),
     Skip("CKV_AWS_116", "a function dead-letter queue only catches asynchronous invocations: the API "
          "handler is invoked synchronously, the queue consumers by event source mappings whose "
@@ -82,7 +84,7 @@ SKIPS: tuple[Skip, ...] = (
     Skip("CKV_AWS_76", "access logs need API Gateway's account-wide CloudWatch role "
          "(AWS::ApiGateway::Account, one per account and region, not this stack's to own), and "
          "would keep every resident's IP address, which gridloop stores only as a pseudonym "
-         "(README \"Personal data\")", lambda app: ("RestAPI",)),
+         "(docs/security.md \"Personal data\")", lambda app: ("RestAPI",)),
     Skip("CKV_AWS_73", "the code records no X-Ray segments (no tracer); a request is followed by its "
          "structured log lines, and tracing the API alone records empty traces at a price",
          lambda app: ("RestAPI",)),
@@ -123,6 +125,7 @@ def command(template: Path) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     """python -m infra.checkov build/dev/sam.json: exit 0 when checkov finds nothing."""
     import os
+
     # subprocess: the pinned checkov of .cache, no shell.
     import subprocess  # nosec B404
 

@@ -47,7 +47,8 @@ def alarms(stage: str, functions: list[str]) -> dict[str, dict[str, Any]]:
     for purpose, queue in DEAD_LETTER_QUEUES.items():
         found[f"{queue}NotEmptyAlarm"] = _alarm(
             f"{prefix}-{purpose}-dlq-not-empty",
-            f"Messages wait in {prefix}-{purpose}-dlq: read their reason, fix, then redrive (README).",
+            f"Messages wait in {prefix}-{purpose}-dlq: read their reason, fix, then redrive "
+            "(docs/operations.md, Runbook).",
             "AWS/SQS", "ApproximateNumberOfMessagesVisible", {"QueueName": f"{prefix}-{purpose}-dlq"},
             "Maximum", 0)
     found["IntakeOldestMessageAlarm"] = _alarm(

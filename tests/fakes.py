@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import copy
 import json
-from typing import Any, Iterable, Iterator
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 from chalicelib.domain.admission import Admission, Blocked, RateLimited
 from chalicelib.domain.case import Case

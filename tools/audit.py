@@ -32,9 +32,10 @@ import subprocess  # nosec B404 - runs bandit and pip-audit from this venv, with
 import sys
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -70,7 +71,7 @@ def bandit_verdict(report: dict[str, Any]) -> tuple[int, list[str]]:
         return UNCHECKED, lines
     if failing:
         lines.append(f"bandit: {failing} finding(s) above low. Fix each, or if one does not apply, end "
-                     f"its line with `# nosec BXXX` and say why in a comment (README: Security checks).")
+                     f"its line with `# nosec BXXX` and say why in a comment (docs/security.md: Security checks).")
         return FOUND, lines
     skipped = report.get("metrics", {}).get("_totals", {}).get("skipped_tests", 0)
     lines.append(f"bandit: nothing above low ({len(lines)} low, {skipped} marked # nosec).")
@@ -106,7 +107,7 @@ def deps_verdict(report: dict[str, Any]) -> tuple[int, list[str]]:
             f"pip-audit: {len(vulnerable)} known vulnerability(ies) in what we pin. An advisory published "
             f"since the last run fails this without any change here. Upgrade the pin in requirements.txt or "
             f"requirements-dev.txt to a fixed version and run `make test`; if the advisory cannot affect "
-            f"gridloop, add its id to IGNORED in tools/audit.py with why (README: Security checks).")
+            f"gridloop, add its id to IGNORED in tools/audit.py with why (docs/security.md: Security checks).")
         return FOUND, lines
     if unchecked:
         lines.append(f"pip-audit: {len(unchecked)} package(s) could not be looked up in PyPI's vulnerability "
@@ -177,7 +178,7 @@ def deps() -> int:
     if any(d.get("skip_reason") for d in report.get("dependencies", [])):
         names = [d["name"] for d in report["dependencies"] if d.get("skip_reason")]
         with ThreadPoolExecutor(max_workers=8) as pool:
-            pages = dict(zip(names, pool.map(project_page, names)))
+            pages = dict(zip(names, pool.map(project_page, names), strict=True))
         report = fill_from_project_pages(report, pages.get)
     status, lines = deps_verdict(report)
     print("\n".join(lines))

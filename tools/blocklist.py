@@ -16,7 +16,8 @@ without a country code is taken as Chinese (+86), as in reports.
 
 The stage is GRIDLOOP_STAGE (required); the local stack's AWS emulator is
 GRIDLOOP_AWS_ENDPOINT and GRIDLOOP_DYNAMODB_ENDPOINT (`make run` prints both). Needs
-dynamodb:PutItem, DeleteItem and Scan on gridloop-STAGE-blocklist. Changes apply to the next report at once (nothing is cached).
+dynamodb:PutItem, DeleteItem and Scan on gridloop-STAGE-blocklist. Changes apply to the
+next report at once (nothing is cached).
 
 Exit status: 0 done (or nothing to do, and said so), 1 usage, or a phone, address or key
 that is not one, 2 `remove` of a sender not on the list.
@@ -31,8 +32,9 @@ import os
 import re
 import socket
 import sys
-from datetime import datetime, timezone
-from typing import Any, Sequence
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
 
 KEY = re.compile(r"^(phone|ip):[0-9a-f]{32}$")
 
@@ -119,7 +121,7 @@ def _list(entries: list[dict[str, Any]], as_json: bool, stage: str) -> int:
     if not entries:
         print(f"{stage}: the block list is empty")
     for entry in entries:
-        when = datetime.fromtimestamp(entry["created_at"], timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        when = datetime.fromtimestamp(entry["created_at"], UTC).strftime("%Y-%m-%d %H:%M UTC")
         print(f"{entry['shown']:<20} {entry['sender']:<40} {when}  {entry['actor'] or ''}  {entry['note'] or ''}"
               .rstrip())
     return 0

@@ -20,11 +20,12 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+
 # subprocess: fixed commands, no shell, arguments from argparse.
 import subprocess  # nosec B404
 import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Sequence
 
 ROOT = Path(__file__).resolve().parent.parent
 STAGES = ("dev", "prod")          # `local` is the local stack's: `make run`

@@ -9,10 +9,11 @@
 The stage is GRIDLOOP_STAGE (required: there is no default stage to write to); the local
 stack's AWS emulator is GRIDLOOP_AWS_ENDPOINT and its tables GRIDLOOP_DYNAMODB_ENDPOINT
 (`make run` prints both). AWS credentials come from the usual places (AWS_PROFILE, ...);
-the importer needs dynamodb:Scan, Query, GetItem and TransactWriteItems (PutItem, ConditionCheckItem) on gridloop-STAGE-directory*.
+the importer needs dynamodb:Scan, Query, GetItem and TransactWriteItems (PutItem,
+ConditionCheckItem) on gridloop-STAGE-directory*.
 
 import: PATH is the YAML file, or the CSV files (or the folder that holds them; see
-chalicelib/domain/directory_io.py for the layout). Everything is checked first; every
+chalicelib/domain/directory_io/__init__.py for the layout). Everything is checked first; every
 problem is printed as FILE:LINE: message and nothing is written. Otherwise the
 directory becomes the next version, recorded as made by --actor (default: your user
 name). --dry-run checks and shows what would change, and writes nothing.
@@ -36,9 +37,10 @@ import json
 import os
 import socket
 import sys
-from datetime import datetime, timezone
+from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 CSV_ENCODING = "utf-8-sig"
 
@@ -248,7 +250,7 @@ def _history(admin: Any, args: argparse.Namespace) -> int:
                               "summary": v.summary, "changes": v.changes, "warnings": list(v.warnings)},
                              ensure_ascii=False))
         else:
-            when = datetime.fromtimestamp(v.created_at, timezone.utc).strftime("%Y-%m-%d %H:%M:%SZ")
+            when = datetime.fromtimestamp(v.created_at, UTC).strftime("%Y-%m-%d %H:%M:%SZ")
             flags = f"  ({len(v.warnings)} warning{'s' if len(v.warnings) > 1 else ''})" if v.warnings else ""
             print(f"v{v.version}  {when}  {v.actor}  [{v.source}]  {v.summary}{flags}")
     return 0

@@ -1,5 +1,5 @@
 """The operators' commands from a terminal: the same commands as the `ops` function's console
-test events (README "Operations"), run here with your own AWS credentials.
+test events (docs/operations.md), run here with your own AWS credentials.
 
     python -m tools.ops '{"command": "show", "case": "7KQ2XM"}'
     python -m tools.ops show 7KQ2XM [--personal]
@@ -17,7 +17,8 @@ test events (README "Operations"), run here with your own AWS credentials.
 The stage is GRIDLOOP_STAGE, `local` when unset: the local stack's emulator at
 GRIDLOOP_AWS_ENDPOINT (default http://127.0.0.1:$GRIDLOOP_AWS_PORT, 5000) and its tables at
 GRIDLOOP_DYNAMODB_ENDPOINT (default http://127.0.0.1:$GRIDLOOP_DYNAMODB_PORT, 5001, unless
-GRIDLOOP_DYNAMODB=moto). Prints the answer as JSON; exit status 0 when it is ok, 1 when the command was wrong or refused.
+GRIDLOOP_DYNAMODB=moto). Prints the answer as JSON; exit status 0 when it is ok, 1 when the
+command was wrong or refused.
 """
 from __future__ import annotations
 
@@ -27,8 +28,9 @@ import json
 import os
 import socket
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -12,7 +12,7 @@ import argparse
 import json
 import sys
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -60,7 +60,8 @@ def crash_section(data: dict[str, Any]) -> list[str]:
     rows = data["rows"]
     total = Counter(o["verdict"] for r in rows for o in r["outcomes"])
     at_send = sum(1 for r in rows for o in r["outcomes"] if o["sent_unrecorded"])
-    lines += ["| scenario | AWS requests | runs with a crash | same as clean | SMS twice (after the send, before its record) | anything else | redeliveries | seconds |",
+    lines += ["| scenario | AWS requests | runs with a crash | same as clean "
+              "| SMS twice (after the send, before its record) | anything else | redeliveries | seconds |",
               "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         verdicts = Counter(o["verdict"] for o in r["outcomes"])
@@ -82,7 +83,7 @@ def crash_section(data: dict[str, Any]) -> list[str]:
                   "| # | handler | request | crash before it | crash after it |", "|---:|---|---|---|---|"]
         by_fault = {(o["fault"].split(" ", 2)[0], int(o["fault"].split(" ", 2)[1][1:])): o for o in r["outcomes"]}
         for call in r["calls"]:
-            def outcome(when: str) -> str:
+            def outcome(when: str, by_fault=by_fault, call=call) -> str:
                 o = by_fault.get((when, call["index"]))
                 if o is None:
                     return "not run"
@@ -239,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"no results in {args.source}: run `.venv/bin/python -m pytest tests/faults` first", file=sys.stderr)
         return 2
     newest = max((args.source / f"{p}.json").stat().st_mtime for p in found)
-    when = datetime.fromtimestamp(newest, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    when = datetime.fromtimestamp(newest, UTC).strftime("%Y-%m-%d %H:%M UTC")
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(render(found, when), encoding="utf-8")
     print(f"wrote {args.output.relative_to(ROOT) if args.output.is_relative_to(ROOT) else args.output}")

@@ -17,10 +17,11 @@ from __future__ import annotations
 import heapq
 import json
 import random
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
-from typing import Any, Iterator
+from typing import Any
 from zoneinfo import ZoneInfo
 
 DEMO_WEEK = "2026-W47"
@@ -33,9 +34,10 @@ CATEGORIES = {"heating": 14, "sanitation": 12, "water_pipe": 10, "stairwell_ligh
               "elderly_care": 5, "medical_insurance": 3, "subsistence_allowance": 2, "security": 3, "other": 4,
               "gas_leak": 1}
 DESCRIPTIONS = {"heating": "暖气不热", "sanitation": "楼道垃圾没人清", "water_pipe": "水管漏水",
-                "stairwell_light": "楼道灯坏了", "neighbour_dispute": "邻里噪音纠纷", "elderly_care": "独居老人需要探望",
-                "medical_insurance": "代缴医保", "subsistence_allowance": "申请低保", "security": "夜里有陌生人",
-                "other": "其他问题", "gas_leak": "闻到煤气味"}
+                "stairwell_light": "楼道灯坏了", "neighbour_dispute": "邻里噪音纠纷",
+                "elderly_care": "独居老人需要探望", "medical_insurance": "代缴医保",
+                "subsistence_allowance": "申请低保", "security": "夜里有陌生人", "other": "其他问题",
+                "gas_leak": "闻到煤气味"}
 
 
 @dataclass(frozen=True)
@@ -53,7 +55,7 @@ DEFAULT_PROFILE = Profile(0.8, 0.8, 0.05)
 
 
 @contextmanager
-def demo_stack(start: float) -> Iterator[tuple[Any, "Clock"]]:
+def demo_stack(start: float) -> Iterator[tuple[Any, Clock]]:
     """The real adapters on an in-process moto, every resource of infra/resources.json and
     the demo directory, with a clock that the demo moves."""
     import os

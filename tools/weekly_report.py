@@ -26,8 +26,9 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -112,10 +112,10 @@ def add_admitted(case_record: Model, admission: Admission, counter_model: type[M
                                    failed[len(admission.blocks) + 1:])
             if any(put):
                 raise CodeTaken(case_record.code) from None
-            for sender, refused in zip(admission.blocks, checks):
+            for sender, refused in zip(admission.blocks, checks, strict=False):
                 if refused:
                     raise Blocked(sender) from None
-            for quota, refused in zip(admission.quotas, counts):
+            for quota, refused in zip(admission.quotas, counts, strict=False):
                 if refused:
                     raise RateLimited(quota, admission.now) from None
             if "TransactionConflict" not in reasons or attempt == CONFLICT_RETRIES - 1:

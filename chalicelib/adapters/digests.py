@@ -8,7 +8,7 @@ last try failed; never the webhook URL). Items expire after 90 days (`expires_at
 """
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import PutError

@@ -17,7 +17,7 @@ imports: one is written, the other fails with DirectoryConflict and writes nothi
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from pynamodb.attributes import JSONAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
@@ -87,7 +87,7 @@ class DynamoVersionedDirectoryStore(DynamoDirectoryStore):
                               version=record.version, updated_by=record.actor)
         history = self._history(
             cid, record.version, created_at=record.created_at,
-            created_at_utc=datetime.fromtimestamp(record.created_at, timezone.utc).isoformat(timespec="seconds"),
+            created_at_utc=datetime.fromtimestamp(record.created_at, UTC).isoformat(timespec="seconds"),
             actor=record.actor, source=record.source, summary=record.summary, changes=record.changes,
             warnings=list(record.warnings), document=record.document)
         connection = self._model._get_connection().connection   # the model's client, reused

@@ -7,19 +7,25 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Iterator
+from collections.abc import Iterator
 
-from pynamodb.attributes import (BooleanAttribute, JSONAttribute, ListAttribute, NumberAttribute,
-                                 UnicodeAttribute, VersionAttribute)
+from pynamodb.attributes import (
+    BooleanAttribute,
+    JSONAttribute,
+    ListAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    VersionAttribute,
+)
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 from pynamodb.indexes import GlobalSecondaryIndex, IncludeProjection, KeysOnlyProjection
 from pynamodb.models import Model
 
-from chalicelib.domain.sla import fact_row
 from chalicelib.domain.admission import Admission
 from chalicelib.domain.case import Case
 from chalicelib.domain.contacts import phone_key
 from chalicelib.domain.directory import Community, Directory
+from chalicelib.domain.sla import fact_row
 from chalicelib.services.ports import CaseRef, CodeTaken, ConcurrentUpdate, SendWindows
 
 DUE_INDEX = "open-due"
@@ -211,7 +217,7 @@ class DynamoCaseRepository:
         from chalicelib.adapters.send_windows import save_bundle
         records = [self._to_record(case, version=case.version) for case in cases]
         save_bundle(records, self._window_model, phone, codes)
-        for case, record in zip(cases, records):
+        for case, record in zip(cases, records, strict=True):
             case.version = record.version
 
     def get(self, code: str) -> Case | None:

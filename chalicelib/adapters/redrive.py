@@ -12,7 +12,8 @@ seconds so this run does not read it again.
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 KEEP_HIDDEN = 60     # seconds a message read and not moved stays invisible, then is back
 

@@ -70,7 +70,7 @@ def save_with_windows(case_record: Model, window_model: type[Model], code: str,
         if not reasons or "TransactionConflict" in codes or codes[0] == "ConditionalCheckFailed":
             raise ConcurrentUpdate(code) from None
         busy = {phone: _until(reason, window_model, phone, windows.now)
-                for phone, reason in zip(phones, reasons[1:])
+                for phone, reason in zip(phones, reasons[1:], strict=False)
                 if getattr(reason, "code", None) == "ConditionalCheckFailed"}
         if busy:
             raise WindowBusy(busy) from None
@@ -90,7 +90,7 @@ def save_bundle(case_records: list[Model], window_model: type[Model], phone: str
                 write.update(window_model(window_key(phone)), actions=[window_model.waiting.delete(set(codes))])
     except TransactWriteError as error:
         reasons = list(getattr(error, "cancellation_reasons", None) or [])
-        changed = [record.code for record, reason in zip(case_records, reasons)
+        changed = [record.code for record, reason in zip(case_records, reasons, strict=False)
                    if getattr(reason, "code", None) == "ConditionalCheckFailed"]
         if changed or not reasons or "TransactionConflict" in [getattr(r, "code", None) for r in reasons]:
             raise ConcurrentUpdate(",".join(changed) or case_records[0].code) from None

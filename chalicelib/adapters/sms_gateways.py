@@ -25,8 +25,9 @@ import hashlib
 import hmac
 import json
 import os
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 TWILIO = "twilio"
@@ -79,7 +80,7 @@ class GatewaySettings:
     tencent_callback_token: str | None = None
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> "GatewaySettings":
+    def from_env(cls, env: Mapping[str, str] | None = None) -> GatewaySettings:
         env = os.environ if env is None else env   # os.environ as it is now, not at import
         return cls(twilio_auth_token=env.get("GRIDLOOP_TWILIO_AUTH_TOKEN") or None,
                    twilio_webhook_url=env.get("GRIDLOOP_TWILIO_WEBHOOK_URL") or None,

@@ -1,7 +1,8 @@
 """SMS through Amazon SNS (direct publish to a phone number)."""
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 
 class SnsSmsSender:

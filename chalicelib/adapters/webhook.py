@@ -11,10 +11,10 @@ an error or a log line, only its scheme, host and path (domain.digest.redact).
 from __future__ import annotations
 
 import json
-import socket
 import urllib.error
 import urllib.request
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from chalicelib.domain.digest import redact
 
@@ -44,7 +44,7 @@ class WebhookSender:
                 raw = response.read(MAX_ANSWER_BYTES)
         except urllib.error.HTTPError as error:
             raise WebhookError(f"{where} answered HTTP {error.code}") from None
-        except (urllib.error.URLError, socket.timeout, TimeoutError, ConnectionError) as error:
+        except (urllib.error.URLError, TimeoutError, ConnectionError) as error:
             reason = getattr(error, "reason", error)
             raise WebhookError(f"{where} unreachable: {reason}") from None
         try:

@@ -2,8 +2,9 @@
 
 Once a day, at a local hour set per community, each grid that an away member follows gets
 a short Chinese digest of its cases in the community's group chat, through a group-robot
-webhook (WeCom's JSON, README "Daily digest"): what was reported in the last day, what was
-resolved, what is still open (with its level) and what is overdue or supervised (督办).
+webhook (WeCom's JSON, docs/digest-and-weekly.md "Daily digest"): what was reported in the
+last day, what was resolved, what is still open (with its level) and what is overdue or
+supervised (督办).
 
 Pure: the service gives it the directory, the grid's SLA fact rows (domain.sla.fact_row,
 read from the by-grid index) and where each case is; it gives back the text. No resident's
@@ -18,9 +19,10 @@ from __future__ import annotations
 
 import ipaddress
 import json
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from typing import Any, Iterable, Mapping
+from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -226,7 +228,7 @@ class GridDigest:
     counts: dict[str, int]       # new, resolved, open, overdue
 
     def payload(self) -> dict[str, Any]:
-        """The JSON a WeCom group robot takes (README "Daily digest")."""
+        """The JSON a WeCom group robot takes (docs/digest-and-weekly.md "Daily digest")."""
         return {"msgtype": self.msgtype, self.msgtype: {"content": self.content}}
 
 
@@ -277,12 +279,13 @@ def grid_digest(community: Community, grid_id: str, rows: Iterable[Mapping[str, 
     limit = CONTENT_BYTES[msgtype]
     style = _Markdown() if msgtype == "markdown" else _Text()
     for max_items in range(MAX_ITEMS, -1, -1):
+        overdue_count = (style.warn if counts["overdue"] else style.bold)(str(counts["overdue"]))
         lines = [style.heading(title),
                  style.quote(f"{when(window.since)} 至 {when(window.until)} · 本网格外出党员 {away} 人"),
                  style.quote(" · ".join((f"新受理 {style.bold(str(counts['new']))}",
                                          f"已办结 {style.bold(str(counts['resolved']))}",
                                          f"未办结 {style.bold(str(counts['open']))}",
-                                         f"超时督办 {(style.warn if counts['overdue'] else style.bold)(str(counts['overdue']))}")))]
+                                         f"超时督办 {overdue_count}")))]
         for label, section, render in (
                 ("新受理", new, lambda r: item(r, state(r))),
                 ("已办结", resolved, lambda r: item(r, STATUS_ZH[r["status"]])),

@@ -12,9 +12,10 @@ whether the community takes SMS from unknown phones when nothing else says where
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from . import leave as _leave
 
@@ -326,7 +327,7 @@ class Community:
             known(unit.leader_id, f"unit {unit.id} leader")
 
     @classmethod
-    def from_dict(cls, data: Mapping) -> "Community":
+    def from_dict(cls, data: Mapping) -> Community:
         """Build from the plain shape of the directory data file (one community)."""
         from .report import InvalidReport, normalize_phone
 

@@ -17,8 +17,9 @@ Asia/Shanghai, else ISO date-times with +08:00.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
-from typing import Any, Iterable
+from typing import Any
 from zoneinfo import ZoneInfo
 
 LEAVE_TIMEZONE = "Asia/Shanghai"

@@ -15,7 +15,8 @@ TEMPLATES: dict[str, dict[str, str]] = {
     },
     "escalated_to_you": {
         "zh": "【{community}】事项{code}超时未接，升级由您处理：{location}，{category}。回复“收到 {code}”接单",
-        "en": "[{community}] Case {code} was not accepted in time and is now yours: {location}, {category}. Reply OK {code}.",
+        "en": "[{community}] Case {code} was not accepted in time and is now yours: {location}, {category}. "
+              "Reply OK {code}.",
     },
     "reminder": {
         "zh": "【{community}】提醒：事项{code}仍未接单：{location}，{category}。回复“收到 {code}”接单",
@@ -59,7 +60,8 @@ TEMPLATES: dict[str, dict[str, str]] = {
     },
     "reopened_to_you": {
         "zh": "【{community}】居民对{code}不满意，交您重办：{location}，{category}。回复“收到 {code}”接单",
-        "en": "[{community}] The resident is not satisfied with {code}; it is yours: {location}, {category}. Reply OK {code}.",
+        "en": "[{community}] The resident is not satisfied with {code}; it is yours: {location}, {category}. "
+              "Reply OK {code}.",
     },
     # 转办
     "transferred_to_you": {
@@ -237,7 +239,8 @@ TEMPLATES: dict[str, dict[str, str]] = {
     # residents
     "reporter_help": {
         "zh": "发短信写明楼号单元和问题即可报事，如“3号楼2单元楼道灯坏了”。查进度回复“查询 编号”，退订回复“退订”",
-        "en": "To report, text the building, unit and problem, e.g. \"3-2 stairwell light out\". CHECK CODE for status, STOP to opt out.",
+        "en": "To report, text the building, unit and problem, e.g. \"3-2 stairwell light out\". "
+              "CHECK CODE for status, STOP to opt out.",
     },
     "reports_limited": {     # once per window, to a phone over its limit of new reports
         "zh": "此号码报事过于频繁，本条暂未受理，请稍后再发。急事请直接联系网格员。",
@@ -300,7 +303,8 @@ BRIEFS: dict[str, dict[str, str]] = {
     "suspended": {"zh": "{code}已挂起", "en": "{code} suspended"},
     "resumed": {"zh": "{code}已恢复办理", "en": "{code} resumed"},
     "triage_reminder": {"zh": "{code}短信报事尚无位置", "en": "{code} SMS report has no place yet"},
-    "reporter_resolved": {"zh": "{code}已办结，满意回1，不满意回2", "en": "{code} resolved: reply 1 if satisfied, 2 if not"},
+    "reporter_resolved": {"zh": "{code}已办结，满意回1，不满意回2",
+                          "en": "{code} resolved: reply 1 if satisfied, 2 if not"},
 }
 BUNDLE = {
     "zh": "【{community}】{count}条通知：{items}。回复“帮助”看您的待办",

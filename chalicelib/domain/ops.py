@@ -139,7 +139,8 @@ def _check(key: str, value: Any) -> Any:
             return bad(f"the reason is at most {MAX_REASON} characters")
         return value.strip()
     if key == "member":
-        return value if isinstance(value, str) and MEMBER.match(value) else bad("member is a member id such as m06 (resend: or @reporter)")
+        return (value if isinstance(value, str) and MEMBER.match(value)
+                else bad("member is a member id such as m06 (resend: or @reporter)"))
     if key == "community":
         return value if isinstance(value, str) and COMMUNITY.match(value) else bad("community is an id such as changmu")
     if key == "notice":
@@ -166,7 +167,8 @@ def _check(key: str, value: Any) -> Any:
     if key == "document":
         if isinstance(value, str) and 0 < len(value) <= MAX_DOCUMENT:
             return value
-        if (isinstance(value, dict) and value and all(isinstance(k, str) and isinstance(v, str) for k, v in value.items())
+        if (isinstance(value, dict) and value
+                and all(isinstance(k, str) and isinstance(v, str) for k, v in value.items())
                 and sum(len(v) for v in value.values()) <= MAX_DOCUMENT):
             return dict(value)
         return bad(f"document is the file's text, or {{file name: text}} for CSV (at most {MAX_DOCUMENT} characters)")

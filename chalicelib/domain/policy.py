@@ -17,8 +17,9 @@ time on the community's working calendar (holidays and 调休 included).
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Mapping
+from typing import Any
 
 from .working_calendar import CalendarError, WorkingCalendar
 
@@ -93,7 +94,7 @@ class EscalationPolicy:
     quiet_hours: QuietHours | None = None   # when notices that ask nothing urgent wait
 
     @classmethod
-    def from_dict(cls, data: Mapping, time_scale: float = 1.0) -> "EscalationPolicy":
+    def from_dict(cls, data: Mapping, time_scale: float = 1.0) -> EscalationPolicy:
         """The single-chain file (chalicelib/data/policy.json): the standard ladder with
         limits in minutes, for a community that has no policy file of its own."""
         if time_scale <= 0:
@@ -122,10 +123,10 @@ class EscalationPolicy:
                    yellow_at=_yellow_at(data), steps=STANDARD_STEPS[:len(limits)])
 
     # -- duck-typed like PolicyBook / Policies, so one chain can stand for all ------
-    def for_case(self, community_id: str, category: str, priority: str = "normal") -> "EscalationPolicy":
+    def for_case(self, community_id: str, category: str, priority: str = "normal") -> EscalationPolicy:
         return self
 
-    def require_levels(self, count: int) -> "EscalationPolicy":
+    def require_levels(self, count: int) -> EscalationPolicy:
         """Check the policy has a limit for each of the chain's `count` levels."""
         if self.top_level < count:
             raise PolicyError(f"policy {self.version} has limits for {self.top_level} levels; the chain has {count}")
@@ -232,7 +233,7 @@ class PolicyBook:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], calendar: WorkingCalendar | None = None,
                   time_scale: float = 1.0, known_roles: frozenset[str] | None = None,
-                  known_categories: frozenset[str] | None = None) -> "PolicyBook":
+                  known_categories: frozenset[str] | None = None) -> PolicyBook:
         if time_scale <= 0:
             raise PolicyError("time scale must be positive")
         if not isinstance(data, Mapping):

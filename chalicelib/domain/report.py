@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from .directory import Directory
-from .language import DEFAULT as DEFAULT_LANG, LANGS
+from .language import DEFAULT as DEFAULT_LANG
+from .language import LANGS
 
 REQUIRED = ("category", "location", "description")
 OPTIONAL = ("phone", "name", "priority", "lang")

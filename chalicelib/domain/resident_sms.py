@@ -15,7 +15,7 @@ words is still a report:
 | `帮助`, `HELP`, `?` | HELP: how to report by SMS |
 | `谢谢`, `好的`, `收到`, `OK` ... | COURTESY: a thank-you needs no answer and is no report |
 | a member's command with a code (`收到 ABC234`) | MEMBER_COMMAND: only members may |
-| fewer than two letters, digits or characters, or only digits (`12`, `3-2`) | TOO_SHORT: not a report; answered with HELP |
+| under two letters, digits or characters, or only digits (`12`, `3-2`) | TOO_SHORT: not a report; answered with HELP |
 | anything else | REPORT |
 
 STOP and START are matched for members as well (services.workflow): a member's duty

@@ -8,7 +8,8 @@ a Scan; `summarize` turns them into plain, JSON-ready dicts in a stable order.
 from __future__ import annotations
 
 import math
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 # The statuses of Case.OPEN_STATUSES, as stored.
 OPEN = frozenset({"received", "assigned", "acknowledged"})

@@ -16,7 +16,6 @@ from enum import Enum
 
 from .codes import ALPHABET, CODE_LENGTH
 
-
 SEPARATORS = r"[\s:：,，.。!！\-]*"
 # The code right after the word; spaces or a dash inside it are allowed, as people
 # group characters when they read a code out ("ABC 234").

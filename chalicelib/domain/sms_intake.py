@@ -19,7 +19,9 @@ Pure: the services (services.workflow) store and send.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from . import case as _case, places
+
+from . import case as _case
+from . import places
 from .case import Case, Status
 from .directory import Community, Directory
 

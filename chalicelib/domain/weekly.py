@@ -17,7 +17,7 @@ What is in it, and what is not:
   reporter's name or what a resident wrote (those are not in the fact rows at all).
 - Members are named (name and role): the report is the committee's internal paper for a
   meeting whose purpose is to review who responded how. The markdown summary for the
-  group robot names no member, as the daily digest names none (README "Personal data").
+  group robot names no member, as the daily digest names none (docs/security.md "Personal data").
 
 Compliance, from the facts each case keeps (Case.sla_facts):
 - acknowledged in time: acknowledged with no escalation or reminder for lateness; late:
@@ -31,9 +31,10 @@ Compliance, from the facts each case keeps (Case.sla_facts):
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from .directory import ROLE_NAMES, Community
@@ -70,7 +71,7 @@ class Week:
     timezone: str = DEFAULT_TIMEZONE
 
     @classmethod
-    def parse(cls, name: str, timezone: str = DEFAULT_TIMEZONE) -> "Week":
+    def parse(cls, name: str, timezone: str = DEFAULT_TIMEZONE) -> Week:
         match = _WEEK.match(name.strip())
         if match is None:
             raise InvalidWeek(f"{name!r} is not an ISO week: write it as 2026-W47")
@@ -81,7 +82,7 @@ class Week:
         return cls.of(monday, timezone)
 
     @classmethod
-    def of(cls, day: date, timezone: str = DEFAULT_TIMEZONE) -> "Week":
+    def of(cls, day: date, timezone: str = DEFAULT_TIMEZONE) -> Week:
         """The week that holds `day`."""
         monday = day - timedelta(days=day.isoweekday() - 1)
         zone = ZoneInfo(timezone)

@@ -4,7 +4,8 @@ them and why): the HTML page with its SVG charts, and the markdown summary for t
 from __future__ import annotations
 
 import html
-from typing import Any, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 SUMMARY_BYTES = 4096       # WeCom's limit on a robot's markdown
 
@@ -40,7 +41,8 @@ def summary_markdown(report: Mapping[str, Any], max_items: int = 8) -> str:
         lines = [f"### 【{name}】多方联席会议周报",
                  f"> {report['label']}",
                  f"> 受理 **{total['cases']}** · 已办结 **{total['resolved']}** · 本周受理仍未办结 **{total['open']}**"
-                 f" · SLA达标率 **{_percent(total['compliance'])}** · 超时 <font color=\"warning\">{total['breached']}</font>",
+                 f" · SLA达标率 **{_percent(total['compliance'])}**"
+                 f" · 超时 <font color=\"warning\">{total['breached']}</font>",
                  "**各网格**"]
         for grid in report["grids"]:
             lines.append(f"{grid['name']}：受理 {grid['cases']} · 达标率 {_percent(grid['compliance'])}"
@@ -139,7 +141,8 @@ def render_html(report: Mapping[str, Any]) -> str:
            f"<h1>{_e(title)}</h1>",
            f'<p class="sub">Weekly joint-meeting report · {_e(community.get("en", ""))} · {_e(report["label"])}'
            f" · 生成于 built {_e(report['built_at'])}</p>",
-           '<p class="note">内部材料，供多方联席会议使用：列出成员姓名与响应用时，不含居民个人信息（无电话、姓名、描述）。'
+           '<p class="note">内部材料，供多方联席会议使用：列出成员姓名与响应用时，'
+           "不含居民个人信息（无电话、姓名、描述）。"
            " Internal: names members; no resident's personal data.</p>"]
 
     def card(label: str, value: Any, warn: bool = False) -> str:
@@ -165,10 +168,12 @@ def render_html(report: Mapping[str, Any]) -> str:
                          [(c["name"]["zh"], [c["cases"]]) for c in report["categories"][:10]] or [("—", [None])]))
     hours = lambda v: duration(v * 3600)   # noqa: E731 - a label of the chart's unit
     out.append(bar_chart("接单用时 time to acknowledge", ["中位数 median", "90%分位 p90"],
-                         [(g["name"], [_hours(g["median_seconds_to_acknowledge"]), _hours(g["p90_seconds_to_acknowledge"])])
+                         [(g["name"], [_hours(g["median_seconds_to_acknowledge"]),
+                                       _hours(g["p90_seconds_to_acknowledge"])])
                           for g in grids], value_label=hours))
     out.append(bar_chart("办结用时 time to resolve", ["中位数 median", "90%分位 p90"],
-                         [(g["name"], [_hours(g["median_seconds_to_resolve"]), _hours(g["p90_seconds_to_resolve"])])
+                         [(g["name"], [_hours(g["median_seconds_to_resolve"]),
+                                       _hours(g["p90_seconds_to_resolve"])])
                           for g in grids], value_label=hours))
     out.append("</div>")
 
@@ -203,9 +208,10 @@ def render_html(report: Mapping[str, Any]) -> str:
              for m in g["members"]], numeric=[2, 3, 8], empty="本周没有成员接单或办结。"))
         out.append("<h3>最久未办结 Longest open</h3>")
         out.append(_cases_table(g["longest_open"], "没有未办结的事项。"))
-    out.append('<p class="note">达标率 = 接单且无超时的事项 ÷（其与有超时事项之和）；超时 = 超时升级、顶级提醒或红牌督办。'
+    out.append('<p class="note">达标率 = 接单且无超时的事项 ÷（其与有超时事项之和）；'
+               "超时 = 超时升级、顶级提醒或红牌督办。"
                "接单及时率、办结及时率同理（无升级/无红牌）。时间从居民报事起算。"
-               " Compliance = met ÷ (met + breached); see README “Weekly joint-meeting report”.</p>")
+               " Compliance = met ÷ (met + breached); see docs/digest-and-weekly.md.</p>")
     out.append("</body></html>")
     return "\n".join(out)
 

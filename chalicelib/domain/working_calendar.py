@@ -31,9 +31,10 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from typing import Any, Iterable, Iterator, Literal, Mapping
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 
@@ -88,7 +89,7 @@ class WorkingCalendar:
     # -- the data file --------------------------------------------------------------------
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "WorkingCalendar":
+    def from_dict(cls, data: Mapping[str, Any]) -> WorkingCalendar:
         """A calendar from its data file. Every key is optional (the defaults apply).
 
         `holidays` and `working_weekend_days` are each a list of days, or an object whose
@@ -251,7 +252,7 @@ def _parse_hours(periods: Any) -> tuple[tuple[int, int], ...]:
     if not parsed:
         raise CalendarError("hours is empty: a working day needs at least one working period")
     parsed.sort()
-    for (a1, b1), (a2, b2) in zip(parsed, parsed[1:]):
+    for (a1, b1), (a2, b2) in zip(parsed, parsed[1:], strict=False):
         if a2 < b1:
             raise CalendarError(f"hours: periods {_hhmm(a1)}–{_hhmm(b1)} and {_hhmm(a2)}–{_hhmm(b2)} overlap")
     return tuple(parsed)

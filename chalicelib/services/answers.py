@@ -3,7 +3,7 @@
 A case's notices have the case's outbox (services.notices). The reply worker's direct
 answers (查询, 帮助, an error reply, the confirmation of 退订 / 订阅) have no case to keep
 them in, and the counts and opt-outs they depend on are in the contacts table. While an
-inbound SMS is handled (`handling`), its key (workflow.sms_seed: the gateway's message id,
+inbound SMS is handled (`handling`), its key (sms_replies.sms_seed: the gateway's message id,
 else the queued message itself) is known here, and
 
 - each answer is sent through `OnceSms`: the n-th answer to that SMS has a record
@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import contextvars
 import logging
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator, Protocol
+from typing import Any, Protocol
 
 log = logging.getLogger(__name__)
 

@@ -16,10 +16,20 @@ as with the SMS outbox: a post that reached the group but whose "sent" mark was 
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable, Iterable, Mapping, Protocol
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, Protocol
 
-from chalicelib.domain.digest import (DigestConfig, GridDigest, Window, due_window, grid_digest,
-                                      grids_to_send, mentioned, redact, window_until)
+from chalicelib.domain.digest import (
+    DigestConfig,
+    GridDigest,
+    Window,
+    due_window,
+    grid_digest,
+    grids_to_send,
+    mentioned,
+    redact,
+    window_until,
+)
 from chalicelib.domain.directory import Directory
 from chalicelib.services.ports import CaseRepository
 
@@ -88,7 +98,7 @@ class DigestService:
                        if (community_id, day, g) not in self._done]
             if not pending:
                 continue
-            for grid_id, url, away, digest in self._build(community, config, window, pending):
+            for grid_id, url, _away, digest in self._build(community, config, window, pending):
                 state = self._log.claim(community_id, day, grid_id, now, LEASE_SECONDS)
                 if state == "sent":
                     self._done.add((community_id, day, grid_id))
@@ -125,7 +135,7 @@ class DigestService:
                 continue
             window = window_until(config, now)
             chosen = grids_to_send(community, config)
-            for grid_id, url, away, digest in self._build(community, config, window, chosen):
+            for _grid_id, url, _away, digest in self._build(community, config, window, chosen):
                 self._webhook.post(url, digest.payload())
                 sent.append(_summary(digest, window.day.isoformat()))
         return {"sent": sent}

@@ -20,9 +20,10 @@ from __future__ import annotations
 import json
 import re
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
-from typing import Any, Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
 
 from chalicelib.domain import directory_io, leave
 from chalicelib.domain.directory import Community, Directory, DirectoryError
@@ -156,7 +157,7 @@ class DirectoryAdmin:
         community, number = self._read(community_id, version)
         if format == "csv":
             return directory_io.export_csv(community)
-        stamp = datetime.fromtimestamp(self._clock(), timezone.utc).isoformat(timespec="seconds")
+        stamp = datetime.fromtimestamp(self._clock(), UTC).isoformat(timespec="seconds")
         label = f"version {number}" if number is not None else "unversioned"
         return directory_io.export_yaml(community, comment=(
             f"gridloop directory of {community.name.get('zh', community_id)} ({community_id}), "

@@ -1,7 +1,7 @@
 """The one inbound path for SMS: every gateway hands its messages to `accept`."""
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from .ports import MessageQueue
 

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from chalicelib.domain import keywords
 from chalicelib.domain.admission import ReportLimits, admission_for
@@ -94,7 +95,7 @@ class IntakeService:
                    seed: str, lang: str = "zh") -> tuple[Case, bool]:
         """A resident's SMS as a report (source "sms"): stored as received, not queued (the
         reply worker routes it at once, or hands it to triage). `seed` comes from the inbound
-        message (services.workflow.sms_seed), so a redelivered SMS finds the report it made.
+        message (services.sms_replies.sms_seed), so a redelivered SMS finds the report it made.
         Without a location the report waits in its community for the triage member, with the
         community's id as its location. The category is a keyword match (domain.keywords).
         It counts against the phone's limit of new reports (RateLimited, Blocked: nothing made).

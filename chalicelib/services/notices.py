@@ -16,10 +16,11 @@ answers to what someone just did (ANSWERS) and urgent cases never wait.
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from chalicelib.domain.case import HOLDABLE, REPORTER, Case, Notice
-from chalicelib.domain.directory import Directory, ROLE_NAMES
+from chalicelib.domain.directory import ROLE_NAMES, Directory
 from chalicelib.domain.messages import brief, render, render_bundle
 
 from .ports import CaseRepository, ConcurrentUpdate, SendWindows, SendWindowStore, SmsSender, WindowBusy

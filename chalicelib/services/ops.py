@@ -14,8 +14,9 @@ only; the log names cases by code and operators by login, nothing else.
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
-from typing import Any, Callable, Protocol
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, Protocol
 
 from chalicelib.domain import ops
 from chalicelib.domain.case import Case, TransitionRefused, ops_detail
@@ -186,7 +187,8 @@ class OpsService:
         return _ok(command, community=result.community_id, applied=result.applied, dry_run=command.dry_run,
                    version=result.version, previous_version=result.previous_version, summary=result.summary,
                    warnings=[str(w) for w in result.warnings],
-                   note=f"the functions use it within {self._ttl:g} s (their directory cache)" if result.applied else None)
+                   note=(f"the functions use it within {self._ttl:g} s (their directory cache)"
+                         if result.applied else None))
 
     def _directory_export(self, command: ops.Command, request: str | None) -> dict[str, Any]:
         try:
@@ -257,7 +259,7 @@ class OpsService:
 
 
 def _iso(t: float | None) -> str | None:
-    return datetime.fromtimestamp(t, timezone.utc).isoformat(timespec="seconds") if t is not None else None
+    return datetime.fromtimestamp(t, UTC).isoformat(timespec="seconds") if t is not None else None
 
 
 def _ok(command: ops.Command, **fields: Any) -> dict[str, Any]:

@@ -2,8 +2,9 @@
 tests use the in-memory fakes in tests/fakes.py."""
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Iterator, Protocol
+from typing import Any, Protocol
 
 from chalicelib.domain.admission import Admission
 from chalicelib.domain.case import Case

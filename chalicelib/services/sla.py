@@ -6,7 +6,8 @@ never a Scan) and sums them up with domain.sla.summarize.
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from chalicelib.domain.directory import Community, Directory
 from chalicelib.domain.sla import summarize

@@ -23,7 +23,8 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from typing import Callable, Protocol
+from collections.abc import Callable
+from typing import Protocol
 
 from chalicelib.domain import places, resident_sms, sms, sms_intake
 from chalicelib.domain.admission import Blocked, RateLimited
@@ -220,7 +221,7 @@ class SmsReplies:
 
     # -- residents ---------------------------------------------------------------------
     def _from_resident(self, phone: str, text: str, message: dict, body: str, message_id: str | None) -> str:
-        I = resident_sms.Intent
+        Intent = resident_sms.Intent
         said = resident_sms.classify(text)
         # Answered in the language they wrote in; digits alone ("1", "查询" aside) say none,
         # and a question about a report is then answered in that report's language.
@@ -229,29 +230,29 @@ class SmsReplies:
         now = self._clock()
         # A blocked phone is answered nothing and changes nothing. Its reports are refused
         # in their own write (services.intake), so the check costs a report no request.
-        if said.intent not in (I.REPORT, I.COURTESY) and self._blocked(phone):
+        if said.intent not in (Intent.REPORT, Intent.COURTESY) and self._blocked(phone):
             return "blocked"
-        if said.intent is I.STOP:
+        if said.intent is Intent.STOP:
             if self._contacts.set_opted_out(phone, True, now):    # confirmed once, then silence
                 self._sms.send(phone, render("opted_out", lang))
             return "stop"
-        if said.intent is I.START:
+        if said.intent is Intent.START:
             if self._contacts.set_opted_out(phone, False, now):
                 self._sms.send(phone, render("opted_in", lang))
             return "start"
-        if said.intent is I.HELP:
+        if said.intent is Intent.HELP:
             self._sms.send(phone, render("reporter_help", lang))
             return "help"
-        if said.intent is I.QUERY:
+        if said.intent is Intent.QUERY:
             return self._query(phone, said.code, written, resident=True)
-        if said.intent in (I.SATISFIED, I.UNSATISFIED):
+        if said.intent in (Intent.SATISFIED, Intent.UNSATISFIED):
             return self._feedback(phone, said, written, resident=True)
-        if said.intent is I.COURTESY:
+        if said.intent is Intent.COURTESY:
             return "ignored"
-        if said.intent is I.MEMBER_COMMAND:
+        if said.intent is Intent.MEMBER_COMMAND:
             self._error(phone, render("unknown_sender", lang), resident=True)
             return "unknown_sender"
-        if said.intent is I.TOO_SHORT:
+        if said.intent is Intent.TOO_SHORT:
             self._error(phone, render("reporter_help", lang), resident=True)
             return "unparsable"
         return self._report(phone, text, message, body, message_id, lang)
@@ -323,7 +324,8 @@ class SmsReplies:
         template = f"status_{case.status.value}"
         if case.status is Status.RECEIVED and sms_intake.awaits_place(case, community):
             template = "status_triage"
-        elif case.status is Status.RESOLVED and getattr(case, "awaiting_feedback", False) and asker == case.reporter_phone:
+        elif (case.status is Status.RESOLVED and getattr(case, "awaiting_feedback", False)
+              and asker == case.reporter_phone):
             template = "status_awaiting_feedback"
         return render(template, lang, community=name, code=case.code, category=category, role=role)
 

@@ -15,8 +15,9 @@ levels 1-5, sources, queue purposes, community ids; never a case code or a perso
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
 
 NAMESPACE = "gridloop"
 

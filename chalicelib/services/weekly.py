@@ -16,12 +16,21 @@ retry or the next hourly run tries again, until the week is over.
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable, Iterable, Mapping, Protocol
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, Protocol
 
 from chalicelib.domain.digest import redact
 from chalicelib.domain.directory import Directory
-from chalicelib.domain.weekly import (Week, WeeklyConfig, build_report, due_week, last_week, listed,
-                                      render_html, summary_markdown)
+from chalicelib.domain.weekly import (
+    Week,
+    WeeklyConfig,
+    build_report,
+    due_week,
+    last_week,
+    listed,
+    render_html,
+    summary_markdown,
+)
 from chalicelib.services.ports import CaseRepository
 
 log = logging.getLogger(__name__)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from chalicelib.domain import sms_intake
 from chalicelib.domain.case import Case, Status

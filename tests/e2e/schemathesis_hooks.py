@@ -17,8 +17,12 @@ from typing import Any
 import requests
 import schemathesis
 
-from chalicelib.adapters.sms_gateways import (TWILIO_SIGNATURE_HEADER, InvalidGatewayPayload, parse_form,
-                                              twilio_signature)
+from chalicelib.adapters.sms_gateways import (
+    TWILIO_SIGNATURE_HEADER,
+    InvalidGatewayPayload,
+    parse_form,
+    twilio_signature,
+)
 
 BASE = os.environ.get("GRIDLOOP_FUZZ_BASE", "")
 TWILIO_TOKEN = os.environ.get("GRIDLOOP_TWILIO_AUTH_TOKEN", "")

@@ -12,30 +12,13 @@ from urllib.parse import urlencode
 import pytest
 
 from chalicelib.adapters.sms_gateways import TWIML_EMPTY, twilio_signature
-from tests.e2e.test_local_stack import ROOT, LocalStack, chain_phones, members  # noqa: F401 - a fixture
+from tests.e2e.test_local_stack import ROOT, LocalStack, chain_phones
 
 pytestmark = pytest.mark.e2e
 
 LOCAL_STAGE = json.loads((ROOT / ".chalice/config.json").read_text())["stages"]["local"]["environment_variables"]
 TWILIO_TOKEN = LOCAL_STAGE["GRIDLOOP_TWILIO_AUTH_TOKEN"]
 TENCENT_TOKEN = LOCAL_STAGE["GRIDLOOP_TENCENT_CALLBACK_TOKEN"]
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory):
-    with pytest.MonkeyPatch.context() as patch:
-        # The local stage's demo secrets from .chalice/config.json, not a shell's own.
-        for variable in ("GRIDLOOP_TWILIO_AUTH_TOKEN", "GRIDLOOP_TWILIO_WEBHOOK_URL",
-                         "GRIDLOOP_TENCENT_CALLBACK_TOKEN"):
-            patch.delenv(variable, raising=False)
-        # Each test here follows its own report to one stairwell leader, on real time: with
-        # bundling on, the next report's assignment would wait out the last one's two minutes.
-        patch.setenv("GRIDLOOP_BUNDLE_SECONDS", "0")
-        local = LocalStack(time_scale=1, log_dir=tmp_path_factory.mktemp("gateways"))
-    try:
-        yield local
-    finally:
-        local.stop()
 
 
 def post_raw(stack: LocalStack, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, str, str]:
@@ -54,7 +37,7 @@ def twilio_webhook(stack: LocalStack, sender: str, text: str, signature: str | N
     (Twilio signs http://127.0.0.1:PORT/sms/twilio as the Host header says), over
     `signed_text` if given (a tampered message), else over what is sent."""
     def params(body: str) -> list[tuple[str, str]]:
-        sid = "SM" + "%032x" % abs(hash((sender, body)))
+        sid = f"SM{abs(hash((sender, body))):032x}"
         return [("ToCountry", "CN"), ("SmsMessageSid", sid), ("NumMedia", "0"), ("Body", body),
                 ("From", sender), ("To", "+8610690000"), ("MessageSid", sid), ("AccountSid", "AC" + "0" * 32),
                 ("NumSegments", "1"), ("ApiVersion", "2010-04-01")]

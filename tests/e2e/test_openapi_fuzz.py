@@ -17,7 +17,6 @@ import time
 import pytest
 
 from tests.e2e.test_gateways import TENCENT_TOKEN, TWILIO_TOKEN
-from tests.e2e.test_gateways import stack  # noqa: F401 - the module's local stack, demo secrets only
 from tests.e2e.test_local_stack import ROOT
 
 pytestmark = pytest.mark.e2e

@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-from tests.e2e.test_gateways import stack, twilio_webhook  # noqa: F401 - a fixture
-from tests.e2e.test_local_stack import chain_phones, members  # noqa: F401 - a fixture
+from tests.e2e.test_gateways import twilio_webhook
+from tests.e2e.test_local_stack import chain_phones
 
 pytestmark = pytest.mark.e2e
 

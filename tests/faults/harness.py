@@ -26,9 +26,10 @@ import gc
 import json
 import re
 from collections import Counter
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
+from typing import Any
 
 START = 1_790_000_000.0          # every run's clock starts here
 VISIBILITY_TIMEOUT = 180         # the queues' (infra/resources.json): a crashed batch comes back after it

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import pytest
 
+from tests.fakes import FakeClock
 from tests.faults.harness import START, Recorder, Sweep, World, crash_everywhere
 from tests.faults.scenarios import SCENARIOS
-from tests.fakes import FakeClock
 
 BY_NAME = {scenario.name: scenario for scenario in SCENARIOS}
 

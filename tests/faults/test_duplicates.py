@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import json
 import random
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
-from tests.faults.harness import START, Recorder, Run, World, compare
-from tests.faults.scenarios import OTHER_RESIDENT, RESIDENT, MINUTE, phone_of, routed
 from tests.fakes import FakeClock
+from tests.faults.harness import START, Recorder, Run, World, compare
+from tests.faults.scenarios import MINUTE, OTHER_RESIDENT, RESIDENT, phone_of, routed
 from tests.functional.conftest import report
 
 

@@ -21,7 +21,7 @@ def test_a_redelivered_sms_is_counted_once_and_gets_the_answer_it_got_the_first_
     assert allowed == [True, True, True, False, False]
 
     # WHEN any of them is delivered again THEN it is answered as it was, and nothing is counted
-    for n, first in zip(range(1, 6), allowed):
+    for n, first in zip(range(1, 6), allowed, strict=True):
         with handling(f"sms:{n}"):
             assert contacts.allow(PHONE, "errors", 3, 3600, T0 + 10) is first
     window = aws_stack.contacts_model.get(f"{phone_key(PHONE)}#errors", consistent_read=True)

@@ -324,7 +324,8 @@ GROWTH = {True: 5, False: 2}
 def assert_backs_off(delays: list[int], transient: bool) -> None:
     ceilings = [backoff_ceiling(receives, transient) for receives in range(1, len(delays) + 1)]
     assert ceilings[0] == FIRST_RETRY[transient]
-    assert all(later == min(MAX_BACKOFF, GROWTH[transient] * earlier) for earlier, later in zip(ceilings, ceilings[1:]))
+    assert all(later == min(MAX_BACKOFF, GROWTH[transient] * earlier)
+               for earlier, later in zip(ceilings, ceilings[1:], strict=False))
     assert delays and all(max(1, int(JITTER * ceiling)) <= d <= ceiling
                           for d, ceiling in zip(delays, ceilings, strict=True)), (delays, ceilings)
 

@@ -8,8 +8,17 @@ import pytest
 from chalicelib.adapters.send_windows import window_key
 from chalicelib.services.notices import BUNDLE_SECONDS
 from tests.conftest import moto_stack
-from tests.functional.conftest import (GRID_MEMBER, STAIRWELL_LEADER, case, member_phone, post_report, report,
-                                       run_queue, sms_to, sweep)
+from tests.functional.conftest import (
+    GRID_MEMBER,
+    STAIRWELL_LEADER,
+    case,
+    member_phone,
+    post_report,
+    report,
+    run_queue,
+    sms_to,
+    sweep,
+)
 
 
 @pytest.fixture

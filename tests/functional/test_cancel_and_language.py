@@ -12,9 +12,24 @@ import pytest
 from chalicelib.domain.messages import render
 from chalicelib.domain.segments import encoding, segments
 from tests.conftest import sent_sms
-from tests.functional.conftest import (STAIRWELL_LEADER, all_cases, case, escalate_due, failed_ids, invoke,
-                                       member_phone, post_report, receive_all, records_from, report, routed_report,
-                                       run_queue, snapshot, sms_to, text_in)
+from tests.functional.conftest import (
+    STAIRWELL_LEADER,
+    all_cases,
+    case,
+    escalate_due,
+    failed_ids,
+    invoke,
+    member_phone,
+    post_report,
+    receive_all,
+    records_from,
+    report,
+    routed_report,
+    run_queue,
+    sms_to,
+    snapshot,
+    text_in,
+)
 
 RESIDENT = "+8613800138000"           # nobody the directory knows
 WEB_REPORTER = "+8613912345678"       # the phone of conftest.report()

@@ -8,10 +8,27 @@ from collections import Counter
 import pytest
 
 from tests.conftest import sent_sms
-from tests.functional.conftest import (LOCATION, STAIRWELL_LEADER, all_cases, case, count_cases,
-                                       dead_letters, failed_ids, invoke, member_phone, post_report,
-                                       receive_all, record, records_from, report, run_queue, FlakySms,
-                                       send_to, sms_to, snapshot)
+from tests.functional.conftest import (
+    LOCATION,
+    STAIRWELL_LEADER,
+    FlakySms,
+    all_cases,
+    case,
+    count_cases,
+    dead_letters,
+    failed_ids,
+    invoke,
+    member_phone,
+    post_report,
+    receive_all,
+    record,
+    records_from,
+    report,
+    run_queue,
+    send_to,
+    sms_to,
+    snapshot,
+)
 
 RESIDENT = "+8613912345678"       # the phone of report(), as stored: the reporter gets the code
 

@@ -108,7 +108,8 @@ def test_an_away_member_s_digest_arrives_at_the_group_robot_once_a_day(client, a
     assert all(set(m["json"]) == {"msgtype", "markdown"} for m in robot.received)
     assert robot.paths[0] == f"/cgi-bin/webhook/send?key={KEY}"
     digest = robot.contents()[["g1", "g2", "g3", "g4"].index(grid)]
-    assert digest.startswith(f"### 【常牧家园】{aws_stack.directory().communities['changmu'].grids[grid].name} 每日简报")
+    assert digest.startswith(
+        f"### 【常牧家园】{aws_stack.directory().communities['changmu'].grids[grid].name} 每日简报")
     assert f"`{code}` 环境卫生 · 1号楼1单元 · 待接单 · 第1级" in digest
     assert "新受理 **1**" in digest and "未办结 **1**" in digest
     # no resident's personal data: the report's phone, name and description stay out

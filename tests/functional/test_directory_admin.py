@@ -228,7 +228,8 @@ def test_cli_exports_csv_that_a_clerk_edits_and_imports_as_version_2(aws_stack, 
     assert cli(["history", "--community", "changmu"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert [line.split()[0] for line in lines] == ["v2", "v1"]
-    assert "clerk 卓玛" in lines[0] and "[csv buildings.csv, community.csv, grids.csv, households.csv, members.csv, teams.csv, units.csv]" in lines[0]
+    assert "clerk 卓玛" in lines[0] and ("[csv buildings.csv, community.csv, grids.csv, households.csv, members.csv, "
+                                         "teams.csv, units.csv]") in lines[0]
     assert aws_stack.directory_model.get("changmu").version == 2
 
 
@@ -312,7 +313,8 @@ def test_cli_marks_a_member_on_leave_as_an_audited_version_and_clears_it(aws_sta
     assert "  leave:\n  - from: '2026-12-01'\n    to: '2026-12-10'\n" in exported
 
     # back early: from 2026-12-05 on, the leave is taken out
-    assert cli(["leave", "--community", "changmu", "--clear", "--actor", "clerk", "m10", "2026-12-05", "2026-12-10"]) == 0
+    assert cli(["leave", "--community", "changmu", "--clear", "--actor", "clerk",
+                "m10", "2026-12-05", "2026-12-10"]) == 0
     assert "m10 (周毛) is on leave: 2026-12-01 – 2026-12-04" in capsys.readouterr().out
     assert cli(["leave", "--community", "changmu", "--clear", "--actor", "clerk", "m10"]) == 0
     out = capsys.readouterr().out

@@ -9,10 +9,28 @@ import boto3
 import pytest
 
 from tests.conftest import sent_sms
-from tests.functional.conftest import (GRID_MEMBER, STAIRWELL_LEADER, FlakySms, case, dead_letters,
-                                       escalate_due, failed_ids, invoke, member_phone, post_report,
-                                       receive_all, records_from, report, routed_report, run_queue,
-                                       send_to, sms_to, snapshot, sweep, text_in)
+from tests.functional.conftest import (
+    GRID_MEMBER,
+    STAIRWELL_LEADER,
+    FlakySms,
+    case,
+    dead_letters,
+    escalate_due,
+    failed_ids,
+    invoke,
+    member_phone,
+    post_report,
+    receive_all,
+    records_from,
+    report,
+    routed_report,
+    run_queue,
+    send_to,
+    sms_to,
+    snapshot,
+    sweep,
+    text_in,
+)
 
 MINUTE = 60
 DAY = 24 * 60 * MINUTE

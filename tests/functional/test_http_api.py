@@ -7,9 +7,22 @@ from urllib.parse import urlencode
 import pytest
 
 from tests.conftest import sent_sms
-from tests.functional.conftest import (LOCATION, STAIRWELL_LEADER, all_cases, case, count_cases,
-                                       invoke, member_phone, post_report, receive_all, records_from,
-                                       report, run_queue, sms_to, sweep)
+from tests.functional.conftest import (
+    LOCATION,
+    STAIRWELL_LEADER,
+    all_cases,
+    case,
+    count_cases,
+    invoke,
+    member_phone,
+    post_report,
+    receive_all,
+    records_from,
+    report,
+    run_queue,
+    sms_to,
+    sweep,
+)
 
 PUBLIC_FIELDS = {"id", "code", "status", "level", "level_role", "category", "location", "priority",
                  "policy_version", "suspended", "due_at", "resolve_due_at", "created_at", "updated_at", "history"}

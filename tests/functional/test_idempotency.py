@@ -4,8 +4,16 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from tests.conftest import sent_sms
-from tests.functional.conftest import (STAIRWELL_LEADER, count_cases, member_phone, post_report,
-                                       receive_all, report, run_queue, sms_to)
+from tests.functional.conftest import (
+    STAIRWELL_LEADER,
+    count_cases,
+    member_phone,
+    post_report,
+    receive_all,
+    report,
+    run_queue,
+    sms_to,
+)
 
 RESIDENT = "+8613912345678"       # the phone of report(), as stored: the reporter gets the code
 

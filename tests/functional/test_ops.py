@@ -7,8 +7,16 @@ import json
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from tests.functional.conftest import (GRID_MEMBER, STAIRWELL_LEADER, case, member_phone, receive_all,
-                                       routed_report, sms_to, text_in)
+from tests.functional.conftest import (
+    GRID_MEMBER,
+    STAIRWELL_LEADER,
+    case,
+    member_phone,
+    receive_all,
+    routed_report,
+    sms_to,
+    text_in,
+)
 
 OPERATOR = "wangfang"
 VOLUNTEER = "m07"            # at home in changmu, on nobody's chain for changmu-01-1 at level 1
@@ -42,7 +50,8 @@ def test_given_a_routed_case_when_shown_then_the_holder_chain_and_history_come_w
     assert case(aws_stack, code).version == version
 
 
-def test_given_personal_asked_for_when_shown_then_the_reporters_data_comes_and_who_saw_it_is_recorded(client, aws_stack):
+def test_given_personal_asked_for_when_shown_then_the_reporters_data_comes_and_who_saw_it_is_recorded(
+        client, aws_stack):
     code = routed_report(client, aws_stack)
 
     answer = ops(client, command="show", case=code, personal=True)
@@ -54,7 +63,8 @@ def test_given_personal_asked_for_when_shown_then_the_reporters_data_comes_and_w
     assert detail["request"].startswith("lambda:") and len(detail["request"]) > len("lambda:") + 30
 
 
-def test_given_an_unanswered_case_when_escalated_now_then_it_goes_up_once_however_often_the_event_is_run(client, aws_stack):
+def test_given_an_unanswered_case_when_escalated_now_then_it_goes_up_once_however_often_the_event_is_run(
+        client, aws_stack):
     # GIVEN a case at level 1 with its stairwell leader
     code = routed_report(client, aws_stack)
     event = dict(command="escalate", case=code, from_level=1, reason="楼道长电话不通")
@@ -91,7 +101,8 @@ def test_given_a_case_when_reassigned_then_the_new_member_holds_it_and_a_strange
                                 "message": "nobody is not an available member of changmu (at home, not on leave)"}
 
 
-def test_given_open_cases_when_closed_or_cancelled_then_the_holder_is_told_to_stop_and_reason_and_operator_kept(client, aws_stack):
+def test_given_open_cases_when_closed_or_cancelled_then_the_holder_is_told_to_stop_and_reason_and_operator_kept(
+        client, aws_stack):
     closing, cancelling = routed_report(client, aws_stack), routed_report(client, aws_stack)
     leader = member_phone(aws_stack, STAIRWELL_LEADER)
     before = len(sms_to(leader))
@@ -124,7 +135,8 @@ def test_given_a_member_who_lost_the_sms_when_resent_then_they_get_it_again(clie
     assert missing["error"]["code"] == "no_such_notice"
 
 
-def test_given_a_case_past_its_deadline_when_listing_overdue_then_it_is_there_and_others_are_not(client, aws_stack, clock):
+def test_given_a_case_past_its_deadline_when_listing_overdue_then_it_is_there_and_others_are_not(
+        client, aws_stack, clock):
     late, on_time = routed_report(client, aws_stack), None
     clock.advance(31 * 60)                    # level 1 has 30 minutes to accept
     on_time = routed_report(client, aws_stack)
@@ -137,7 +149,8 @@ def test_given_a_case_past_its_deadline_when_listing_overdue_then_it_is_there_an
     assert elsewhere["cases"] == []
 
 
-def test_given_the_directory_when_exported_and_imported_by_the_function_then_the_version_names_the_operator(client, aws_stack):
+def test_given_the_directory_when_exported_and_imported_by_the_function_then_the_version_names_the_operator(
+        client, aws_stack):
     exported = ops(client, command="directory-export", community="changmu")
     edited = exported["document"].replace("第一网格", "一网格")
 
@@ -225,7 +238,8 @@ def run_every_ops_command(client, stack, clock) -> None:
                stored=True)["error"]["code"] == "not_found"
 
 
-def test_given_a_week_of_cases_when_the_weekly_report_is_asked_for_then_it_comes_with_its_page(client, aws_stack, clock):
+def test_given_a_week_of_cases_when_the_weekly_report_is_asked_for_then_it_comes_with_its_page(
+        client, aws_stack, clock):
     # GIVEN a case reported and escalated this week
     code = routed_report(client, aws_stack)
     clock.advance(31 * 60)

@@ -23,8 +23,17 @@ import logging
 
 import pytest
 
-from tests.functional.conftest import (invoke, member_phone, post_report, receive_all, records_from, report,
-                                       run_queue, send_to, text_in)
+from tests.functional.conftest import (
+    invoke,
+    member_phone,
+    post_report,
+    receive_all,
+    records_from,
+    report,
+    run_queue,
+    send_to,
+    text_in,
+)
 from tests.functional.test_digest import Robot, at, run_schedule
 
 REPORTER = "138 0013 8000"          # the web report's phone, as typed
@@ -93,7 +102,7 @@ def logs(aws_stack):      # after the container: building it sets the loggers' l
     finally:
         for logger in {*turned_up, *isolated}:
             logger.removeHandler(capture)
-        for logger, level in zip(turned_up, saved):
+        for logger, level in zip(turned_up, saved, strict=True):
             logger.setLevel(level)
 
 

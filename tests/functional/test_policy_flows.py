@@ -7,8 +7,16 @@ import dataclasses
 import pytest
 
 from tests.functional.conftest import (
-    GRID_MEMBER, STAIRWELL_LEADER, case, escalate_due, member_phone, routed_report,
-    sms_to, sweep, text_in)
+    GRID_MEMBER,
+    STAIRWELL_LEADER,
+    case,
+    escalate_due,
+    member_phone,
+    routed_report,
+    sms_to,
+    sweep,
+    text_in,
+)
 
 MINUTE = 60.0
 GRID_CHIEF = "m02"           # grid 1's chief: level 3 for changmu-01-1

@@ -1,5 +1,5 @@
 """Report floods from one phone or one address are limited, and a block list refuses them,
-through the real handlers on moto (README "Floods and the block list").
+through the real handlers on moto (docs/operations.md "Floods and the block list").
 
 These stacks run with small limits: 3 new reports per phone and 5 per source address in
 each hour (the defaults are 5 and 60). Every web request comes from chalice's 127.0.0.1
@@ -15,8 +15,17 @@ from chalice.local import LambdaEventConverter
 
 from chalicelib.domain.messages import render
 from chalicelib.domain.privacy import sender_key
-from tests.functional.conftest import (PROJECT_DIR, count_cases, dead_letters, invoke, post_report,
-                                       receive_all, records_from, report, sms_to)
+from tests.functional.conftest import (
+    PROJECT_DIR,
+    count_cases,
+    dead_letters,
+    invoke,
+    post_report,
+    receive_all,
+    records_from,
+    report,
+    sms_to,
+)
 
 PER_PHONE, PER_IP, WINDOW = 3, 5, 3600
 FLOODER = "+8613800138000"
@@ -168,7 +177,8 @@ def test_an_sms_flood_gets_one_polite_answer_then_silence_and_is_kept(client, st
     assert count_cases(stack) == PER_PHONE
     assert sms_to(FLOODER)[answered:] == [render("reports_limited", "zh")]          # once
     letters = dead_letters(stack, "sms-inbound")
-    assert [json.loads(letter["body"])["text"] for letter in letters] == ["5号楼1单元门口有个大坑", "6号楼1单元门口有个大坑"]
+    assert [json.loads(letter["body"])["text"] for letter in letters] == [
+        "5号楼1单元门口有个大坑", "6号楼1单元门口有个大坑"]
     assert all(f"more than {PER_PHONE} new reports from one phone" in letter["reason"] for letter in letters)
 
 

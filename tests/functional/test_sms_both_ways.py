@@ -11,9 +11,20 @@ import pytest
 
 from chalicelib.domain.messages import render
 from tests.conftest import sent_sms
-from tests.functional.conftest import (STAIRWELL_LEADER, all_cases, case, count_cases, failed_ids,
-                                       invoke, member_phone, receive_all, records_from, routed_report, sms_to,
-                                       text_in)
+from tests.functional.conftest import (
+    STAIRWELL_LEADER,
+    all_cases,
+    case,
+    count_cases,
+    failed_ids,
+    invoke,
+    member_phone,
+    receive_all,
+    records_from,
+    routed_report,
+    sms_to,
+    text_in,
+)
 
 RESIDENT = "+8613800138000"           # nobody the directory knows
 HOUSEHOLD = "+8613709741001"          # registered at 3-2
@@ -81,7 +92,8 @@ def test_an_unknown_place_goes_to_the_triage_member_who_sets_it(client, aws_stac
     view = public(client, report.code)
     assert (view["status"], view["location"], view["level"]) == ("received", "changmu", 0)
     [asked] = sms_to(triage)
-    assert asked == f"短信报事{report.code}，13800138000：门口有个大坑，晚上看不见。请回复“位置 {report.code} 楼号-单元”"
+    assert asked == (f"短信报事{report.code}，13800138000：门口有个大坑，晚上看不见。"
+                     f"请回复“位置 {report.code} 楼号-单元”")
     assert report.code in sms_to(RESIDENT)[0]
 
     text_in(aws_stack, triage, f"位置 {report.code} 3号楼2单元", client)

@@ -10,8 +10,18 @@ from urllib.parse import urlencode
 import pytest
 
 from chalicelib.adapters import sms_gateways as gw
-from tests.functional.conftest import (STAIRWELL_LEADER, all_cases, case, dead_letters, failed_ids, invoke, member_phone,
-                                       receive_all, records_from, routed_report)
+from tests.functional.conftest import (
+    STAIRWELL_LEADER,
+    all_cases,
+    case,
+    dead_letters,
+    failed_ids,
+    invoke,
+    member_phone,
+    receive_all,
+    records_from,
+    routed_report,
+)
 
 LOCAL_STAGE = json.loads((Path(__file__).resolve().parents[2] / ".chalice/config.json").read_text())[
     "stages"]["local"]["environment_variables"]

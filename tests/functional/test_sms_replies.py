@@ -6,9 +6,22 @@ import json
 import pytest
 
 from tests.conftest import sent_sms
-from tests.functional.conftest import (GRID_MEMBER, STAIRWELL_LEADER, case,
-                                       dead_letters, failed_ids, invoke, member_phone, receive_all,
-                                       records_from, routed_report, send_to, sms_to, snapshot, text_in)
+from tests.functional.conftest import (
+    GRID_MEMBER,
+    STAIRWELL_LEADER,
+    case,
+    dead_letters,
+    failed_ids,
+    invoke,
+    member_phone,
+    receive_all,
+    records_from,
+    routed_report,
+    send_to,
+    sms_to,
+    snapshot,
+    text_in,
+)
 
 RESIDENT = "+8613912345678"       # the phone of conftest's report(), as stored
 
@@ -136,7 +149,8 @@ def test_a_reply_about_a_resolved_case_is_refused(client, aws_stack):
     assert code in sms_to(leader)[-1] and "已结束" in sms_to(leader)[-1]
 
 
-@pytest.mark.parametrize("text", ["你好", "OK 123", "收到 ZZZZZZ"])     # (收到 alone: tests/functional/test_sms_both_ways.py)
+# (收到 alone: tests/functional/test_sms_both_ways.py)
+@pytest.mark.parametrize("text", ["你好", "OK 123", "收到 ZZZZZZ"])
 def test_a_reply_that_is_not_a_command_for_a_case_gets_help(client, aws_stack, text):
     code = routed_report(client, aws_stack)
     leader = member_phone(aws_stack, STAIRWELL_LEADER)

@@ -13,8 +13,20 @@ import json
 import pytest
 
 from chalicelib.services.telemetry import METRICS
-from tests.functional.conftest import (GRID_MEMBER, STAIRWELL_LEADER, escalate_due, invoke, member_phone,
-                                       post_report, record, report, run_queue, send_to, sweep, text_in)
+from tests.functional.conftest import (
+    GRID_MEMBER,
+    STAIRWELL_LEADER,
+    escalate_due,
+    invoke,
+    member_phone,
+    post_report,
+    record,
+    report,
+    run_queue,
+    send_to,
+    sweep,
+    text_in,
+)
 
 MINUTE = 60
 

@@ -7,8 +7,17 @@ import json
 import pytest
 
 from tests.functional.conftest import member_phone, routed_report, text_in
-from tests.functional.test_digest import KEY, at, robot  # noqa: F401 - robot: the group robot fixture
+from tests.functional.test_digest import KEY, Robot, at
 from tests.functional.test_digest import run_schedule as run_digest_schedule
+
+
+@pytest.fixture
+def robot():
+    """The group robot of tests.functional.test_digest, on 127.0.0.1."""
+    server = Robot()
+    yield server
+    server.close()
+
 
 @pytest.fixture
 def configured(monkeypatch, robot):
@@ -128,7 +137,7 @@ def test_the_cli_s_demo_runs_a_synthetic_week_through_the_services(tmp_path, mon
 
     use_test_environment(monkeypatch)
     data = tmp_path / "demo.json"
-    # a smaller demo than the README's picture, to stay fast
+    # a smaller demo than the picture in docs/digest-and-weekly.md, to stay fast
     assert main(["--demo", "--demo-per-day", "3", "--demo-weeks-before", "1", "--json", str(data)]) == 0
     report = json.loads(data.read_text(encoding="utf-8"))
     assert report["week"] == "2026-W47" and report["built_at"] == "2026-11-23T08:00:00+08:00"

@@ -11,7 +11,8 @@ from __future__ import annotations
 import contextlib
 import fnmatch
 from collections import defaultdict
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 PARTITION, REGION, ACCOUNT = "aws", "us-east-1", "123456789012"    # moto's default account
 PHONE = "*"      # sns:Publish to a phone number: IAM has no ARN for it, the request is on "*"

@@ -41,8 +41,9 @@ def test_the_commands_package_upload_deploy_then_import_each_directory():
     assert steps[2][steps[2].index("--stack-name") + 1] == "gridloop-dev"
     assert {"CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"} <= set(steps[2])
     assert all(step[step.index("--region") + 1] == "ap-east-1" for step in steps[1:3])
-    assert steps[3:] == [["py", "-m", "tools.directory", "import", "--community", "changmu", "data/directory/changmu.yaml"],
-                         ["py", "-m", "tools.directory", "import", "--community", "garang", "data/directory/garang.yaml"]]
+    assert steps[3:] == [
+        ["py", "-m", "tools.directory", "import", "--community", "changmu", "data/directory/changmu.yaml"],
+        ["py", "-m", "tools.directory", "import", "--community", "garang", "data/directory/garang.yaml"]]
 
 
 @pytest.fixture

@@ -57,11 +57,27 @@ def usage():
 
 def run_every_flow(client, stack, recorder, clock, patch) -> None:
     from chalicelib.services.notices import BUNDLE_SECONDS
-    from tests.functional.conftest import (FlakySms, STAIRWELL_LEADER, failed_ids, invoke, member_phone,
-                                           post_report, receive_all, records_from, report, run_queue,
-                                           send_to, sweep)
-    from tests.functional.test_sms_gateways import (end_user_messaging, post_tencent, post_twilio,
-                                                    tencent_reply, twilio_params)
+    from tests.functional.conftest import (
+        STAIRWELL_LEADER,
+        FlakySms,
+        failed_ids,
+        invoke,
+        member_phone,
+        post_report,
+        receive_all,
+        records_from,
+        report,
+        run_queue,
+        send_to,
+        sweep,
+    )
+    from tests.functional.test_sms_gateways import (
+        end_user_messaging,
+        post_tencent,
+        post_twilio,
+        tencent_reply,
+        twilio_params,
+    )
 
     leader = member_phone(stack, STAIRWELL_LEADER)
 
@@ -266,7 +282,8 @@ def test_a_stages_policies_name_only_that_stages_own_resources(stage):
         document = iam.policy_document(function, stage)
         assert "gridloop-local-" not in json.dumps(document)
         for statement in document["Statement"]:
-            for resource in statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]:
+            named = statement["Resource"]
+            for resource in named if isinstance(named, list) else [named]:
                 arn = resolve(resource)
                 if statement["Effect"] == "Deny" or arn == "*":
                     assert statement["Action"] in ("sns:Publish", ["sns:Publish"]), statement

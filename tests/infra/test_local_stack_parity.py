@@ -153,7 +153,8 @@ def test_the_local_stack_creates_what_the_template_says(aws_credentials):
                 assert table["KeySchema"] == props["KeySchema"]
                 assert sorted(table["AttributeDefinitions"], key=str) == sorted(props["AttributeDefinitions"], key=str)
                 assert table["BillingModeSummary"]["BillingMode"] == props["BillingMode"]
-                made = {i["IndexName"]: (i["KeySchema"], i["Projection"]) for i in table.get("GlobalSecondaryIndexes", [])}
+                made = {i["IndexName"]: (i["KeySchema"], i["Projection"])
+                        for i in table.get("GlobalSecondaryIndexes", [])}
                 assert made == {i["IndexName"]: (i["KeySchema"], i["Projection"])
                                 for i in props.get("GlobalSecondaryIndexes", [])}
                 ttl = ddb.describe_time_to_live(TableName=props["TableName"])["TimeToLiveDescription"]

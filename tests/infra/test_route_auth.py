@@ -65,7 +65,7 @@ def test_every_route_in_the_packaged_api_is_public_and_documented_or_behind_iam(
     swagger = packaged_dev["RestAPI"]["Properties"]["DefinitionBody"]
     assert unprotected(app, swagger, documented_public_routes()) == [], (
         "a route that the README's HTTP API table does not list as public must be "
-        "@app.route(..., authorizer=IAMAuthorizer()) (README: Deploying, operator routes)")
+        "@app.route(..., authorizer=IAMAuthorizer()) (docs/deploying.md: Operator routes)")
     assert not any(path.startswith("/dev") for path in swagger["paths"]), "dev routes never ship"
 
 

@@ -11,8 +11,13 @@ def indexes() -> dict:
 
 
 def test_the_reply_indexes_match_the_model_and_project_what_the_reply_worker_reads():
-    from chalicelib.adapters.dynamo import (HOLDER_INDEX, HOLDER_PROJECTION, REPORTER_INDEX,
-                                            REPORTER_PROJECTION, build_case_model)
+    from chalicelib.adapters.dynamo import (
+        HOLDER_INDEX,
+        HOLDER_PROJECTION,
+        REPORTER_INDEX,
+        REPORTER_PROJECTION,
+        build_case_model,
+    )
 
     model = build_case_model("gridloop-dev-cases", "us-east-1", None)
     for name, index, projection in ((HOLDER_INDEX, model.holder_index, HOLDER_PROJECTION),

@@ -27,7 +27,7 @@ def test_every_queue_has_a_dead_letter_queue():
     queues = {k: r for k, r in resources.items() if r["Type"] == "AWS::SQS::Queue"}
     main = {k: r for k, r in queues.items() if not k.endswith("DeadLetterQueue")}
     assert set(main) == {"IntakeQueue", "EscalationQueue", "SmsInboundQueue"}
-    for logical_id, queue in main.items():
+    for _logical_id, queue in main.items():
         redrive = queue["Properties"]["RedrivePolicy"]
         assert redrive["deadLetterTargetArn"]["Fn::GetAtt"][0] in queues
         assert redrive["maxReceiveCount"] >= 5

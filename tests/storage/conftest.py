@@ -17,15 +17,17 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import pytest
 
 from tests.conftest import TEST_ENVIRONMENT
 from tests.fakes import FakeClock, FakeQueue
+
 # Speed only, as in the functional suite: botocore parses each service model once, not per client.
 from tests.functional.conftest import _botocore_reads_each_model_once  # noqa: F401
 

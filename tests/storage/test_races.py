@@ -177,7 +177,7 @@ def test_two_sweeps_at_once_escalate_each_overdue_case_once(stack, subtests):
 
         # THEN each case climbed one level, once, and everyone heard of it once
         finals = [stack.cases.get(code) for code in codes]
-        for final, location in zip(finals, LOCATIONS):
+        for final, location in zip(finals, LOCATIONS, strict=True):
             leader = final.chain[0].holder
             assert (final.status, final.level, final.holder) == (Status.ASSIGNED, 2, SUPERVISOR), location
             assert len(events(final, "escalated")) == 1

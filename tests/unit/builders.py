@@ -10,7 +10,8 @@ The "tiny" community, one grid and two buildings:
 from __future__ import annotations
 
 import copy
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from chalicelib.domain.directory import Community
 

@@ -6,8 +6,16 @@ from dataclasses import replace
 
 import pytest
 
-from chalicelib.domain.case import (DEFAULT_CALLBACK_SECONDS, REPORTER, Authority, Case, Event, Notice, Status,
-                                    TransitionRefused)
+from chalicelib.domain.case import (
+    DEFAULT_CALLBACK_SECONDS,
+    REPORTER,
+    Authority,
+    Case,
+    Event,
+    Notice,
+    Status,
+    TransitionRefused,
+)
 from chalicelib.domain.directory import Level
 from chalicelib.domain.policy import EscalationPolicy
 

@@ -13,8 +13,17 @@ import json
 import pytest
 
 from chalicelib.domain.case import REPORTER, TRIAGE_TIMER, Case, Status, TransitionRefused
-from tests.unit.test_case_clocks import (CHAINS, HOUR, MINUTE, POLICIES, RESPONSIBILITY, STANDARD, T0, round_trip,
-                                         snapshot)
+from tests.unit.test_case_clocks import (
+    CHAINS,
+    HOUR,
+    MINUTE,
+    POLICIES,
+    RESPONSIBILITY,
+    STANDARD,
+    T0,
+    round_trip,
+    snapshot,
+)
 
 RESIDENT = "+8613912345678"
 

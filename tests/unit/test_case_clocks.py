@@ -25,7 +25,7 @@ import pytest
 
 from chalicelib.bootstrap import load_json
 from chalicelib.domain.case import HEARS, REPORTER, TOLD_TO_ACT, Authority, Case, Status, TransitionRefused
-from chalicelib.domain.directory import Level, ROLE_NAMES
+from chalicelib.domain.directory import ROLE_NAMES, Level
 from chalicelib.domain.messages import TEMPLATES
 from chalicelib.domain.policy import PolicyBook
 from chalicelib.domain.working_calendar import WorkingCalendar
@@ -843,7 +843,7 @@ def test_given_a_scenario_then_every_notice_goes_to_someone_who_can_act_on_it_or
 def test_given_all_scenarios_then_every_template_a_case_sends_is_exercised():
     case_templates = set(HEARS)
     exercised = set()
-    for kind, steps in SCENARIOS.values():
+    for _kind, steps in SCENARIOS.values():
         case = _scenario_case(RESIDENT)
         for step in steps:
             step(case)

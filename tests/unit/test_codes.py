@@ -5,8 +5,7 @@ import re
 
 import pytest
 
-from chalicelib.domain.codes import (ALPHABET, CODE_LENGTH, code_for, normalize_code,
-                                     random_seed, report_id_for)
+from chalicelib.domain.codes import ALPHABET, CODE_LENGTH, code_for, normalize_code, random_seed, report_id_for
 
 
 def test_alphabet_has_no_characters_people_confuse():

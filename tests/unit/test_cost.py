@@ -19,7 +19,7 @@ def test_the_totals_are_the_sum_of_their_lines():
 
 def test_dynamodb_writes_follow_the_measured_requests():
     doubled = {**MEASURED, "requests": {op: 2 * n for op, n in MEASURED["requests"].items()}}
-    before, after = ({l.what: l.usd for l in cost(m)} for m in (MEASURED, doubled))
+    before, after = ({line.what: line.usd for line in cost(m)} for m in (MEASURED, doubled))
     assert abs(after["DynamoDB writes"] - 2 * before["DynamoDB writes"]) < 1e-9
 
 

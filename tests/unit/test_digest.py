@@ -8,9 +8,20 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from chalicelib.domain.digest import (CONTENT_BYTES, DigestConfig, DigestConfigError, Window, away_followers,
-                                      due_window, grid_digest, grids_to_send, mentioned,
-                                      parse_config, redact, window_until)
+from chalicelib.domain.digest import (
+    CONTENT_BYTES,
+    DigestConfig,
+    DigestConfigError,
+    Window,
+    away_followers,
+    due_window,
+    grid_digest,
+    grids_to_send,
+    mentioned,
+    parse_config,
+    redact,
+    window_until,
+)
 from chalicelib.domain.sla import fact_row
 from tests.unit.builders import tiny, tiny_dict
 
@@ -203,7 +214,8 @@ def digest(rows, msgtype="markdown", away=2, places=PLACES):
     ([row("LATE44", "acknowledged", 2, "2026-09-15 10:00", escalations={"1": 1}, yellow={"3": 1},
           red={"3": 2})],
      {"new": 0, "resolved": 0, "open": 1, "overdue": 1},
-     ["**超时督办**", '`LATE44` 环境卫生 · 2号楼1单元 · <font color="warning">超时升级1次 · 黄牌督办1次 · 红牌督办2次</font>'],
+     ["**超时督办**",
+      '`LATE44` 环境卫生 · 2号楼1单元 · <font color="warning">超时升级1次 · 黄牌督办1次 · 红牌督办2次</font>'],
      []),
     # a cancelled case: neither open nor resolved
     ([row("GONE55", "cancelled", 1, "2026-09-20 10:00")], {"new": 1, "resolved": 0, "open": 0, "overdue": 0},

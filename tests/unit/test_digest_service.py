@@ -175,7 +175,7 @@ def test_given_no_setting_when_the_schedule_runs_then_nothing_happens(services, 
 
 
 def test_given_a_broken_setting_when_the_schedule_runs_then_it_fails_loudly(services, digest, setting):
-    setting["raw"] = '{"changmu": {"url": "%s", "hour": 25}}' % URL
+    setting["raw"] = json.dumps({"changmu": {"url": URL, "hour": 25}})
     services.clock.now = at("2026-09-21 08:00")
     with pytest.raises(DigestConfigError, match="changmu.hour"):
         digest.run()

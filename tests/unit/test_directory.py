@@ -6,8 +6,18 @@ from dataclasses import replace
 
 import pytest
 
-from chalicelib.domain.directory import (LEVEL_ROLES, ROLE_NAMES, TEAM_ROLES, Community, Directory,
-                                         DirectoryError, Grid, Member, MemberCategory, Unit)
+from chalicelib.domain.directory import (
+    LEVEL_ROLES,
+    ROLE_NAMES,
+    TEAM_ROLES,
+    Community,
+    Directory,
+    DirectoryError,
+    Grid,
+    Member,
+    MemberCategory,
+    Unit,
+)
 from chalicelib.domain.report import normalize_phone
 from tests.unit.builders import edited, tiny, tiny_dict, tiny_extras
 
@@ -312,7 +322,8 @@ def test_given_teams_volunteers_and_leave_when_round_tripped_through_json_then_e
     ({"from": "2026-12-01T08:30:00+08:00", "to": "2026-12-01T18:00:00+08:00"},
      (DEC_1 + 8.5 * 3600, DEC_1 + 18 * 3600)),
     ({"from": "2026-12-01T00:30:00Z", "to": "2026-12-02"}, (DEC_1 + 8.5 * 3600, DEC_1 + 2 * 86400)),
-    ({"from": "2026-12-01 08:30", "to": "2026-12-01 09:00"}, (DEC_1 + 8.5 * 3600, DEC_1 + 9 * 3600)),   # no offset: Shanghai
+    # no offset: Shanghai
+    ({"from": "2026-12-01 08:30", "to": "2026-12-01 09:00"}, (DEC_1 + 8.5 * 3600, DEC_1 + 9 * 3600)),
     ({"from": DEC_1, "to": DEC_11}, (DEC_1, DEC_11)),                                # epoch seconds
 ], ids=["one-day", "iso-offset", "iso-utc", "naive-is-shanghai", "epoch"])
 def test_given_leave_in_any_accepted_form_when_loaded_then_it_is_the_period(leave, expected):

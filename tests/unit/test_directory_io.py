@@ -1,5 +1,6 @@
-"""Directory import and export (chalicelib/domain/directory_io.py): every kind of problem is
-found, all at once, on the right file and line; YAML and CSV round trips; the audit diff."""
+"""Directory import and export (the package chalicelib/domain/directory_io/): every kind of
+problem is found, all at once, on the right file and line; YAML and CSV round trips; the
+audit diff."""
 from __future__ import annotations
 
 import re
@@ -9,9 +10,19 @@ import pytest
 import yaml
 
 from chalicelib.domain.directory import Community, MemberCategory
-from chalicelib.domain.directory_io import (CSV_FILES, DirectoryImportError, Problem, changes,
-                                            export_csv, export_yaml, is_unchanged, parse, parse_csv,
-                                            parse_yaml, summarize)
+from chalicelib.domain.directory_io import (
+    CSV_FILES,
+    DirectoryImportError,
+    Problem,
+    changes,
+    export_csv,
+    export_yaml,
+    is_unchanged,
+    parse,
+    parse_csv,
+    parse_yaml,
+    summarize,
+)
 from tests.unit.builders import edited, tiny, tiny_dict, tiny_extras, tiny_extras_dict
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -246,7 +257,8 @@ def test_given_away_stairwell_and_building_leaders_then_the_warning_says_level_1
     messages = [w.message for w in parse_yaml(text).warnings]
     assert "stairwell unit b1-1 leader (楼道长) sl (成员sl, away (外出)) is not at home: and no building " \
            "leader at home steps in: level 1 is skipped" in messages
-    assert any(m.startswith("building b1 leader (楼长) bl (成员bl, elderly (年老体弱)) is not at home") for m in messages)
+    assert any(m.startswith("building b1 leader (楼长) bl (成员bl, elderly (年老体弱)) is not at home")
+               for m in messages)
 
 
 def test_given_the_demo_directory_then_it_imports_with_its_two_away_stairwell_leaders_as_warnings(communities):
@@ -255,8 +267,10 @@ def test_given_the_demo_directory_then_it_imports_with_its_two_away_stairwell_le
     parsed = parse_yaml(text, "changmu.yaml")
     assert parsed.community == demo["changmu"]
     assert [(w.line, w.message.split(" is not at home")[0]) for w in parsed.warnings] == [
-        (text.splitlines().index("    leader: m34") + 1, "stairwell unit b02-3 leader (楼道长) m34 (拉姆, away (外出))"),
-        (text.splitlines().index("    leader: m35") + 1, "stairwell unit b11-2 leader (楼道长) m35 (尕藏加, away (外出))"),
+        (text.splitlines().index("    leader: m34") + 1,
+         "stairwell unit b02-3 leader (楼道长) m34 (拉姆, away (外出))"),
+        (text.splitlines().index("    leader: m35") + 1,
+         "stairwell unit b11-2 leader (楼道长) m35 (尕藏加, away (外出))"),
     ]
 
 
@@ -296,8 +310,8 @@ CSV_CASES = [
     ("unknown-area-chief", "community.csv", "area_chief,area", "area_chief,nobody",
      "area chief (片长): unknown member 'nobody'"),
     ("unknown-community-field", "community.csv", "area_chief,area", "area_boss,area", "unknown field 'area_boss'"),
-    ("unknown-column", "members.csv", "id,name,phone,category,lang,roles,leave", "id,name,phon,category,lang,roles,leave",
-     "unknown column 'phon'"),
+    ("unknown-column", "members.csv", "id,name,phone,category,lang,roles,leave",
+     "id,name,phon,category,lang,roles,leave", "unknown column 'phon'"),
     ("too-many-cells", "units.csv", "b1,2,bl", "b1,2,bl,extra", "4 cells, but the header has 3 columns"),
 ]
 
@@ -348,7 +362,8 @@ def _odd_leave(data):
 
 
 VARIANTS = [tiny(), tiny(away=["sl", "bl"], elderly=["k2"]), tiny(lang={"k1": "en"}),
-            Community.from_dict(edited(tiny_dict(), lambda d: d["members"][0].update(roles=["area_chief", "committee"]))),
+            Community.from_dict(edited(tiny_dict(),
+                                       lambda d: d["members"][0].update(roles=["area_chief", "committee"]))),
             tiny_extras(), tiny_extras(away=["sl"]), Community.from_dict(edited(tiny_extras_dict(), _odd_leave))]
 
 
@@ -456,11 +471,13 @@ EXTRAS_YAML_CASES = [
     ("team-twice", "team-patrol", "  mediation_room:", "team mediation_room is given twice (first on line "),
     ("unknown-team-member", "team-patrol-1", "  - nobody", "team patrol_team (巡逻队) member: unknown member 'nobody'"),
     ("team-member-twice", "team-mediation-2", "  - k1", "team mediation_room (暖心调解室): member k1 is listed twice"),
-    ("team-member-not-an-id", "team-mediation-2", "  - {a: 1}", "team mediation_room (暖心调解室): {'a': 1} in members"),
+    ("team-member-not-an-id", "team-mediation-2", "  - {a: 1}",
+     "team mediation_room (暖心调解室): {'a': 1} in members"),
     ("unknown-volunteer", "volunteer-1", "  - nobody", "grid g1 volunteer (党员志愿者): unknown member 'nobody'"),
     ("leave-to-before-from", "leave-to", "    to: '2026-11-30'",
      "member sl: leave to 2026-11-30 is before from 2026-12-01: a period must end after it starts"),
-    ("leave-to-before-from-unquoted", "leave-to", "    to: 2026-11-30", "member sl: leave to 2026-11-30 is before from"),
+    ("leave-to-before-from-unquoted", "leave-to", "    to: 2026-11-30",
+     "member sl: leave to 2026-11-30 is before from"),
     ("leave-same-instant", "leave-to", "    to: '2026-11-30T16:00:00Z'",
      "member sl: leave to 2026-11-30T16:00:00Z is the same instant as from 2026-12-01"),
     ("leave-not-a-date", "leave-from", "  - from: 'next monday'",
@@ -583,7 +600,8 @@ def test_given_csv_without_teams_csv_or_the_new_columns_then_it_reads_as_before(
 
 def test_given_csv_leave_cells_as_a_clerk_types_them_then_they_read():
     files = edit_csv(extras_csv(), "members.csv", "sl,成员sl,+8613900000007,at_home,zh,,2026-12-01/2026-12-10",
-                     'sl,成员sl,+8613900000007,at_home,zh,," 2026-12-01 / 2026-12-10 ；2026-12-20 08:00/2026-12-20 18:00"')
+                     'sl,成员sl,+8613900000007,at_home,zh,,'
+                     '" 2026-12-01 / 2026-12-10 ；2026-12-20 08:00/2026-12-20 18:00"')
     [first, second] = parse_csv(files).community.members["sl"].leave
     assert first == tiny_extras().members["sl"].leave[0]
     assert second == (1796054400.0 + 19 * 86400 + 8 * 3600, 1796054400.0 + 19 * 86400 + 18 * 3600)

@@ -6,8 +6,16 @@ from __future__ import annotations
 import pytest
 
 from chalicelib.domain.directory import Community, Directory, DirectoryError
-from chalicelib.domain.directory_io import (DirectoryImportError, changes, export_csv, export_yaml, parse,
-                                            parse_csv, parse_yaml, summarize)
+from chalicelib.domain.directory_io import (
+    DirectoryImportError,
+    changes,
+    export_csv,
+    export_yaml,
+    parse,
+    parse_csv,
+    parse_yaml,
+    summarize,
+)
 from tests.unit.builders import edited, tiny, tiny_dict
 from tests.unit.test_directory_io import TINY_YAML, csv_line, edit_csv, line_of, retag
 

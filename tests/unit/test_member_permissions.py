@@ -148,7 +148,7 @@ _MATRIX = {
                         ACTS, ACTS, ACTS, ACTS, ACTS, ACTS],
 }
 EXPECTED = {(relation, command): outcome
-            for relation, row in _MATRIX.items() for command, outcome in zip(_COLUMNS, row)}
+            for relation, row in _MATRIX.items() for command, outcome in zip(_COLUMNS, row, strict=False)}
 
 
 def test_the_matrix_has_every_relation_and_every_command():
@@ -240,7 +240,8 @@ def test_a_member_acts_only_through_a_relation_the_case_records(world, relation,
         assert after.to_dict() == before, f"{relation} changed the case with {command!r}"
         # A member is answered in their language; a resident in the one their text reads as.
         langs = [world.member(community, member_id).lang] if member_id else ["zh", "en"]
-        assert answers in ([[]] if expected is SILENCE else [[render(expected, lang, code=case.code)] for lang in langs])
+        assert answers in ([[]] if expected is SILENCE
+                           else [[render(expected, lang, code=case.code)] for lang in langs])
 
 
 # -- 位置: placing an SMS report ------------------------------------------------------------------
@@ -263,7 +264,7 @@ _PLACING = {   # locate, bare-locate
     "triage_holder_on_leave": [ACTS, ACTS],
 }
 PLACING_EXPECTED = {(relation, command): outcome for relation, row in _PLACING.items()
-                    for command, outcome in zip(PLACING_COMMANDS, row)}
+                    for command, outcome in zip(PLACING_COMMANDS, row, strict=False)}
 
 
 @pytest.mark.parametrize("relation,command", sorted(PLACING_EXPECTED),

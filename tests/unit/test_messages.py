@@ -69,8 +69,8 @@ def test_worst_case_parameters_are_the_expected_ones(worst_params):
 def test_every_template_exists_in_both_languages_with_the_same_parameters(template):
     assert set(TEMPLATES[template]) == set(LANGS)
     assert placeholders(TEMPLATES[template]["zh"]) == placeholders(TEMPLATES[template]["en"])
-    assert placeholders(TEMPLATES[template]["zh"]) <= {"code", "community", "location", "category", "role", "by", "holder", "to", "days",
-                                                       "codes", "text", "phone"}
+    assert placeholders(TEMPLATES[template]["zh"]) <= {"code", "community", "location", "category", "role", "by",
+                                                       "holder", "to", "days", "codes", "text", "phone"}
 
 
 @pytest.mark.parametrize("lang", LANGS)
@@ -106,7 +106,8 @@ def test_the_assigned_notice_reads_as_expected():
 
 
 def test_given_an_unknown_language_then_chinese():
-    assert render("resolved", "bo", code=CODE) == render("resolved", "zh", code=CODE) == "事项ABC234已由跟办人办结，您无需再办理。"
+    assert render("resolved", "bo", code=CODE) == render("resolved", "zh", code=CODE) == (
+        "事项ABC234已由跟办人办结，您无需再办理。")
 
 
 def test_given_a_missing_parameter_then_render_fails_loudly():

@@ -17,7 +17,7 @@ import pytest
 
 from chalicelib.bootstrap import load_json
 from chalicelib.domain.case import Case
-from chalicelib.domain.directory import Level, ROLE_NAMES
+from chalicelib.domain.directory import ROLE_NAMES, Level
 from chalicelib.domain.policy import EscalationPolicy, Policies, PolicyBook, PolicyError, Step, parse_limit
 from chalicelib.domain.working_calendar import WorkingCalendar
 

@@ -438,7 +438,8 @@ def test_given_the_previous_holder_replies_after_escalation_then_refused(service
     sweep_and_escalate(services)
     before, sent = snapshot(services, case.code), len(services.sms.sent)
     sms_reply(services, phone(services, "m10"), f"OK {case.code}")
-    assert services.sms.sent[sent:] == [(phone(services, "m10"), f"抱歉，您不是事项{case.code}的当前负责人，无法操作。")]
+    assert services.sms.sent[sent:] == [
+        (phone(services, "m10"), f"抱歉，您不是事项{case.code}的当前负责人，无法操作。")]
     assert snapshot(services, case.code) == before
 
 

@@ -10,8 +10,17 @@ import pytest
 
 from chalicelib.domain.case import REPORTER, Case, Status, TransitionRefused
 from chalicelib.domain.directory import Directory
-from chalicelib.domain.sms_intake import (TRIAGE_TIMER, Placement, await_triage, awaits_place, locate,
-                                          phone_shown, place, remind_triage, snippet)
+from chalicelib.domain.sms_intake import (
+    TRIAGE_TIMER,
+    Placement,
+    await_triage,
+    awaits_place,
+    locate,
+    phone_shown,
+    place,
+    remind_triage,
+    snippet,
+)
 
 STRANGER = "+8613800000000"
 GARANG_NUMBER = "+8613897520100"

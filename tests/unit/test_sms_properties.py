@@ -34,7 +34,7 @@ def full_width(text: str) -> str:
 
 def mixed_case(draw, text: str) -> str:
     flips = draw(st.lists(st.booleans(), min_size=len(text), max_size=len(text)))
-    return "".join(c.lower() if flip else c.upper() for c, flip in zip(text, flips))
+    return "".join(c.lower() if flip else c.upper() for c, flip in zip(text, flips, strict=True))
 
 
 def outcome(text: str):
@@ -199,7 +199,8 @@ def test_any_text_names_no_place_or_a_well_formed_one(text):
 
 @PROPERTY
 @given(building=st.integers(1, 99), unit=st.integers(1, 9), numerals=st.sampled_from(["arabic", "full", "chinese"]),
-       spelled=st.sampled_from(["{b}号楼{u}单元", "{b}栋{u}单元", "{b}號樓{u}單元", "{b}号楼 {u}单元", "{b}号楼，{u}单元"]),
+       spelled=st.sampled_from(["{b}号楼{u}单元", "{b}栋{u}单元", "{b}號樓{u}單元", "{b}号楼 {u}单元",
+                                "{b}号楼，{u}单元"]),
        before=st.sampled_from(["", "我家", "请问，", "住在"]), after=st.sampled_from(["", "楼道灯坏了", "，漏水"]))
 def test_building_and_unit_are_found_however_the_numbers_are_written(building, unit, numerals, spelled, before, after):
     write = {"arabic": str, "full": lambda n: full_width(str(n)), "chinese": chinese}[numerals]

@@ -107,7 +107,8 @@ def test_given_an_unknown_place_then_the_triage_member_gets_it_and_sets_it(servi
 
     case = only_case(services)
     assert (case.status, case.location, case.holder) == (Status.RECEIVED, "changmu", "m09")
-    assert services.sms.to(triage) == [f"短信报事{case.code}，13800000001：楼道灯坏了好几天了。请回复“位置 {case.code} 楼号-单元”"]
+    assert services.sms.to(triage) == [f"短信报事{case.code}，13800000001：楼道灯坏了好几天了。"
+                                       f"请回复“位置 {case.code} 楼号-单元”"]
     assert case.code in services.sms.to(STRANGER)[0]          # the resident has the code already
 
     assert text_in(services, triage, f"位置 {case.code} 3-2") == "locate"

@@ -10,8 +10,18 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from chalicelib.domain.sla import fact_row
-from chalicelib.domain.weekly import (InvalidWeek, Week, WeeklyConfigError, build_report, due_week, duration,
-                                      listed, parse_config, render_html, summary_markdown)
+from chalicelib.domain.weekly import (
+    InvalidWeek,
+    Week,
+    WeeklyConfigError,
+    build_report,
+    due_week,
+    duration,
+    listed,
+    parse_config,
+    render_html,
+    summary_markdown,
+)
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 WEEK = Week.parse("2026-W47")                                  # Monday 16 to Sunday 22 November 2026

@@ -1,0 +1,32 @@
+"""The e2e tests' shared fixtures: the demo directory's members, and one local stack per
+module for the tests through the gateways (with the local stage's demo secrets)."""
+from __future__ import annotations
+
+import pytest
+
+from tests.e2e.test_local_stack import ROOT, LocalStack
+
+
+@pytest.fixture(scope="module")
+def members():
+    import yaml
+
+    data = yaml.safe_load((ROOT / "data/directory/changmu.yaml").read_text(encoding="utf-8"))
+    return {m["id"]: m for m in data["members"]}, data
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    with pytest.MonkeyPatch.context() as patch:
+        # The local stage's demo secrets from .chalice/config.json, not a shell's own.
+        for variable in ("GRIDLOOP_TWILIO_AUTH_TOKEN", "GRIDLOOP_TWILIO_WEBHOOK_URL",
+                         "GRIDLOOP_TENCENT_CALLBACK_TOKEN"):
+            patch.delenv(variable, raising=False)
+        # Each test here follows its own report to one stairwell leader, on real time: with
+        # bundling on, the next report's assignment would wait out the last one's two minutes.
+        patch.setenv("GRIDLOOP_BUNDLE_SECONDS", "0")
+        local = LocalStack(time_scale=1, log_dir=tmp_path_factory.mktemp("gateways"))
+    try:
+        yield local
+    finally:
+        local.stop()
