@@ -122,35 +122,18 @@ ENGINES = ("local", "moto")
 def aws_emulator(settings: dict[str, Any]) -> Iterator[None]:
     """moto server, for the queues and topics, in a process of its own (devstack.moto_process)
     on 127.0.0.1, running for as long as the stack does."""
-    import subprocess
+    from devstack.processes import answers, spawn, stop
 
-    from devstack.dynamodb_local import die_with_parent
-
-    process = subprocess.Popen([sys.executable, "-m", "devstack.moto_process", str(settings["aws_port"])],
-                               cwd=ROOT, stdin=subprocess.DEVNULL,
-                               preexec_fn=die_with_parent if sys.platform.startswith("linux") else None)
+    process = spawn([sys.executable, "-m", "devstack.moto_process", str(settings["aws_port"])], cwd=ROOT)
     try:
         deadline = time.monotonic() + 60
-        while not _answers(settings["aws_port"]):
+        while not answers(settings["aws_port"]):
             if process.poll() is not None or time.monotonic() > deadline:
                 raise SystemExit(f"moto server did not start on {HOST}:{settings['aws_port']}")
             time.sleep(0.1)
         yield
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-def _answers(port: int) -> bool:
-    import socket
-
-    with contextlib.suppress(OSError), socket.create_connection((HOST, port), timeout=0.5):
-        return True
-    return False
+        stop(process)
 
 
 @contextlib.contextmanager

