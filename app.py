@@ -40,6 +40,28 @@ def get_report(id_or_code):
     return handlers.get_report(id_or_code)
 
 
+# The residents' web pages (docs/web.md): the report form, its answer, a report's status page
+# and their stylesheet, as HTML. Their templates and catalogues are read on their first request.
+@app.route("/", methods=["GET"], **ANY_CONTENT)
+def report_page():
+    return handlers.report_page(app.current_request)
+
+
+@app.route("/", methods=["POST"], **ANY_CONTENT)
+def submit_report_page():
+    return handlers.submit_report_page(app.current_request)
+
+
+@app.route("/r/{code}", methods=["GET"], **ANY_CONTENT)
+def status_page(code):
+    return handlers.status_page(app.current_request, code)
+
+
+@app.route("/static/site.css", methods=["GET"], **ANY_CONTENT)
+def stylesheet():
+    return handlers.stylesheet(app.current_request)
+
+
 # The OpenAPI document of the routes above (chalicelib/data/openapi.json); /dev/* are not in it.
 @app.route("/openapi.json", methods=["GET"], **ANY_CONTENT)
 def openapi():

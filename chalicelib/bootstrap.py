@@ -254,6 +254,14 @@ class Container:
                              self.clock, limits=self.config.report_limits, telemetry=self.telemetry)
 
     @cached_property
+    def lookups(self):
+        """Look-ups by code on the residents' status page, limited per source address on the
+        contacts table (services.lookups)."""
+        from chalicelib.adapters.admission import DynamoQuotas
+        from chalicelib.services.lookups import CaseLookups
+        return CaseLookups(self.cases, DynamoQuotas(self.contacts_model), self.config.lookup_limits, self.clock)
+
+    @cached_property
     def notices(self):
         from chalicelib.services.notices import NoticeDelivery
         return NoticeDelivery(self.cases, self.sms, self.directory, self.categories, self.clock,

@@ -4,9 +4,10 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from chalicelib.domain.admission import ReportLimits
+from chalicelib.domain.admission import LookupLimits, ReportLimits
 
 _LIMITS = ReportLimits()     # the defaults
+_LOOKUPS = LookupLimits()
 
 
 def stage() -> str:
@@ -36,6 +37,9 @@ class Config:
     reports_per_phone: int = _LIMITS.per_phone
     reports_per_ip: int = _LIMITS.per_ip
     report_window_seconds: float = _LIMITS.window
+    # Look-ups by code on the residents' status page (GET /r/{code}) from one source address,
+    # per window of the same length (domain.admission.LookupLimits); 0: no limit.
+    lookups_per_ip: int = _LOOKUPS.per_ip
     # The local stack's tables, when another engine than the emulator holds them (DynamoDB
     # Local, under `make run`); None: endpoint_url's, as in AWS.
     dynamodb_endpoint_url: str | None = None
@@ -57,6 +61,7 @@ class Config:
             reports_per_phone=int(env.get("GRIDLOOP_REPORTS_PER_PHONE", _LIMITS.per_phone)),
             reports_per_ip=int(env.get("GRIDLOOP_REPORTS_PER_IP", _LIMITS.per_ip)),
             report_window_seconds=float(env.get("GRIDLOOP_REPORT_WINDOW_SECONDS", _LIMITS.window)),
+            lookups_per_ip=int(env.get("GRIDLOOP_LOOKUPS_PER_IP", _LOOKUPS.per_ip)),
             dynamodb_endpoint_url=env.get("GRIDLOOP_DYNAMODB_ENDPOINT") or None,
         )
 
@@ -67,6 +72,10 @@ class Config:
     @property
     def report_limits(self) -> ReportLimits:
         return ReportLimits(self.reports_per_phone, self.reports_per_ip, self.report_window_seconds)
+
+    @property
+    def lookup_limits(self) -> LookupLimits:
+        return LookupLimits(self.lookups_per_ip, self.report_window_seconds)
 
     def name(self, purpose: str) -> str:
         return resource_name(purpose, self.stage)

@@ -2,7 +2,9 @@
 
 HTTP: decode and check the request, call a service, shape the answer. Errors are
 `{"error": {"code", "message", "field"}}` with a 4xx status; a failure of ours is
-a 503, never an unexplained 500. Queues: partial batch responses (chalicelib.sqs_batch).
+a 503, never an unexplained 500. The residents' web pages (chalicelib.web, imported by
+their routes only) answer HTML the same way: a page for every refusal, a 503 page for a
+failure of ours. Queues: partial batch responses (chalicelib.sqs_batch).
 """
 from __future__ import annotations
 
@@ -225,6 +227,115 @@ def _decode_body(request: Any) -> Any:
         return json.loads(text)
     except (ValueError, RecursionError):
         raise HttpError(400, "invalid_json", "the body is not valid JSON") from None
+
+
+# -- the residents' web pages (docs/web.md) -----------------------------------------
+# chalicelib.web renders them (Jinja2 and Babel, imported here on a page's first request, never
+# at cold start); these read the request for it and turn its Page into the HTTP answer.
+UNAVAILABLE_PAGE = ("<!DOCTYPE html><html lang=\"zh-CN\"><meta charset=\"utf-8\">"
+                    "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+                    "<title>暂时无法受理 Unavailable</title><h1>抱歉，请稍后再试</h1>"
+                    "<p>现在暂时无法受理，请过几分钟再试。急事请直接打电话给网格员或社区办公室。</p>"
+                    "<p lang=\"en\">We cannot take this right now. Please try again in a few minutes.</p></html>")
+# What a body that cannot be read becomes: the page that says so (web/templates/problem.html).
+PAGE_PROBLEMS = {400: "unreadable", 413: "too_large", 415: "wrong_type"}
+
+
+def _paged(handler):
+    """A page route: the handler's Page, or a page that says what went wrong: the body's
+    refusal (HttpError: 400, 413, 415) or, for a failure of ours, a 503 page (logged as
+    _answered logs it); if even that page cannot be made, a fixed one."""
+    def run(request: Any, *args: Any) -> Response:
+        with _invocation("api_handler"):
+            try:
+                return _html(handler(request, *args))
+            except HttpError as error:
+                return _safe_page(request, error.status, PAGE_PROBLEMS.get(error.status))
+            except Exception as error:
+                from chalicelib.domain.privacy import scrub
+                log.error("page failed: %s: %s\n%s", type(error).__name__, scrub(str(error)),
+                          "".join(traceback.format_tb(error.__traceback__)).rstrip())
+                return _safe_page(request, 503, "unavailable")
+    return run
+
+
+def _html(page: Any) -> Response:
+    return Response(body=page.body, status_code=page.status, headers=page.headers)
+
+
+def _safe_page(request: Any, status: int, kind: str | None) -> Response:
+    try:
+        from chalicelib.web import pages
+        return _html(pages.problem(_page_request(request), status, kind))
+    except Exception as error:     # the templates themselves: the fixed page, never a 500
+        log.error("problem page failed: %s", type(error).__name__)
+        return Response(body=UNAVAILABLE_PAGE, status_code=503,
+                        headers={"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store"})
+
+
+def _page_request(request: Any) -> Any:
+    from chalicelib.web.pages import PageRequest
+
+    params = request.query_params or {}
+    query = {name: params[name] for name in params}
+    headers = request.headers
+    return PageRequest(query=query, cookie_lang=_cookie(headers.get("cookie"), "lang"),
+                       accept_language=headers.get("accept-language"), base=_base_path(request),
+                       source_ip=((request.context or {}).get("identity") or {}).get("sourceIp") or None)
+
+
+def _cookie(header: str | None, name: str) -> str | None:
+    for part in (header or "").split(";")[:50]:
+        key, _, value = part.strip().partition("=")
+        if key == name:
+            return value.strip().strip('"')[:35] or None
+    return None
+
+
+def _base_path(request: Any) -> str:
+    """The part of the URL in front of our routes: API Gateway's stage ("/api"), which its
+    own path has and the route's does not; "" locally. The pages' links start with it."""
+    full = (request.context or {}).get("path") or ""
+    route = request.to_original_event().get("path") or full
+    base = full[: len(full) - len(route)].rstrip("/") if route and full.endswith(route) else ""
+    return base if base.startswith("/") and "//" not in base and all(c.isprintable() for c in base) else ""
+
+
+def _form_fields(request: Any) -> dict[str, str]:
+    """The form's fields: a form post only (415 otherwise), under the body limit (413), UTF-8
+    with no field given twice (400), as POST /reports reads a form."""
+    raw = request.raw_body or b""
+    if len(raw) > MAX_BODY_BYTES:
+        raise HttpError(413, "body_too_large", f"the body is larger than {MAX_BODY_BYTES} bytes")
+    content_type = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
+    if content_type not in FORM_TYPES:
+        raise HttpError(415, "unsupported_media_type", "send application/x-www-form-urlencoded")
+    return _decode_body(request)
+
+
+@_paged
+def report_page(request: Any) -> Any:
+    from chalicelib.web import pages
+    return pages.report_page(container(), _page_request(request))
+
+
+@_paged
+def submit_report_page(request: Any) -> Any:
+    from chalicelib.web import pages
+    fields = _form_fields(request)
+    return pages.submit_report(container(), _page_request(request), fields)
+
+
+@_paged
+def status_page(request: Any, code: str) -> Any:
+    from chalicelib.web import pages
+    return pages.status_page(container(), _page_request(request), code)
+
+
+@_paged
+def stylesheet(request: Any) -> Any:
+    from chalicelib.web import pages
+    return pages.stylesheet(_page_request(request))
 
 
 # -- SMS gateways --------------------------------------------------------------------

@@ -230,6 +230,7 @@ def serve(settings: dict[str, Any], tables: str) -> int:
         return listen(settings, app, container, workers, stop, banner=lambda base: f"""
 gridloop local stack is up (stage local, time scale {settings['time_scale']:g}, sweep every {sweep:g}s)
   HTTP API       {base}   (GET /health /categories /grid /reports/CODE, POST /reports; described by GET /openapi.json)
+  web pages      {base}/   (the residents' report page; a report's status at {base}/r/CODE)
   dev routes     {base}/dev/outbox   {base}/dev/sms   {base}/dev/sns/sms
 {gateway_lines(base)}
   AWS emulator   {endpoint}   (moto: queues and topics; gridloop-local-*: {len(created)} resources created)

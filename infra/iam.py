@@ -99,6 +99,7 @@ POLICIES: dict[str, tuple[Grant, ...]] = {
         Grant("CaseById", ("dynamodb:Query",), (index("cases", "by-id"),)),
         # A new report's admission, in its own TransactWriteItems (adapters.admission): the
         # sender's quota counted on contacts, and a condition that it is not on the block list.
+        # The status page's look-ups are counted on contacts too (adapters.admission.DynamoQuotas).
         Grant("ReportQuotas", ("dynamodb:UpdateItem",), (table("contacts"),)),
         Grant("BlockList", ("dynamodb:ConditionCheckItem",), (table("blocklist"),)),
         Grant("Queues", ("sqs:GetQueueUrl", "sqs:SendMessage"), (queue("intake"), queue("sms-inbound"))),

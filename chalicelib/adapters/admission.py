@@ -11,6 +11,9 @@ refused report counts nothing, and a counted one is stored.
 The block list, `gridloop-{stage}-blocklist`, is keyed by `sender`: "phone:<phone_key>"
 or "ip:<ip_key>" (domain.privacy.sender_key), never the number or address; an item
 also keeps what an operator needs to recognise it (masked), why, who and when.
+
+`DynamoQuotas` counts what is limited outside a report's write (the status page's look-ups
+by code) on the same contacts table, with the same conditional add, one UpdateItem each.
 """
 from __future__ import annotations
 
@@ -19,12 +22,12 @@ import uuid
 from typing import Any
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
-from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, TransactWriteError
+from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, TransactWriteError, UpdateError
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.adapters.dynamo import is_condition_failure, table_meta
-from chalicelib.domain.admission import Admission, Blocked, RateLimited
+from chalicelib.domain.admission import Admission, Blocked, Quota, RateLimited
 from chalicelib.services.ports import CodeTaken
 
 CONFLICT_RETRIES = 3     # another report from the same sender in the same instant
@@ -83,6 +86,26 @@ class DynamoBlockList:
         rows = [{"sender": r.sender, "kind": r.kind, "shown": r.shown, "note": r.note, "actor": r.actor,
                  "created_at": float(r.created_at)} for r in self._model.scan(consistent_read=True)]
         return sorted(rows, key=lambda row: (row["created_at"], row["sender"]))
+
+
+class DynamoQuotas:
+    """Quotas (services.ports) on the contacts table: the window's item gets one more while
+    it is below the limit, in one conditional UpdateItem; the table's TTL removes it."""
+
+    def __init__(self, counter_model: type[Model]):
+        self._model = counter_model
+
+    def take(self, quota: Quota) -> bool:
+        model = self._model
+        try:
+            model(quota.counter).update(
+                actions=[model.count.add(1), model.expires_at.set(quota.expires_at)],
+                condition=model.count.does_not_exist() | (model.count < quota.limit))
+        except UpdateError as error:
+            if is_condition_failure(error):
+                return False
+            raise
+        return True
 
 
 def add_admitted(case_record: Model, admission: Admission, counter_model: type[Model],

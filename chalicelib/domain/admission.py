@@ -15,6 +15,10 @@ number or address itself, in the tables and in the logs.
 A redelivered report (the same Idempotency-Key, the same inbound SMS) finds the report it
 made and counts nothing: the count goes in the same all-or-nothing write as the report.
 Reports typed into the console by an operator are not limited.
+
+Looking a report up by its code on the residents' status page (`GET /r/{code}`) is limited
+the same way, per source address (`LookupLimits`, `lookup_quota`): a counter of its own in
+the same table, so that codes cannot be enumerated. Every look-up counts, found or not.
 """
 from __future__ import annotations
 
@@ -27,6 +31,12 @@ from .privacy import sender_key
 class ReportLimits:
     per_phone: int = 5         # new reports from one phone per window; 0: no limit
     per_ip: int = 60           # ... from one source address (many phones share one behind CGNAT)
+    window: float = 3600.0     # seconds
+
+
+@dataclass(frozen=True)
+class LookupLimits:
+    per_ip: int = 120          # status-page look-ups from one source address per window; 0: no limit
     window: float = 3600.0     # seconds
 
 
@@ -69,6 +79,14 @@ def admission_for(limits: ReportLimits, now: float, phone: str | None = None,
     return Admission(tuple(sender for sender, _ in senders), quotas, now)
 
 
+def lookup_quota(limits: LookupLimits, now: float, ip: str | None) -> Quota | None:
+    """The count one look-up by code takes from its source address; None: not limited."""
+    if not ip or limits.per_ip <= 0:
+        return None
+    sender, number = sender_key(ip=ip), int(now // limits.window)
+    return Quota(sender, f"{sender}#lookups#{number}", limits.per_ip, limits.window, (number + 1) * limits.window)
+
+
 class NotAdmitted(Exception):
     """The report was not made; nothing was written."""
 
@@ -88,7 +106,7 @@ class Blocked(NotAdmitted):
 
 class RateLimited(NotAdmitted):
     def __init__(self, quota: Quota, now: float):
-        super().__init__(quota.sender, f"{quota.sender} has had {quota.limit} new reports "
-                                       f"within {quota.window:g} s")
+        what = "look-ups" if "#lookups#" in quota.counter else "new reports"
+        super().__init__(quota.sender, f"{quota.sender} has had {quota.limit} {what} within {quota.window:g} s")
         self.limit, self.window = quota.limit, quota.window
         self.retry_after = max(1, int(quota.ends_at - now + 0.999))

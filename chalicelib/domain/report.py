@@ -93,6 +93,32 @@ def validate(payload: Any, directory: Directory, categories: Mapping[str, Any],
                          phone, values["name"], priority, lang)
 
 
+def problems(payload: Mapping[str, Any], directory: Directory, categories: Mapping[str, Any]) -> list[InvalidReport]:
+    """Every fault `validate` finds, not only the first, for a form that shows them all at
+    once: `validate` again with each faulty field replaced by a stand-in it accepts (or left
+    out, if optional), until it accepts the rest. The same checks, order and messages as
+    `validate`; nothing but `validate` decides. Empty when the payload is valid."""
+    stand_ins = {"category": next(iter(categories), None),
+                 "location": next((loc.code for loc in directory.locations()), None),
+                 "description": "-"}
+    trial, found = dict(payload), []
+    for _ in range(len(payload) + len(REQUIRED) + len(OPTIONAL) + 1):
+        try:
+            validate(trial, directory, categories)
+            break
+        except InvalidReport as error:
+            if any(e.field == error.field for e in found):
+                break          # its stand-in did not get past it (an empty directory): its first fault stands
+            found.append(error)
+            if error.field is None:
+                break          # the request as a whole
+            if error.code != "unknown_field" and stand_ins.get(error.field) is not None:
+                trial[error.field] = stand_ins[error.field]
+            else:
+                trial.pop(error.field, None)
+    return found
+
+
 def normalize_phone(raw: str) -> str:
     """E.164 form; numbers without a country code are taken as Chinese."""
     import phonenumbers  # lazily: its metadata is only needed when a phone is given

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from chalicelib.domain.admission import Admission
+from chalicelib.domain.admission import Admission, Quota
 from chalicelib.domain.case import Case
 from chalicelib.domain.directory import Directory
 
@@ -197,3 +197,11 @@ class BlockList(Protocol):
 
     def blocked(self, sender: str) -> bool:
         """Whether a sender ("phone:<key>" / "ip:<key>", domain.privacy.sender_key) is on it."""
+
+
+class Quotas(Protocol):
+    """Fixed-window counts outside a report's own write: the status page's look-ups."""
+
+    def take(self, quota: Quota) -> bool:
+        """Count one more against `quota` (domain.admission); False, counting nothing, when
+        its window already has `quota.limit`."""

@@ -6,7 +6,9 @@ over exactly the form that is sent, and half of the Tencent callbacks carry the 
 the generated payloads then reach the parsers behind the checks. The other half keep what was
 generated, and must get a 403. In the same way half of the generated reports name a real
 category and place (so that the other fields reach validation and storage), and half of the
-report lookups ask for a report that exists (so that its public view is checked).
+report lookups ask for a report that exists (so that its public view is checked). The same for
+the residents' pages: half of the report form's posts name a real building and category, half
+of the status pages ask for the report that exists.
 """
 from __future__ import annotations
 
@@ -29,6 +31,7 @@ TWILIO_TOKEN = os.environ.get("GRIDLOOP_TWILIO_AUTH_TOKEN", "")
 TENCENT_TOKEN = os.environ.get("GRIDLOOP_TENCENT_CALLBACK_TOKEN", "")
 EXISTING_CODE = os.environ.get("GRIDLOOP_FUZZ_CODE", "")      # a report the test made first
 REAL_FIELDS = {"category": "sanitation", "location": "changmu-03-2"}
+REAL_FORM = {"category": "sanitation", "building": "changmu-03", "unit": "unknown", "community": "changmu"}
 
 
 def half(value: object) -> bool:
@@ -65,3 +68,7 @@ def before_call(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
         case.body = {**case.body, **{k: v for k, v in REAL_FIELDS.items() if k in case.body}}
     elif case.path == "/reports/{id_or_code}" and EXISTING_CODE and half(case.path_parameters):
         case.path_parameters = {**case.path_parameters, "id_or_code": EXISTING_CODE}
+    elif case.path == "/" and case.method.upper() == "POST" and isinstance(case.body, dict) and half(case.body):
+        case.body = {**case.body, **{k: v for k, v in REAL_FORM.items() if k in case.body}}
+    elif case.path == "/r/{code}" and EXISTING_CODE and half(case.path_parameters):
+        case.path_parameters = {**case.path_parameters, "code": EXISTING_CODE}

@@ -11,10 +11,11 @@ from urllib.parse import urlencode
 import pytest
 
 from chalicelib import handlers
-from chalicelib.domain.admission import ReportLimits
+from chalicelib.domain.admission import LookupLimits, ReportLimits
 from chalicelib.domain.privacy import sender_key
 from tests.functional.conftest import post_report, report, run_queue
 from tests.functional.test_sms_gateways import post_tencent, post_twilio, tencent_reply, twilio_params
+from tests.functional.test_web_pages import page_form, post_page
 
 DOCUMENT = json.loads((Path(__file__).resolve().parents[2] / "chalicelib/data/openapi.json").read_text(
     encoding="utf-8"))
@@ -72,6 +73,12 @@ def twilio(client, text: str = "收到 AP3ZUM", **kwargs):
     return post_twilio(client, twilio_params(RESIDENT, text), **kwargs)
 
 
+def break_the_stylesheet(monkeypatch) -> None:
+    from chalicelib.web import templates
+
+    monkeypatch.setattr(templates, "static", fail)
+
+
 # (method, documented path, status, how to get it: (client, stack, monkeypatch) -> response)
 REQUESTS = [
     ("GET", "/health", 200, lambda c, s, m: c.http.get("/health")),
@@ -106,6 +113,29 @@ REQUESTS = [
     ("GET", "/reports/{id_or_code}", 404, lambda c, s, m: c.http.get("/reports/NOSUCH")),
     ("GET", "/reports/{id_or_code}", 503, lambda c, s, m: (
         break_the_container(m), c.http.get("/reports/AP3ZUM"))[1]),
+    ("GET", "/", 200, lambda c, s, m: c.http.get("/")),
+    ("GET", "/", 200, lambda c, s, m: c.http.get("/?community=garang&lang=en")),
+    ("GET", "/", 404, lambda c, s, m: c.http.get("/?community=nowhere")),
+    ("GET", "/", 503, lambda c, s, m: (break_the_container(m), c.http.get("/"))[1]),
+    ("POST", "/", 200, lambda c, s, m: post_page(c, page_form())),
+    ("POST", "/", 400, lambda c, s, m: post_page(c, page_form(category="", description=""))),
+    ("POST", "/", 400, lambda c, s, m: post_page(c, b"description=%FF&community=changmu")),
+    ("POST", "/", 403, lambda c, s, m: (
+        s.blocklist.add(sender_key(phone="+8613700000413"), "+86137****0413", None, None, 0.0),
+        post_page(c, page_form(phone="+8613700000413")))[1]),
+    ("POST", "/", 413, lambda c, s, m: post_page(c, page_form(description="x" * 70_000))),
+    ("POST", "/", 415, lambda c, s, m: post_page(c, json.dumps(report()), content_type="application/json")),
+    ("POST", "/", 429, lambda c, s, m: (
+        m.setattr(s.intake, "_limits", ReportLimits(per_phone=1)),
+        post_page(c, page_form(phone="+8613700000430")), post_page(c, page_form(phone="+8613700000430")))[2]),
+    ("POST", "/", 503, lambda c, s, m: (break_the_container(m), post_page(c, page_form()))[1]),
+    ("GET", "/r/{code}", 200, lambda c, s, m: c.http.get(f"/r/{routed_code(c, s).lower()}")),
+    ("GET", "/r/{code}", 404, lambda c, s, m: c.http.get("/r/NOSUCH")),
+    ("GET", "/r/{code}", 429, lambda c, s, m: (
+        m.setattr(s.lookups, "_limits", LookupLimits(per_ip=1)), c.http.get("/r/NOSUCH"), c.http.get("/r/NOSUCH"))[2]),
+    ("GET", "/r/{code}", 503, lambda c, s, m: (break_the_container(m), c.http.get("/r/AP3ZUM"))[1]),
+    ("GET", "/static/site.css", 200, lambda c, s, m: c.http.get("/static/site.css")),
+    ("GET", "/static/site.css", 503, lambda c, s, m: (break_the_stylesheet(m), c.http.get("/static/site.css"))[1]),
     ("POST", "/sms/twilio", 200, lambda c, s, m: twilio(c)),
     ("POST", "/sms/twilio", 400, lambda c, s, m: post_twilio(c, [("From", RESIDENT)])),
     ("POST", "/sms/twilio", 400, lambda c, s, m: twilio(c, "灯" * 1601)),

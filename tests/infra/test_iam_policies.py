@@ -102,6 +102,12 @@ def run_every_flow(client, stack, recorder, clock, patch) -> None:
     code, case_id = first.json_body["code"], first.json_body["id"]
     assert client.http.get(f"/reports/{code}").status_code == 200
     assert client.http.get(f"/reports/{case_id}").status_code == 200             # by id: the by-id index
+    # the residents' pages: the form, its report (the same intake), the status page's counted look-up
+    assert client.http.get("/?community=changmu").status_code == 200
+    form = "key=web-" + "0" * 32 + "&building=changmu-05&unit=1&category=sanitation&description=x"
+    assert client.http.post("/", headers={"Content-Type": "application/x-www-form-urlencoded"},
+                            body=form).status_code == 200
+    assert client.http.get(f"/r/{code}").status_code == 200
 
     # -- case_worker: routes it (twice queued: the second finds it routed), a console report,
     # a malformed message (dead-lettered), one whose SMS fails (retried later)

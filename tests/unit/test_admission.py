@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.domain.admission import Quota, RateLimited, ReportLimits, admission_for
+from chalicelib.domain.admission import LookupLimits, Quota, RateLimited, ReportLimits, admission_for, lookup_quota
 from chalicelib.domain.privacy import masked, redact, sender_key
 
 PHONE, IP = "+8613800138000", "203.0.113.7"
@@ -67,3 +67,16 @@ def test_a_sender_key_is_a_stable_pseudonym_that_tells_phones_from_addresses():
     assert sender_key(ip="203.0.113.7 ") == sender_key(ip=IP)
     with pytest.raises(ValueError):
         sender_key()
+
+
+def test_a_look_up_counts_against_its_address_in_a_counter_of_its_own():
+    quota = lookup_quota(LookupLimits(120, 3600), NOW, IP)
+    assert quota.counter == f"{sender_key(ip=IP)}#lookups#497222" and quota.limit == 120
+    assert quota.counter != admission_for(ReportLimits(), NOW, ip=IP).quotas[0].counter
+    refused = RateLimited(quota, NOW)
+    assert "120 look-ups within 3600 s" in str(refused) and IP not in str(refused) and not refused.by_phone
+
+
+@pytest.mark.parametrize("limits, ip", [(LookupLimits(0, 3600), IP), (LookupLimits(120, 3600), None)])
+def test_a_look_up_without_a_limit_or_an_address_counts_nothing(limits, ip):
+    assert lookup_quota(limits, NOW, ip) is None

@@ -23,7 +23,12 @@ ALLOWED = {
     # The handlers are the HTTP edge: a gateway's webhook (its signature, its payload) is read
     # there by the gateway's own adapter before the message is handed to a service.
     "handlers": {"services", "domain", "bootstrap", "config", "observability", "sqs_batch",
-                 "adapters.sms_gateways"},
+                 "adapters.sms_gateways", "web"},
+    # The residents' web pages: the HTTP edge too, beside the handlers, which read each request for
+    # them and hand over. They render what the services answer and call the services the JSON
+    # routes call (intake, look-ups): never an adapter, never the composition root (the handlers
+    # pass its services in), never the handlers. Jinja2 and Babel are imported in here only.
+    "web": {"services", "domain"},
     # Shared by the handlers: the batch response and the log/metric set-up, no adapter.
     "sqs_batch": {"domain", "services"},
     "observability": {"services.telemetry"},
@@ -119,6 +124,24 @@ def test_each_module_imports_only_the_layers_below_it(module):
 def test_the_domain_and_services_import_no_aws_or_web_framework(module):
     used = sorted({name for name, _ in imports_of(module) if name.split(".")[0] in FRAMEWORKS})
     assert not used, f"{module} imports {used}: that belongs in an adapter"
+
+
+@pytest.mark.parametrize("module", [m for m in LAYERED if layer_of(m) == "web"])
+def test_the_web_pages_import_no_aws_or_http_framework(module):
+    # They return a Page; the handlers make it a Chalice Response.
+    used = sorted({name for name, _ in imports_of(module) if name.split(".")[0] in FRAMEWORKS})
+    assert not used, f"{module} imports {used}"
+
+
+PAGE_LIBRARIES = ("jinja2", "babel")
+
+
+def test_only_the_web_pages_import_the_template_engine_and_babel():
+    # `import app` stays lean: tests/unit/test_web_i18n.py checks it in a fresh interpreter.
+    users = sorted(m for m in MODULES if layer_of(m) != "web" and any(
+        name.split(".")[0] in PAGE_LIBRARIES for name, _ in imports_of(m)))
+    assert users == [], users
+    assert any(name.split(".")[0] == "jinja2" for name, _ in imports_of("chalicelib.web.templates"))
 
 
 def test_app_hands_every_route_and_event_to_the_handlers():

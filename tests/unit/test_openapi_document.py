@@ -61,17 +61,35 @@ def test_path_parameters_are_named_as_in_the_route(document):
             assert declared == in_path, (method, path)
 
 
+# The residents' web pages (handlers._paged): HTML for every answer, errors included.
+PAGES = {("/", "get"), ("/", "post"), ("/r/{code}", "get"), ("/static/site.css", "get")}
+
+
 def test_every_operation_documents_the_503_and_every_error_uses_the_error_shape(document):
-    """_guarded turns any failure of ours into a 503 with the error shape: every route can answer it."""
+    """_guarded turns any failure of ours into a 503 with the error shape: every route can answer it.
+    The pages' _paged does the same with an HTML page, and their refusals are pages too."""
     responses = document["components"]["responses"]
     for path, item in document["paths"].items():
         for method, operation in item.items():
             assert "503" in operation["responses"], (method, path)
             for status, response in operation["responses"].items():
                 response = responses[response["$ref"].rsplit("/", 1)[1]] if "$ref" in response else response
-                if status.startswith("4"):
+                if (path, method) in PAGES and status[0] in "45":
+                    assert set(response["content"]) == {"text/html"}, (method, path, status)
+                elif status.startswith("4"):
                     schema = response["content"]["application/json"]["schema"]
                     assert schema == {"$ref": "#/components/schemas/Error"}, (method, path, status)
+
+
+def test_the_pages_are_documented_as_html_with_their_statuses(document):
+    paths = document["paths"]
+    assert PAGES <= documented_operations(document)
+    for path, method in PAGES - {("/static/site.css", "get")}:
+        assert set(paths[path][method]["responses"]["200"]["content"]) == {"text/html"}, (method, path)
+    assert set(paths["/"]["post"]["responses"]) == {"200", "400", "403", "413", "415", "429", "503"}
+    assert set(paths["/r/{code}"]["get"]["responses"]) == {"200", "404", "429", "503"}
+    assert set(paths["/"]["post"]["requestBody"]["content"]) == {"application/x-www-form-urlencoded"}
+    assert set(paths["/static/site.css"]["get"]["responses"]["200"]["content"]) == {"text/css"}
 
 
 def test_post_reports_takes_json_and_forms_and_an_idempotency_key(document):

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from chalicelib.bootstrap import load_json
-from chalicelib.domain.report import MAX_DESCRIPTION, MAX_NAME, InvalidReport, ReportRequest, validate
+from chalicelib.domain.report import MAX_DESCRIPTION, MAX_NAME, InvalidReport, ReportRequest, problems, validate
 
 CATEGORIES = {c["code"]: c for c in load_json("categories.json")["categories"]}
 
@@ -142,3 +142,30 @@ def test_given_a_lang_then_the_fingerprint_tells_it_apart_and_chinese_keeps_the_
     plain = ReportRequest("changmu", "stairwell_light", "changmu-01-1", "楼道灯坏了")
     assert validate(body(lang="zh"), directory, CATEGORIES).fingerprint() == plain.fingerprint()
     assert validate(body(lang="en"), directory, CATEGORIES).fingerprint() != plain.fingerprint()
+
+
+# -- problems(): every fault at once, for the report form ------------------------------------
+def test_given_several_faults_then_problems_lists_each_in_validates_order_with_validates_words(directory):
+    payload = body(category="", location="changmu-99", description="x" * (MAX_DESCRIPTION + 1), phone="call me")
+
+    found = problems(payload, directory, CATEGORIES)
+
+    assert [(e.code, e.field) for e in found] == [("missing_field", "category"), ("unknown_location", "location"),
+                                                 ("too_long", "description"), ("invalid_phone", "phone")]
+    assert found[0].message == rejected(directory, payload).message      # the first is validate's own
+
+
+def test_given_a_valid_report_then_problems_finds_none(directory):
+    assert problems(body(phone="13912345678"), directory, CATEGORIES) == []
+
+
+def test_given_an_unknown_field_and_a_bad_priority_then_both_are_found_and_the_stand_ins_end(directory):
+    found = problems(body(colour="red", priority="soon"), directory, CATEGORIES)
+    assert [(e.code, e.field) for e in found] == [("unknown_field", "colour"), ("invalid_priority", "priority")]
+
+
+def test_given_an_empty_directory_then_problems_stops_at_the_location_it_cannot_stand_in_for():
+    from chalicelib.domain.directory import Directory
+
+    found = problems(body(), Directory([]), CATEGORIES)
+    assert [(e.code, e.field) for e in found] == [("unknown_location", "location")]

@@ -1,0 +1,1 @@
+(function(){var t=document.getElementById("description"),o=document.getElementById("description-count");if(!t||!o||!(t.maxLength>0))return;function u(){var n=t.maxLength-t.value.length;o.textContent=o.getAttribute(n<0?"data-over":"data-left").replace("{n}",Math.abs(n))}t.addEventListener("input",u);u()})();
