@@ -64,7 +64,8 @@ dynamodb-local: $(STAMP)
 AXE_CORE_VERSION := 4.14.1
 browser: $(STAMP)
 	@test -x /usr/bin/chromium || (apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium) || true
-	@test -d /usr/share/fonts/truetype/wqy || apt-get install -y -qq --no-install-recommends fonts-wqy-microhei || true
+	@test -d /usr/share/fonts/truetype/wqy || apt-get install -y -qq --no-install-recommends fonts-wqy-microhei \
+		|| (apt-get update -qq && apt-get install -y -qq --no-install-recommends fonts-wqy-microhei) || true
 	@command -v npm >/dev/null || (apt-get update -qq && apt-get install -y -qq --no-install-recommends npm) || true
 	@test -f .cache/axe-core/node_modules/axe-core/axe.min.js || npm install --prefix .cache/axe-core --no-audit \
 		--no-fund --ignore-scripts --loglevel=error axe-core@$(AXE_CORE_VERSION) || true
