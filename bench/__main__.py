@@ -16,10 +16,13 @@ from collections.abc import Callable
 REQUESTS_BUDGET = 4
 SEGMENTS_BUDGET = 3
 IMPORT_BUDGET = 1.15
+REPORT_PAGE_BUDGET = 30 * 1024   # bytes, gzip, the report page with its stylesheet
+STATUS_PAGE_BUDGET = 15 * 1024   # bytes, gzip, the status page with its stylesheet
+PAGE_REQUESTS = 200              # timed requests per page
 LOAD_P95_BUDGET = 5.0        # seconds, POST → first SMS, at time scale 1, tables on DynamoDB Local
 EPSILON = 1e-9
 
-FIGURES = ("requests", "sweep", "coldstart", "segments", "load")
+FIGURES = ("requests", "sweep", "coldstart", "segments", "load", "pages")
 
 
 def _ops(counter: Counter, per: int) -> str:
@@ -52,6 +55,38 @@ def requests_figure(args: argparse.Namespace) -> bool:
          f"{_ops(r.warmup, 1)} once")
     if r.missing_sms:
         info(f"!! {r.missing_sms} reports got no SMS from the case worker")
+    info(f"({r.seconds:.1f}s)")
+
+    p = requests_per_report.run(args.reports, via="page")
+    page_ok = p.to_first_sms <= REQUESTS_BUDGET + EPSILON and p.missing_sms == 0
+    line("PASS" if page_ok else "FAIL", "AWS requests per report through the report page, to its first SMS",
+         f"{p.to_first_sms:.3f}", f"budget <= {REQUESTS_BUDGET}")
+    info(f"to the first SMS: {_ops(p.breakdown_first, p.reports)}"
+         + (f"; outside any report: {_ops(p.unattributed, p.reports)}" if p.unattributed else ""))
+    info(f"same measurement, {p.reports:,} reports: the page's form (urlencoded, its own key) posted to "
+         f"POST /, then the case worker; with recording the SMS as sent {p.total:.3f}; "
+         f"HTTP attempts {p.attempts:.3f}/report")
+    if p.missing_sms:
+        info(f"!! {p.missing_sms} reports got no SMS from the case worker")
+    info(f"({p.seconds:.1f}s)")
+    return ok and page_ok
+
+
+def pages_figure(args: argparse.Namespace) -> bool:
+    from bench import pages
+
+    r = pages.run(PAGE_REQUESTS)
+    ok = True
+    for name, page, budget in (("report page, GET /", r.report_page, REPORT_PAGE_BUDGET),
+                               ("status page, GET /r/CODE", r.status_page, STATUS_PAGE_BUDGET)):
+        within = page.total_bytes < budget
+        ok = ok and within
+        line("PASS" if within else "FAIL", f"The {name}: gzip with its stylesheet",
+             f"{page.total_bytes / 1024:.1f} KB", f"budget < {budget // 1024} KB")
+        info(f"{page.path}: page {page.gzip_bytes:,} B + stylesheet {page.stylesheet_bytes:,} B (gzip -9); server time "
+             f"p50 {page.median_ms:.2f} ms, p95 {page.p95_ms:.2f} ms (not budgeted)")
+    info(f"server time: {PAGE_REQUESTS} requests per page in process through chalice.test.Client (the HTTP "
+         f"handler included) on moto, after an untimed warm-up request; status page of a routed report")
     info(f"({r.seconds:.1f}s)")
     return ok
 
@@ -164,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
 
     figures: dict[str, Callable[[argparse.Namespace], bool]] = {
         "requests": requests_figure, "sweep": sweep_figure, "coldstart": coldstart_figure,
-        "segments": segments_figure, "load": load_figure}
+        "segments": segments_figure, "load": load_figure, "pages": pages_figure}
     started = time.perf_counter()
     over, broken = [], []
     for name in args.only or FIGURES:

@@ -22,20 +22,29 @@ costs fewer texts but is not this figure's path.
 The container is warm before counting starts, as a warm Lambda container is: the
 directory is loaded into its cache and the intake queue's URL is looked up. Those
 one-off requests are counted apart and printed as the cost of a cold container.
+
+The same measurement runs through the report page (`run(..., via="page")`): each report is
+the page's form posted to `POST /` (urlencoded, with a fresh idempotency key of the form's
+own shape), and its code read from the page that answers.
 """
 from __future__ import annotations
 
 import json
 import os
+import re
 import time
+import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlencode
 
 from bench.hooks import hook_every_client, operation_of
 
 BATCH = 10         # the case worker's batch size (app.py)
 WAVE = 50          # reports posted before the worker catches up
+VIAS = ("api", "page")   # POST /reports (JSON), or the report page's form (POST /)
+PAGE_CODE = re.compile(rb'<p class="code" translate="no">([A-Z0-9]+)</p>')   # done.html
 
 
 @dataclass
@@ -64,6 +73,7 @@ class Tally:
 @dataclass
 class Result:
     reports: int
+    via: str
     to_first_sms: float             # the budgeted figure
     total: float                    # including recording the SMS as sent
     breakdown_first: Counter
@@ -108,7 +118,39 @@ def _lambda_event(messages: list[dict[str, Any]], queue_arn: str) -> dict[str, A
     } for m in messages]}
 
 
-def run(reports: int = 1000) -> Result:
+def _json_report(i: int, location: Any, category: str) -> tuple[str, str, dict[str, str]]:
+    """POST /reports: path, body and headers of report i."""
+    body: dict[str, Any] = {"category": category, "location": location.code,
+                            "description": f"bench report {i}: 楼道灯坏了"}
+    if i % 3 == 0:
+        body.update(phone="13800138000", name="住户")
+    return "/reports", json.dumps(body, ensure_ascii=False), {"Content-Type": "application/json"}
+
+
+def _page_report(i: int, location: Any, category: str) -> tuple[str, str, dict[str, str]]:
+    """The report page's form (chalicelib/web/templates/form.html), filled in and posted to /."""
+    unit = location.code.rsplit("-", 1)[1] if location.unit_id else "unknown"   # pages.UNKNOWN_UNIT
+    building = location.code.rsplit("-", 1)[0] if location.unit_id else location.code
+    fields = {"key": f"web-{uuid.uuid4().hex}", "community": location.community_id, "lang": "zh",
+              "building": building, "unit": unit, "category": category,
+              "description": f"bench report {i}: 楼道灯坏了", "phone": "13800138000" if i % 3 == 0 else ""}
+    return "/", urlencode(fields), {"Content-Type": "application/x-www-form-urlencoded"}
+
+
+def _code(via: str, response: Any) -> str:
+    if via == "api":
+        if response.status_code != 202:
+            raise RuntimeError(f"POST /reports answered {response.status_code}: {response.body!r}")
+        return json.loads(response.body)["code"]
+    found = PAGE_CODE.search(response.body) if response.status_code == 200 else None
+    if not found:
+        raise RuntimeError(f"POST / answered {response.status_code} without a code: {response.body[:500]!r}")
+    return found.group(1).decode()
+
+
+def run(reports: int = 1000, via: str = "api") -> Result:
+    if via not in VIAS:
+        raise ValueError(f"via must be one of {VIAS}, not {via!r}")
     _env()
     started = time.perf_counter()
     import boto3
@@ -163,24 +205,20 @@ def run(reports: int = 1000) -> Result:
             tally.counting = False
 
             directory = container.directory()
-            locations = [loc.code for loc in directory.locations()]
+            locations = directory.locations()
             categories = list(container.categories)
             codes: list[str] = []
             batches: list[int] = []
             with Client(bootstrap_app(), stage_name="local") as client:
+                make = _page_report if via == "page" else _json_report
+
                 def post(i: int) -> None:
-                    body: dict[str, Any] = {"category": categories[i % len(categories)],
-                                            "location": locations[(i * 7) % len(locations)],
-                                            "description": f"bench report {i}: 楼道灯坏了"}
-                    if i % 3 == 0:
-                        body.update(phone="13800138000", name="住户")
+                    path, body, headers = make(i, locations[(i * 7) % len(locations)],
+                                               categories[i % len(categories)])
                     tally.counting, tally.bucket = True, f"http:{i}"
-                    response = client.http.post("/reports", body=json.dumps(body, ensure_ascii=False),
-                                                headers={"Content-Type": "application/json"})
+                    response = client.http.post(path, body=body, headers=headers)
                     tally.counting = False
-                    if response.status_code != 202:
-                        raise RuntimeError(f"POST /reports answered {response.status_code}: {response.body!r}")
-                    code = json.loads(response.body)["code"]
+                    code = _code(via, response)
                     codes.append(code)
                     # The HTTP request's requests belong to its report.
                     tally.calls[f"report:{code}:http"] = tally.calls.pop(f"http:{i}", Counter())
@@ -241,7 +279,7 @@ def run(reports: int = 1000) -> Result:
     # Requests made outside any one report's handling are charged to the budgeted figure.
     n_first = sum(first.values()) + sum(unattributed.values())
     n_after = sum(after.values())
-    return Result(reports=reports, to_first_sms=n_first / reports, total=(n_first + n_after) / reports,
+    return Result(reports=reports, via=via, to_first_sms=n_first / reports, total=(n_first + n_after) / reports,
                   breakdown_first=first, breakdown_after=after,
                   warmup=tally.calls.get("warmup", Counter()), unattributed=unattributed,
                   attempts=tally.sends / reports, missing_sms=missing, batches=len(batches),
