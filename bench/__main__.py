@@ -167,7 +167,7 @@ def load_figure(args: argparse.Namespace) -> bool:
         budgeted = r.engine == "local"       # moto's figure is the comparison, not the budget
         ok = ok and (not budgeted or (whole and fast))
         verdict = ("PASS" if whole and fast else "FAIL") if budgeted else "info"
-        line(verdict if budgeted else "info", f"burst on {r.engine}: lost / doubled of {r.reports:,} reports",
+        line(verdict, f"burst on {r.engine}: lost / doubled of {r.reports:,} reports",
              f"{r.lost} / {r.doubled}", "budget: 0 / 0" if budgeted else "")
         line(verdict, f"burst on {r.engine}: POST → first SMS p95", f"{r.percentile(95):.2f} s",
              f"budget <= {LOAD_P95_BUDGET:g} s" if budgeted else "")

@@ -80,12 +80,21 @@ def _answered(handler, *args: Any) -> Response:
     except HttpError as error:
         return _error(error)
     except Exception as error:   # our fault, not the caller's: say so without leaking details
-        # Where it failed (the stack's frames are code, not data), and the error scrubbed
-        # of what a resident wrote or a phone: an error can quote what it was given.
-        from chalicelib.domain.privacy import scrub
-        log.error("request failed: %s: %s\n%s", type(error).__name__, scrub(str(error)),
-                  "".join(traceback.format_tb(error.__traceback__)).rstrip())
+        _log_failure("request", error)
         return _error(HttpError(503, "unavailable", "gridloop cannot take this request right now; try again"))
+
+
+def _log_failure(what: str, error: Exception) -> None:
+    """Where it failed (the stack's frames are code, not data), and the error scrubbed of what
+    a resident wrote or a phone: an error can quote what it was given."""
+    from chalicelib.domain.privacy import scrub
+    log.error("%s failed: %s: %s\n%s", what, type(error).__name__, scrub(str(error)),
+              "".join(traceback.format_tb(error.__traceback__)).rstrip())
+
+
+def _source_ip(request: Any) -> str | None:
+    """API Gateway's own view of the caller's address (X-Forwarded-For is the caller's to forge)."""
+    return ((request.context or {}).get("identity") or {}).get("sourceIp") or None
 
 
 # -- routes -------------------------------------------------------------------
@@ -123,10 +132,8 @@ def submit_report(request: Any) -> Response:
     if key is not None and (not key.strip() or len(key) > MAX_IDEMPOTENCY_KEY):
         raise HttpError(400, "invalid_idempotency_key",
                         f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} characters", "Idempotency-Key")
-    # API Gateway's own view of the caller's address (X-Forwarded-For is the caller's to forge).
-    source_ip = ((request.context or {}).get("identity") or {}).get("sourceIp") or None
     try:
-        case = container().intake.submit(payload, idempotency_key=key, source="web", sender_ip=source_ip)
+        case = container().intake.submit(payload, idempotency_key=key, source="web", sender_ip=_source_ip(request))
     except RateLimited as limited:
         log.warning("report refused: %s", limited)        # pseudonyms only, never the phone or address
         raise HttpError(429, "rate_limited",
@@ -202,14 +209,16 @@ def public_view(case: Any) -> dict[str, Any]:
     }
 
 
-def _decode_body(request: Any) -> Any:
+def _decode_body(request: Any, accepted: tuple[str, ...] = JSON_TYPES + FORM_TYPES,
+                 send: str = "send application/json or application/x-www-form-urlencoded") -> Any:
+    """The body as JSON or form fields: of a type in `accepted` (415, saying `send`, otherwise),
+    under the body limit (413), UTF-8 with no form field given twice (400)."""
     raw = request.raw_body or b""
     if len(raw) > MAX_BODY_BYTES:
         raise HttpError(413, "body_too_large", f"the body is larger than {MAX_BODY_BYTES} bytes")
     content_type = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
-    if content_type not in JSON_TYPES + FORM_TYPES:
-        raise HttpError(415, "unsupported_media_type",
-                        "send application/json or application/x-www-form-urlencoded")
+    if content_type not in accepted:
+        raise HttpError(415, "unsupported_media_type", send)
     try:
         text = raw.decode("utf-8") if isinstance(raw, bytes) else str(raw)
     except UnicodeDecodeError:
@@ -252,9 +261,7 @@ def _paged(handler):
             except HttpError as error:
                 return _safe_page(request, error.status, PAGE_PROBLEMS.get(error.status))
             except Exception as error:
-                from chalicelib.domain.privacy import scrub
-                log.error("page failed: %s: %s\n%s", type(error).__name__, scrub(str(error)),
-                          "".join(traceback.format_tb(error.__traceback__)).rstrip())
+                _log_failure("page", error)
                 return _safe_page(request, 503, "unavailable")
     return run
 
@@ -281,7 +288,7 @@ def _page_request(request: Any) -> Any:
     headers = request.headers
     return PageRequest(query=query, cookie_lang=_cookie(headers.get("cookie"), "lang"),
                        accept_language=headers.get("accept-language"), base=_base_path(request),
-                       source_ip=((request.context or {}).get("identity") or {}).get("sourceIp") or None)
+                       source_ip=_source_ip(request))
 
 
 def _cookie(header: str | None, name: str) -> str | None:
@@ -302,15 +309,8 @@ def _base_path(request: Any) -> str:
 
 
 def _form_fields(request: Any) -> dict[str, str]:
-    """The form's fields: a form post only (415 otherwise), under the body limit (413), UTF-8
-    with no field given twice (400), as POST /reports reads a form."""
-    raw = request.raw_body or b""
-    if len(raw) > MAX_BODY_BYTES:
-        raise HttpError(413, "body_too_large", f"the body is larger than {MAX_BODY_BYTES} bytes")
-    content_type = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
-    if content_type not in FORM_TYPES:
-        raise HttpError(415, "unsupported_media_type", "send application/x-www-form-urlencoded")
-    return _decode_body(request)
+    """The page's form: a form post only, read as POST /reports reads a form."""
+    return _decode_body(request, FORM_TYPES, "send application/x-www-form-urlencoded")
 
 
 @_paged

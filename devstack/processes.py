@@ -1,5 +1,6 @@
 """The local stack's child processes (DynamoDB Local, moto server, the queue consumers):
-started so that they die with the stack, probed until they answer, stopped in turn."""
+given a free port, started so that they die with the stack, probed until they answer,
+stopped in turn."""
 from __future__ import annotations
 
 import contextlib
@@ -23,6 +24,13 @@ def spawn(args: list[str], **popen: Any) -> subprocess.Popen:
     """subprocess.Popen of a child that dies with this process."""
     return subprocess.Popen(args, stdin=subprocess.DEVNULL, **popen,
                             preexec_fn=die_with_parent if sys.platform.startswith("linux") else None)
+
+
+def free_port() -> int:
+    """A port free on 127.0.0.1 now (the kernel's pick)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def answers(port: int, host: str = "127.0.0.1") -> bool:

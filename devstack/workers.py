@@ -21,26 +21,23 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
+from devstack.dev_routes import RecordingSms
+
 OUTBOX_LINE = "@@gridloop-sms "
 READY_LINE = "@@gridloop-ready"
 
 
-class ForwardedSms:
-    """Sends through the real adapter (SNS on the emulator), then tells the stack."""
+class ForwardedSms(RecordingSms):
+    """The stack's RecordingSms, but each record goes to the stack as one line instead."""
 
     def __init__(self, inner: Any, out: Any = None):
-        self._inner, self._out = inner, out or sys.stdout
-        self._lock = threading.Lock()
+        super().__init__(inner, echo=False)
+        self._out = out or sys.stdout
 
-    def send(self, phone: str, text: str, case_id: str | None = None) -> str | None:
-        import time
-
-        message_id = self._inner.send(phone, text, case_id)
-        record = {"to": phone, "channel": "sms", "text": text, "case_id": case_id, "at": time.time()}
+    def record(self, message: dict[str, Any]) -> None:
         with self._lock:
-            self._out.write(OUTBOX_LINE + json.dumps(record, ensure_ascii=False) + "\n")
+            self._out.write(OUTBOX_LINE + json.dumps(message, ensure_ascii=False) + "\n")
             self._out.flush()
-        return message_id
 
 
 @contextlib.contextmanager

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.test_local_stack import ROOT, LocalStack
+from tests.e2e.conftest import real_time_stack
+from tests.e2e.test_local_stack import ROOT
 
 CHROMIUM = Path("/usr/bin/chromium")
 AXE = ROOT / ".cache" / "axe-core" / "node_modules" / "axe-core" / "axe.min.js"
@@ -38,15 +39,8 @@ def chromium():
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
-    with pytest.MonkeyPatch.context() as patch:
-        # Each test follows its own report to the same stairwell leader, on real time: with
-        # bundling on, the next report's notice would wait out the last one's two minutes.
-        patch.setenv("GRIDLOOP_BUNDLE_SECONDS", "0")
-        local = LocalStack(time_scale=1, log_dir=tmp_path_factory.mktemp("browser"))
-    try:
+    with real_time_stack(tmp_path_factory.mktemp("browser")) as local:
         yield local
-    finally:
-        local.stop()
 
 
 @pytest.fixture

@@ -65,6 +65,9 @@ def test_asked_for_moto_the_stack_does_not_start_dynamodb_local(monkeypatch):
     from devstack import __main__ as stack
     from devstack import dynamodb_local
 
-    monkeypatch.setattr(dynamodb_local, "running", lambda port=None: (_ for _ in ()).throw(AssertionError("started")))
+    def started(port=None):
+        raise AssertionError("DynamoDB Local was started")
+
+    monkeypatch.setattr(dynamodb_local, "running", started)
     with stack.tables_engine({"dynamodb": "moto", "dynamodb_port": 5001}) as banner:
         assert banner == "moto (GRIDLOOP_DYNAMODB=moto)"
