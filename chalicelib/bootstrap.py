@@ -179,6 +179,17 @@ class Container:
                                     admission_models=(self.contacts_model, self.blocklist_model))
 
     @cached_property
+    def follows_model(self):
+        """The cases a phone follows ("me too"), on the contacts table."""
+        from chalicelib.adapters.follows import build_follows_model
+        return self._model(build_follows_model, "contacts")
+
+    @cached_property
+    def follows(self):
+        from chalicelib.adapters.follows import DynamoFollowedCases
+        return DynamoFollowedCases(self.follows_model)
+
+    @cached_property
     def blocklist_model(self):
         from chalicelib.adapters.admission import build_blocklist_model
         return self._model(build_blocklist_model, "blocklist")
@@ -276,7 +287,7 @@ class Container:
         return CaseWorkflow(self.cases, self.notices, self.answers, self.queue("escalation"),
                             self.directory, self.policies, self.clock,
                             intake=self.intake, contacts=self.contacts, blocklist=self.blocklist,
-                            telemetry=self.telemetry)
+                            telemetry=self.telemetry, follows=self.follows)
 
     @cached_property
     def directory_admin(self):

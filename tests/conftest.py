@@ -13,7 +13,15 @@ from dataclasses import replace
 import pytest
 
 from chalicelib.config import Config
-from tests.fakes import FakeClock, FakeQueue, FakeSms, FixedDirectoryStore, InMemoryCases, InMemoryContacts
+from tests.fakes import (
+    FakeClock,
+    FakeQueue,
+    FakeSms,
+    FixedDirectoryStore,
+    InMemoryCases,
+    InMemoryContacts,
+    InMemoryFollows,
+)
 
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 
@@ -38,7 +46,7 @@ def clock():
 class FakeServices:
     """The service layer over fakes: what a unit-level service test needs."""
 
-    def __init__(self, communities, clock):
+    def __init__(self, communities, clock, books: bool = False):
         from chalicelib.bootstrap import Container, load_json
         from chalicelib.domain.admission import ReportLimits
         from chalicelib.services.directory import DirectoryCache
@@ -55,13 +63,16 @@ class FakeServices:
         self.directory = cache.get
         container = Container(_config(), clock)
         self.categories, self.policy = container.categories, container.policy
+        if books:       # the communities' policy books (data/policies), with their duplicate rules
+            self.policy = container.policies
+        self.follows = InMemoryFollows()
         self.intake = IntakeService(self.cases, self.intake_queue, self.directory, self.categories,
                                     self.policy, clock, limits=ReportLimits())
         self.notices = NoticeDelivery(self.cases, self.sms, self.directory, self.categories, clock)
         self.workflow = CaseWorkflow(self.cases, self.notices, self.sms, self.escalation_queue,
                                      self.directory, self.policy, clock,
                                      intake=self.intake, contacts=self.contacts,
-                                     blocklist=self.cases.blocklist)
+                                     blocklist=self.cases.blocklist, follows=self.follows)
         self.inbound = InboundSms(self.inbound_queue, clock)
         self.load_json = load_json
 
@@ -91,6 +102,12 @@ def _config(**overrides) -> Config:
 @pytest.fixture
 def services(communities, clock):
     return FakeServices(communities, clock)
+
+
+@pytest.fixture
+def book_services(communities, clock):
+    """FakeServices on the communities' policy books (their chains and duplicate rules)."""
+    return FakeServices(communities, clock, books=True)
 
 
 TEST_ENVIRONMENT = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",

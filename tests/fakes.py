@@ -9,6 +9,7 @@ from typing import Any
 from chalicelib.domain.admission import Admission, Blocked, RateLimited
 from chalicelib.domain.case import Case
 from chalicelib.domain.directory import Community, Directory
+from chalicelib.domain.duplicates import OpenReport
 from chalicelib.domain.sla import fact_row
 from chalicelib.services.ports import CaseRef, CodeTaken, ConcurrentUpdate, SendWindows, WindowBusy
 
@@ -109,6 +110,20 @@ class InMemoryCases:
         else:
             self.send_windows.waiting.pop(phone, None)
 
+    def save_all(self, cases: list[Case]) -> None:
+        if any(self.items.get(c.code, {}).get("version") != c.version for c in cases):
+            raise ConcurrentUpdate(",".join(c.code for c in cases))
+        for case in cases:
+            case.version += 1
+            self.items[case.code] = copy.deepcopy(case.to_dict())
+
+    def open_at_place(self, place_key: str, since: float, limit: int = 20) -> list[OpenReport]:
+        """As the sparse by-place index: open cases with that key created since, oldest first."""
+        cases = [Case.from_dict(copy.deepcopy(data)) for data in self.items.values()
+                 if data.get("place_key") == place_key and data["created_at"] >= since]
+        return [OpenReport(c.code, c.location, c.created_at, c.status.value)
+                for c in sorted(cases, key=lambda c: (c.created_at, c.code)) if c.is_open][:limit]
+
     def get(self, code: str) -> Case | None:
         stored = self.items.get(code)
         return Case.from_dict(copy.deepcopy(stored)) if stored else None
@@ -175,6 +190,19 @@ class InMemoryContacts:
             start, count = now, 0
         self.windows[(phone, counter)] = (start, count + 1)
         return count + 1 <= limit
+
+
+class InMemoryFollows:
+    """FollowedCases as the contacts table keeps it: a set of codes per phone."""
+
+    def __init__(self) -> None:
+        self.codes: dict[str, set[str]] = {}
+
+    def follow(self, phone: str, code: str, now: float) -> None:
+        self.codes.setdefault(phone, set()).add(code)
+
+    def followed_by(self, phone: str) -> list[str]:
+        return sorted(self.codes.get(phone, ()))
 
 
 class FakeQueue:

@@ -25,6 +25,7 @@ from chalicelib.domain.admission import Admission
 from chalicelib.domain.case import Case
 from chalicelib.domain.contacts import phone_key
 from chalicelib.domain.directory import Community, Directory
+from chalicelib.domain.duplicates import OpenReport
 from chalicelib.domain.sla import fact_row
 from chalicelib.services.ports import CaseRef, CodeTaken, ConcurrentUpdate, SendWindows
 
@@ -40,6 +41,8 @@ REPORTER_INDEX = "by-reporter"
 # INCLUDE projections in infra/resources.json).
 HOLDER_PROJECTION = ("status",)
 REPORTER_PROJECTION = ("status", "awaiting_feedback")
+PLACE_INDEX = "by-place"
+PLACE_PROJECTION = ("status", "location")
 # Kept as plain top-level attributes so a person reading the table in the console
 # sees the case; the rest of the case is in `details`.
 TOP_LEVEL = ("id", "community_id", "category", "location", "status", "level", "holder",
@@ -91,6 +94,15 @@ def build_case_model(table_name: str, region: str, host: str | None) -> type[Mod
         reporter_key = UnicodeAttribute(hash_key=True)
         created_at = NumberAttribute(range_key=True)
 
+    class PlaceIndex(GlobalSecondaryIndex):
+        """Sparse: only an open case carries place_key (domain.duplicates.place_key: its
+        community, building and category). The case worker's duplicate check and the report
+        page's "already reported?" read it."""
+        Meta = type("Meta", (), {"index_name": PLACE_INDEX,
+                                 "projection": IncludeProjection(list(PLACE_PROJECTION))})
+        place_key = UnicodeAttribute(hash_key=True)
+        created_at = NumberAttribute(range_key=True)
+
     class CaseRecord(Model):
         Meta = table_meta(table_name, region, host)
         code = UnicodeAttribute(hash_key=True)
@@ -113,6 +125,7 @@ def build_case_model(table_name: str, region: str, host: str | None) -> type[Mod
         holder_key = UnicodeAttribute(null=True)    # "<community_id>#<holder>", open cases only
         reporter_key = UnicodeAttribute(null=True)  # phone_key(reporter_phone), if it has one
         awaiting_feedback = BooleanAttribute(null=True)   # for the by-reporter index; the case keeps its own
+        place_key = UnicodeAttribute(null=True)     # open cases only: the by-place index
         details = JSONAttribute()
         version = VersionAttribute()
         due_index = DueIndex()
@@ -120,6 +133,7 @@ def build_case_model(table_name: str, region: str, host: str | None) -> type[Mod
         grid_index = GridIndex()
         holder_index = HolderIndex()
         reporter_index = ReporterIndex()
+        place_index = PlaceIndex()
 
     return CaseRecord
 
@@ -257,6 +271,33 @@ class DynamoCaseRepository:
         results = self._model.reporter_index.query(phone_key(phone), scan_index_forward=False, limit=limit)
         return [CaseRef(r.code, r.status, float(r.created_at), bool(r.awaiting_feedback)) for r in results]
 
+    def open_at_place(self, place_key: str, since: float, limit: int = 20) -> list[OpenReport]:
+        """One Query on the sparse by-place index, oldest first."""
+        results = self._model.place_index.query(place_key, self._model.created_at >= since, limit=limit)
+        return [OpenReport(r.code, r.location, float(r.created_at), r.status) for r in results]
+
+    def save_all(self, cases: list[Case]) -> None:
+        """Every case (each on its VersionAttribute) in one all-or-nothing write."""
+        import uuid
+
+        from pynamodb.exceptions import TransactWriteError
+        from pynamodb.transactions import TransactWrite
+
+        records = [self._to_record(case, version=case.version) for case in cases]
+        connection = records[0]._get_connection().connection
+        try:
+            with TransactWrite(connection=connection, client_request_token=str(uuid.uuid4())) as write:
+                for record in records:
+                    write.save(record)
+        except TransactWriteError as error:
+            reasons = list(getattr(error, "cancellation_reasons", None) or [])
+            codes = [getattr(reason, "code", None) for reason in reasons]
+            if not reasons or "ConditionalCheckFailed" in codes or "TransactionConflict" in codes:
+                raise ConcurrentUpdate(",".join(c.code for c in cases)) from None
+            raise
+        for case, record in zip(cases, records, strict=True):
+            case.version = record.version
+
     def _to_record(self, case: Case, version: int | None) -> Model:
         data = case.to_dict()
         details = {k: v for k, v in data.items() if k not in TOP_LEVEL and k not in ("code", "version")}
@@ -277,6 +318,7 @@ class DynamoCaseRepository:
         record.holder_key = f"{case.community_id}#{case.holder}" if case.is_open and case.holder else None
         record.reporter_key = phone_key(case.reporter_phone) if case.reporter_phone else None
         record.awaiting_feedback = bool(getattr(case, "awaiting_feedback", False)) if case.reporter_phone else None
+        record.place_key = case.place_key if case.is_open else None
         if version is not None:
             record.version = version
         return record

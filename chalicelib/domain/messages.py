@@ -122,6 +122,16 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "zh": "【{community}】事项{code}已由社区结案，无需再办理。",
         "en": "[{community}] Case {code} was closed by the community office; nothing more to do.",
     },
+    # 合并: a duplicate joined another case; to everyone told to act on it (case._told_to_act)
+    "case_merged": {
+        "zh": "【{community}】事项{code}已并入同一问题{into}，无需再办理。",
+        "en": "[{community}] Case {code} was merged into {into}, the same problem; nothing more to do.",
+    },
+    # an urgent case is never folded silently: its holder hears of every further report
+    "duplicate_reported": {
+        "zh": "【{community}】紧急事项{code}又有居民报告({duplicate})，共{affected}户",
+        "en": "[{community}] Urgent {code} reported again ({duplicate}): {affected} households.",
+    },
     # refusals: the case is unchanged
     "refused_not_on_chain": {
         "zh": "抱歉，您不是事项{code}的当前负责人，无法操作。",
@@ -154,6 +164,11 @@ TEMPLATES: dict[str, dict[str, str]] = {
     "refused_cancel_reason": {
         "zh": "撤销须写明原因，请回复“取消 {code} 原因”，如“取消 {code} 重复报事”",
         "en": "Say why to cancel: reply CANCEL {code} REASON, e.g. CANCEL {code} duplicate.",
+    },
+    "refused_merge": {
+        "zh": "无法合并{code}：两件须是本社区未办结的不同事项，且其一由您负责。回复“合并 重复编号 原编号”",
+        "en": "Cannot merge {code}: both must be open cases of this community, one of them yours. "
+              "Reply MERGE DUPLICATE-CODE INTO-CODE.",
     },
     "refused_not_cancellable": {
         "zh": "事项{code}已办结或已结案，不能撤销。",
@@ -232,6 +247,10 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "zh": "【{community}】事项{code}（{category}）已结案。",
         "en": "[{community}] Case {code} ({category}) is closed.",
     },
+    "status_duplicate": {
+        "zh": "【{community}】事项{code}（{category}）已并入同一问题{into}办理，查进度回复“查询 {into}”",
+        "en": "[{community}] Case {code} ({category}) joined {into}: CHECK {into}.",
+    },
     "status_cancelled": {
         "zh": "【{community}】事项{code}（{category}）已撤销。",
         "en": "[{community}] Case {code} ({category}) was cancelled.",
@@ -296,6 +315,8 @@ BRIEFS: dict[str, dict[str, str]] = {
     "resolved": {"zh": "{code}已由跟办人办结", "en": "{code} resolved by its follower"},
     "case_cancelled": {"zh": "{code}已撤销", "en": "{code} cancelled"},
     "case_closed": {"zh": "{code}已结案", "en": "{code} closed"},
+    "case_merged": {"zh": "{code}已并入{into}", "en": "{code} merged into {into}"},
+    "duplicate_reported": {"zh": "{code}又有居民报告，共{affected}户", "en": "{code} reported again: {affected} now"},
     "extension_requested": {"zh": "{code}申请延期{days}天", "en": "{code} asks {days} more days"},
     "extension_submitted": {"zh": "{code}延期申请已报上级", "en": "{code} extension request sent up"},
     "extension_approved": {"zh": "{code}延期{days}天已获同意", "en": "{code} {days} more days approved"},

@@ -18,7 +18,7 @@ from typing import Any
 from .codes import normalize_code
 
 OPERATOR = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}$")   # a login name, not a person's full name
-MEMBER = re.compile(r"^(?:[A-Za-z0-9_-]{1,32}|@reporter)$")     # a member id; resend: also the reporter
+MEMBER = re.compile(r"^(?:[A-Za-z0-9_-]{1,32}|@reporter(?::[1-9][0-9]{0,3})?)$")   # resend: also a resident
 COMMUNITY = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
 NOTICE = re.compile(r"^[A-Z0-9]{6}\.[0-9]{1,6}$")               # "<code>.<n>", as case.Notice ids
 WEEK = re.compile(r"^\d{4}-W\d{2}$")                              # an ISO week, "2026-W47"
@@ -37,13 +37,14 @@ COMMANDS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     "escalate": (frozenset({"case", "from_level", "reason"}), frozenset()),
     "close": (frozenset({"case", "reason"}), frozenset()),
     "cancel": (frozenset({"case", "reason"}), frozenset()),
+    "merge": (frozenset({"case", "into", "reason"}), frozenset()),
     "resend": (frozenset({"case"}), frozenset({"notice", "member"})),
     "directory-import": (frozenset({"community", "format", "document"}), frozenset({"dry_run"})),
     "directory-export": (frozenset({"community"}), frozenset({"format", "version"})),
     "redrive": (frozenset({"queue"}), frozenset({"max"})),
     "weekly-report": (frozenset({"community"}), frozenset({"week", "stored", "html"})),
 }
-CHANGES_A_CASE = frozenset({"reassign", "escalate", "close", "cancel", "resend"})
+CHANGES_A_CASE = frozenset({"reassign", "escalate", "close", "cancel", "resend", "merge"})
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,7 @@ class Command:
     name: str
     operator: str
     case: str | None = None              # a normalised code
+    into: str | None = None              # merge: the code of the case `case` repeats
     reason: str | None = None
     member: str | None = None            # reassign: the new holder; resend: whose latest notice
     from_level: int | None = None        # escalate: the level the operator saw it at (idempotence)
@@ -129,9 +131,9 @@ def _check(key: str, value: Any) -> Any:
     def bad(message: str) -> Rejected:
         return Rejected("invalid_field", message, key)
 
-    if key == "case":
+    if key in ("case", "into"):
         code = normalize_code(value) if isinstance(value, str) else None
-        return code or bad("case is a 6-character code such as 7KQ2XM")
+        return code or bad(f"{key} is a 6-character code such as 7KQ2XM")
     if key == "reason":
         if not isinstance(value, str) or not value.strip():
             return bad("say why: the reason is recorded on the case")
@@ -140,7 +142,7 @@ def _check(key: str, value: Any) -> Any:
         return value.strip()
     if key == "member":
         return (value if isinstance(value, str) and MEMBER.match(value)
-                else bad("member is a member id such as m06 (resend: or @reporter)"))
+                else bad("member is a member id such as m06 (resend: or @reporter, @reporter:1 for a follower)"))
     if key == "community":
         return value if isinstance(value, str) and COMMUNITY.match(value) else bad("community is an id such as changmu")
     if key == "notice":

@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from .duplicates import NEVER, DuplicateRule, DuplicateRules, DuplicateRulesError
 from .working_calendar import CalendarError, WorkingCalendar
 
 PRIORITIES = ("normal", "urgent")
@@ -194,6 +195,13 @@ _LIMIT = re.compile(
 _WALL_SECONDS = {"minute": 60, "min": 60, "hour": 3600, "day": 86400, "分钟": 60, "小时": 3600, "天": 86400}
 
 
+def _wall_limit(text: Any) -> int:
+    seconds, working = parse_limit(text, 86400)
+    if working:
+        raise PolicyError(f"duplicates: {text!r} is working time; write a clock time such as \"2 days\"")
+    return seconds
+
+
 def parse_limit(text: Any, working_day_seconds: float) -> tuple[int, bool]:
     """"30 minutes" → (1800, False); "2 working days" → (2 × a working day, True)."""
     match = _LIMIT.match(str(text)) if isinstance(text, (str, int, float)) else None
@@ -215,7 +223,7 @@ def parse_limit(text: Any, working_day_seconds: float) -> tuple[int, bool]:
 
 
 _BOOK_KEYS = {"community", "version", "description", "note", "calendar", "routing_grace_minutes", "callback_days",
-              "quiet_hours",
+              "quiet_hours", "duplicates",
               "yellow_at", "chains", "categories", "default"}
 _CHAIN_KEYS = {"description", "levels", "urgent", "together", "yellow_at"}
 _LEVEL_KEYS = {"level", "role", "with", "acknowledge", "resolve", "note"}
@@ -229,6 +237,7 @@ class PolicyBook:
     chains: Mapping[str, EscalationPolicy]
     categories: Mapping[str, Mapping[str, str]]     # category → priority → chain name
     default: str
+    duplicates: DuplicateRules = DuplicateRules()   # which reports fold into an open case
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], calendar: WorkingCalendar | None = None,
@@ -273,7 +282,15 @@ class PolicyBook:
                 if chain not in chains:
                     raise PolicyError(f"category {category}: no chain named {chain!r}")
             categories[category] = by_priority
-        return cls(str(data["community"]), version, chains, categories, default)
+        try:    # wall-clock windows: a report's neighbours do not wait for office hours
+            duplicates = DuplicateRules.from_dict(
+                data.get("duplicates"), lambda text: max(1, round(_wall_limit(text) / time_scale)), known_categories)
+        except (DuplicateRulesError, PolicyError) as error:
+            raise PolicyError(str(error)) from None
+        return cls(str(data["community"]), version, chains, categories, default, duplicates)
+
+    def duplicate_rule(self, category: str) -> DuplicateRule:
+        return self.duplicates.for_category(category)
 
     def for_case(self, community_id: str, category: str, priority: str = "normal") -> EscalationPolicy:
         choice = self.categories.get(category, {})
@@ -300,6 +317,12 @@ class Policies:
     def routing_deadline(self, now: float, community_id: str | None = None) -> float:
         book = self.books.get(community_id or "")
         return (book or self.fallback).routing_deadline(now)
+
+    def duplicate_rule(self, community_id: str, category: str) -> DuplicateRule:
+        """How a new report of `category` in the community folds into an open case (never,
+        for a community without a policy book)."""
+        book = self.books.get(community_id)
+        return book.duplicate_rule(category) if book else NEVER
 
 
 def _chain(name: str, spec: Any, version: str, calendar: WorkingCalendar, time_scale: float,

@@ -35,12 +35,16 @@ STEPS = {
     "reopened": "reopened",
     "closed": "closed",
     "cancelled": "cancelled",
+    "merged": "merged",                 # this report joined another case (duplicate_of)
+    "followed": "followed",             # another resident: "me too"
+    "merged_in": "followed",            # ... or their report joined this one
 }
 # Steps that name the role holding the case at the event's level.
 WITH_ROLE = frozenset({"assigned", "escalated", "taken_over", "transferred", "acknowledged", "extended",
                        "resolved", "reopened"})
 # The words of the status (the page says each in a sentence).
-STATES = ("received", "triage", "assigned", "acknowledged", "suspended", "resolved", "closed", "cancelled")
+STATES = ("received", "triage", "assigned", "acknowledged", "suspended", "resolved", "closed", "cancelled",
+          "duplicate")
 
 
 @dataclass(frozen=True)
@@ -68,6 +72,8 @@ class PublicStatus:
     role: str | None          # who holds it now (a role code), once routed
     steps: tuple[Step, ...]
     expected: Expected | None
+    affected: int = 1         # how many residents reported it (the reporter and every follower)
+    duplicate_of: str | None = None   # state duplicate: the code of the case it joined
 
 
 def public_status(case: Case, community: Community | None) -> PublicStatus:
@@ -80,7 +86,8 @@ def public_status(case: Case, community: Community | None) -> PublicStatus:
         role = roles.get(event.level) if kind in WITH_ROLE and event.level is not None else None
         steps.append(Step(event.at, kind, role))
     return PublicStatus(case.code, _state(case, community), case.category, case.location, case.community_id,
-                        case.level_role if case.is_open else None, tuple(steps), _expected(case))
+                        case.level_role if case.is_open else None, tuple(steps), _expected(case),
+                        affected=case.affected, duplicate_of=case.duplicate_of)
 
 
 def _state(case: Case, community: Community | None) -> str:

@@ -5,7 +5,8 @@ spaces, and a code glued to the word ("收到ABC234"). `收到`, `完成` and `�
 without a code (the member's one open case is meant, see services.workflow), and the
 notices' numeric shortcuts stand for the words: `1` is 收到, `2` is 完成. `帮助` / `HELP`
 asks for the member's open cases, `查询 CODE` for a case's status. `取消 CODE 原因` /
-`CANCEL CODE REASON` calls off a junk report.
+`CANCEL CODE REASON` calls off a junk report. `合并 CODE 原CODE` / `MERGE CODE INTO-CODE`
+joins a duplicate report (the first code) to the case it repeats (the second).
 """
 from __future__ import annotations
 
@@ -38,6 +39,7 @@ class Action(str, Enum):
     HELP = "help"                 # 帮助 / HELP: my open cases
     QUERY = "query"               # 查询 CODE: a case's status (anyone, residents too)
     CANCEL = "cancel"             # 取消 CODE 原因: a junk report is called off
+    MERGE = "merge"               # 合并 CODE 原CODE: a duplicate joins the case it repeats
 
 
 # A reply that may leave the code out: it applies to the member's one open case.
@@ -60,7 +62,10 @@ WORDS = {
     "转办": Action.TRANSFER, "TRANSFER": Action.TRANSFER,
     "位置": Action.LOCATE, "PLACE": Action.LOCATE,
     "取消": Action.CANCEL, "CANCEL": Action.CANCEL,
+    "合并": Action.MERGE, "MERGE": Action.MERGE,
 }
+# Between a merge's two codes, besides separators: "MERGE ABC234 INTO XYZ789", "合并ABC234到XYZ789".
+_INTO = re.compile(r"^[\s,，:：\-]*(?:INTO|TO|并入|合并到|到|入|>|→)?")
 MAX_REASON = 200
 _DAYS = re.compile(r"^[\s,，:：]*(\d{1,3})\s*(?:天|日|DAYS?|D)?(?![0-9])")
 _PHONE = re.compile(r"^[\s,，:：]*(\+?[\d\s\-]{7,20}\d)")
@@ -75,7 +80,7 @@ class Command:
     code: str | None              # None: no code given (BARE_ALLOWED, HELP, QUERY)
     days: int | None = None       # EXTEND
     reason: str = ""              # EXTEND, SUSPEND, TRANSFER, CANCEL ("" when none was given)
-    target: str | None = None     # TRANSFER: the phone of the member who takes it
+    target: str | None = None     # TRANSFER: the phone of the member who takes it; MERGE: the code it joins
     place: str = ""               # LOCATE: the place as typed ("3-2", "3号楼2单元", "changmu-03-2")
 
 
@@ -160,6 +165,12 @@ def _with_arguments(action: Action, code: str, tail: str, original_tail: str, te
         if phone is None:
             raise Unparsable(text, code)
         return Command(action, code, target=re.sub(r"[\s\-]", "", phone.group(1)), reason=reason(phone.end()))
+    if action is Action.MERGE:
+        rest = tail[_INTO.match(tail).end():]
+        into = CODE_AFTER_WORD[0].match(rest) or CODE_AFTER_WORD[1].match(rest)
+        if into is None:
+            raise Unparsable(text, code)
+        return Command(action, code, target=re.sub(r"[\s\-]", "", into.group(1)))
     if action in (Action.SUSPEND, Action.CANCEL):
         # 取消 without a reason is parsed, not refused here: the case asks for one
         # (TransitionRefused "reason_required"), and the answer says how to give it.

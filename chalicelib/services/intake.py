@@ -5,7 +5,7 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from chalicelib.domain import keywords
+from chalicelib.domain import duplicates, keywords
 from chalicelib.domain.admission import ReportLimits, admission_for
 from chalicelib.domain.case import Case, Status
 from chalicelib.domain.codes import code_for, random_seed, report_id_for
@@ -70,6 +70,9 @@ class IntakeService:
                 source=source, reporter_phone=request.phone, reporter_name=request.name,
                 dedupe_key=seed, request_hash=fingerprint, priority=request.priority,
                 reporter_lang=request.lang)
+            # Found by the next report of the same problem (services.duplicates) from now on.
+            case.place_key = duplicates.place_key_at(
+                self._directory().communities.get(request.community_id), request.location, request.category)
             # Nothing is lost if the routing message never reaches the queue: the sweep
             # finds the report on this deadline and routes it.
             case.due_at = self._policy.routing_deadline(now, request.community_id)

@@ -19,7 +19,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from chalicelib.domain.case import HOLDABLE, REPORTER, Case, Notice
+from chalicelib.domain.case import HOLDABLE, Case, Notice, is_resident_address
 from chalicelib.domain.directory import ROLE_NAMES, Directory
 from chalicelib.domain.messages import brief, render, render_bundle
 
@@ -65,6 +65,15 @@ class NoticeDelivery:
                         held.append(notice.id)
         log.warning("send windows of %s kept changing; its notices go unbundled", case.code)
         self._cases.save(case)
+
+    def save_all(self, cases: list[Case]) -> None:
+        """Save changed cases in one atomic write (CaseRepository.save_all: a merge), with
+        their notices held for quiet hours as `save` holds them. Send windows are not taken:
+        what a merge tells goes unbundled."""
+        now = self._clock()
+        for case in cases:
+            self._hold_for_quiet_hours(case, now)
+        self._cases.save_all(cases)
 
     def _windows_for(self, case: Case, now: float, directory: Directory, held: list[str]) -> SendWindows:
         claim = {phone for _, phone in self._going_now(case, now, directory)}
@@ -215,8 +224,9 @@ class NoticeDelivery:
 
     def _recipient(self, case: Case, notice: Notice, directory: Directory) -> tuple[str | None, str, str]:
         """(phone, language, recipient id) of a notice."""
-        if notice.member_id == REPORTER:
-            phone, lang, recipient = case.reporter_phone, case.reporter_lang, REPORTER
+        if is_resident_address(notice.member_id):      # the reporter, or a follower
+            phone, lang = case.resident_contact(notice.member_id)
+            recipient = notice.member_id
         else:
             member = directory.member(case.community_id, notice.member_id)
             phone, lang, recipient = member.phone, member.lang, member.id
@@ -240,7 +250,7 @@ class NoticeDelivery:
     def _withheld(self, notice: Notice, phone: str) -> bool:
         """A resident who replied 退订 / STOP gets nothing more about their reports; the
         code of a report they have just made is the answer to it, and still goes out."""
-        return (notice.member_id == REPORTER and notice.template not in ANSWERS
+        return (is_resident_address(notice.member_id) and notice.template not in ANSWERS
                 and self._contacts is not None and self._contacts.opted_out(phone))
 
     def text_for(self, case: Case, notice: Notice, directory: Directory, lang: str,

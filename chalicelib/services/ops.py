@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from chalicelib.domain import ops
-from chalicelib.domain.case import Case, TransitionRefused, ops_detail
+from chalicelib.domain.case import Case, TransitionRefused, ops_detail, ops_note
 from chalicelib.domain.directory import Directory
 from chalicelib.domain.policy import Policies
 
@@ -37,6 +37,11 @@ REFUSALS = {
     "no_such_notice": "no such notice on this case (show lists them)",
     "not_resendable": "that notice's words need details not kept once it was sent; it cannot be resent",
     "not_closable_cancelled": "a cancelled case cannot be closed",
+    "merge_unknown_case": "no case with the code in into",
+    "merge_same_case": "a case cannot be merged into itself",
+    "merge_other_community": "both cases must be of the same community",
+    "merge_into_duplicate": "into is itself a duplicate: merge into the case it joined (show says which)",
+    "already_merged": "the case was merged into another case already (show says which)",
 }
 
 
@@ -132,6 +137,26 @@ class OpsService:
             return _not_found(command.case)
         return self._apply(command, case, lambda current: current.operator_cancel(
             command.actor, command.reason, self._clock(), request))
+
+    def _merge(self, command: ops.Command, request: str | None) -> dict[str, Any]:
+        """合并 by the office: `case` repeats `into` and joins it (services.duplicates). Run again,
+        it changes nothing (changed false)."""
+        case = self._cases.get(command.case)
+        if case is None:
+            return _not_found(command.case)
+        before = case.status
+        try:
+            original, duplicate = self._workflow.duplicates.merge(
+                case, command.into, actor=command.actor, detail=ops_note(command.reason, request, into=command.into))
+        except TransitionRefused as refused:
+            reason = refused.reason
+            if reason.startswith("not_mergeable"):
+                message = f"both cases must be open ({reason.rsplit('_', 1)[-1]} now)"
+            else:
+                message = REFUSALS.get(reason, f"refused: {reason}")
+            return _error(reason, message, "into" if reason.startswith(("merge_", "not_mergeable_into")) else "case")
+        return _ok(command, changed=before is not duplicate.status, case=self._view(duplicate, personal=False),
+                   into=self._view(original, personal=False))
 
     def _resend(self, command: ops.Command, request: str | None) -> dict[str, Any]:
         case = self._cases.get(command.case)
@@ -245,6 +270,9 @@ class OpsService:
             "timer": case.timer, "due_at": _iso(case.due_at), "resolve_due_at": _iso(case.resolve_due_at),
             "created_at": _iso(case.created_at), "updated_at": _iso(case.updated_at),
             "has_reporter_phone": bool(case.reporter_phone),
+            "duplicate_of": case.duplicate_of, "affected": case.affected,
+            "followers": [{"via": f.get("via"), "from": f.get("from"), "has_phone": bool(f.get("phone")),
+                           "at": _iso(f.get("at"))} for f in case.co_reporters],
             "chain": [{"level": r.level, "role": r.role, "holder": r.holder, "eligible": list(r.eligible)}
                       for r in case.chain],
             "outbox": [{"id": n.id, "member": n.member_id, "template": n.template,
@@ -254,7 +282,8 @@ class OpsService:
         }
         if personal:
             view.update(reporter_phone=case.reporter_phone, reporter_name=case.reporter_name,
-                        description=case.description, reporter_lang=case.reporter_lang)
+                        description=case.description, reporter_lang=case.reporter_lang,
+                        follower_phones=[f.get("phone") for f in case.co_reporters])
         return view
 
 

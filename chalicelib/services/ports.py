@@ -9,6 +9,7 @@ from typing import Any, Protocol
 from chalicelib.domain.admission import Admission, Quota
 from chalicelib.domain.case import Case
 from chalicelib.domain.directory import Directory
+from chalicelib.domain.duplicates import OpenReport
 
 
 class CodeTaken(Exception):
@@ -74,6 +75,14 @@ class CaseRepository(Protocol):
         since it was read; ConcurrentUpdate otherwise) and take `codes` off the phone's
         waiting list (SendWindowStore.collect), all in one atomic write."""
 
+    def save_all(self, cases: list[Case]) -> None:
+        """Store every case (as `save`, each if nobody changed it since it was read;
+        ConcurrentUpdate otherwise) in one atomic write: a merge changes two cases at once."""
+
+    def open_at_place(self, place_key: str, since: float, limit: int = 20) -> list[OpenReport]:
+        """The open cases with this domain.duplicates.place_key created since `since`,
+        oldest first. One Query on the sparse by-place index: no Scan."""
+
     def due(self, now: float) -> Iterator[tuple[str, float]]:
         """(code, due_at) of every open case whose acknowledge deadline has passed."""
 
@@ -91,6 +100,17 @@ class CaseRepository(Protocol):
         """The latest cases reported from this phone, newest first, with whether each waits
         for the reporter's call-back answer. One Query on the sparse by-reporter index,
         keyed by domain.contacts.phone_key, never the phone itself."""
+
+
+class FollowedCases(Protocol):
+    """The cases a phone follows ("me too" on the report page), so that its call-back answer
+    (1 / 2) and 查询 find them: the by-reporter index knows only the phone that reported."""
+
+    def follow(self, phone: str, code: str, now: float) -> None:
+        """Add the case to what the phone follows (again: no change)."""
+
+    def followed_by(self, phone: str) -> list[str]:
+        """The codes the phone follows (in no particular order)."""
 
 
 class DirectoryStore(Protocol):

@@ -38,9 +38,18 @@ from chalicelib.domain.report import InvalidReport, normalize_phone
 from chalicelib.domain.segments import segments
 
 from .answers import handling
+from .duplicates import Duplicates, followed_case
 from .intake import IntakeService, PermanentFailure
 from .notices import NoticeDelivery
-from .ports import BlockList, CaseRef, CaseRepository, ConcurrentUpdate, ContactPreferences, SmsSender
+from .ports import (
+    BlockList,
+    CaseRef,
+    CaseRepository,
+    ConcurrentUpdate,
+    ContactPreferences,
+    FollowedCases,
+    SmsSender,
+)
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +66,9 @@ class CaseWork(Protocol):
 
     def policy_for(self, case: Case) -> EscalationPolicy: ...
 
+    @property
+    def duplicates(self) -> Duplicates: ...
+
 
 class SmsReplies:
     """Answers every inbound SMS; cases are routed and changed through `workflow`."""
@@ -65,13 +77,14 @@ class SmsReplies:
                  sms_sender: SmsSender, directory: Callable[[], Directory],
                  policy: EscalationPolicy | Policies, clock: Callable[[], float],
                  intake: IntakeService | None = None, contacts: ContactPreferences | None = None,
-                 blocklist: BlockList | None = None):
+                 blocklist: BlockList | None = None, follows: FollowedCases | None = None):
         self._workflow = workflow
         self._cases, self._notices, self._sms = cases, notices, sms_sender
         self._directory, self._policy, self._clock = directory, policy, clock
         self._intake = intake                              # SMS reports; None: none are taken
         self._contacts = contacts or _ProcessContacts()    # opt-outs and rate limits
         self._blocklist = blocklist                        # residents ignored; None: nobody is
+        self._follows = follows                            # the cases a phone follows ("me too")
 
     # -- inbound SMS -------------------------------------------------------------
     def reply(self, body: str, message_id: str | None = None) -> str:
@@ -140,6 +153,8 @@ class SmsReplies:
             return "refused:not_available"
         if command.action is sms.Action.LOCATE:
             return self._locate(member, phone, case, community, command.place)
+        if command.action is sms.Action.MERGE:
+            return self._merge(member, phone, case, community, command.target or "")
         # A junk SMS report may be cancelled before anyone places it (that is what 取消 is for).
         if command.action is not sms.Action.CANCEL and sms_intake.awaits_place(case, community):
             self._error(phone, render("needs_place", member.lang, code=case.code))
@@ -218,6 +233,31 @@ class SmsReplies:
         if case.status is Status.RECEIVED and case.location in community.locations:
             self._workflow.route(case)
         return "locate"
+
+    def _merge(self, member: Member, phone: str, case: Case, community: Community | None, into: str) -> str:
+        """合并 CODE 原CODE: the first case is a duplicate of the second and joins it. The
+        member must have a say on one of them (or be on triage duty, the committee or the
+        area chief); both must be open cases of their community. Done before: no change,
+        and, as for every reply that worked, no answer."""
+        on_duty = community is not None and sms_intake.oversees(community, member.id)
+
+        def check(duplicate: Case, original: Case) -> None:
+            if original.community_id != member.community_id:
+                raise TransitionRefused("merge_unknown_case")
+            if not on_duty and all(c.authority(member.id) is Authority.NONE for c in (duplicate, original)):
+                raise TransitionRefused("not_on_chain")
+
+        try:
+            self._workflow.duplicates.merge(case, into, actor=member.id, check=check)
+        except TransitionRefused as refused:
+            if refused.reason == "merge_unknown_case":
+                self._error(phone, render("unknown_case", member.lang, code=into))
+            elif refused.reason == "not_on_chain":
+                self._error(phone, render("refused_not_on_chain", member.lang, code=case.code))
+            else:
+                self._error(phone, render("refused_merge", member.lang, code=case.code))
+            return f"refused:{refused.reason}"
+        return "merge"
 
     # -- residents ---------------------------------------------------------------------
     def _from_resident(self, phone: str, text: str, message: dict, body: str, message_id: str | None) -> str:
@@ -301,11 +341,10 @@ class SmsReplies:
         phones); 查询 alone: the latest report from this phone. Asked for: not rate-limited,
         and answered even after 退订. `lang` None: the reporter's language, else Chinese."""
         if code is None:
-            latest = self._cases.reported_by(phone, limit=1)
-            if not latest:
+            code = self._latest_code(phone)
+            if code is None:
                 self._error(phone, render("no_reports", lang or "zh"), resident=resident)
                 return "query:no_report"
-            code = latest[0].code
         case = self._cases.get(code)
         if case is None:
             self._error(phone, render("unknown_case", lang or "zh", code=code), resident=resident)
@@ -313,6 +352,16 @@ class SmsReplies:
         lang = lang or (case.reporter_lang if phone == case.reporter_phone else "zh")
         self._sms.send(phone, self.status_text(case, lang, phone))
         return "query"
+
+    def _latest_code(self, phone: str) -> str | None:
+        """The phone's latest report, or the latest case it follows if that is newer."""
+        latest = self._cases.reported_by(phone, limit=1)
+        best = (latest[0].at, latest[0].code) if latest else None
+        for code in self._follows.followed_by(phone) if self._follows is not None else ():
+            followed = self._cases.get(code)
+            if followed is not None and (best is None or followed.created_at > best[0]):
+                best = (followed.created_at, followed.code)
+        return best[1] if best else None
 
     def status_text(self, case: Case, lang: str, asker: str | None = None) -> str:
         directory = self._directory()
@@ -324,38 +373,62 @@ class SmsReplies:
         template = f"status_{case.status.value}"
         if case.status is Status.RECEIVED and sms_intake.awaits_place(case, community):
             template = "status_triage"
-        elif (case.status is Status.RESOLVED and getattr(case, "awaiting_feedback", False)
-              and asker == case.reporter_phone):
+        elif (case.status is Status.RESOLVED and asker
+              and case.awaits_feedback_from(case.resident_address(asker) or "")):
             template = "status_awaiting_feedback"
-        return render(template, lang, community=name, code=case.code, category=category, role=role)
+        return render(template, lang, community=name, code=case.code, category=category, role=role,
+                      into=case.duplicate_of or "")
 
     def _feedback(self, phone: str, answer: resident_sms.ResidentMessage, lang: str | None,
                   resident: bool) -> str:
         """1 / 满意 or 2 / 不满意: the call-back's answer, about this phone's latest resolved
         report (or the one whose code it gives). A repeat changes nothing and gets no answer.
         `lang` None (a bare 1 or 2): answered in the report's language."""
-        reported = self._cases.reported_by(phone)
-        if answer.code is not None:
-            target = next((ref for ref in reported if ref.code == answer.code), None)
-        else:
-            target = next((ref for ref in reported if ref.awaiting_feedback), reported[0] if reported else None)
-        if target is None:
+        case = self._feedback_case(phone, answer.code)
+        if case is None:
             self._error(phone, render("no_feedback_case", lang or "zh"), resident=resident)
             return "feedback:none"
-        case = self._cases.get(target.code)
-        if case is None:
-            raise ConcurrentUpdate(target.code)     # the index is ahead of the table: retry
-        lang = lang or case.reporter_lang
+        who = case.resident_address(phone)
+        lang = lang or case.resident_contact(who)[1]
         satisfied = answer.intent is resident_sms.Intent.SATISFIED
         now = self._clock()
         try:
-            case = self._workflow.change(
-                case, lambda current: current.feedback(satisfied, now, self._workflow.policy_for(current)))
+            case = self._workflow.change(case, lambda current: current.feedback(
+                satisfied, now, self._workflow.policy_for(current), who=current.resident_address(phone) or who))
         except TransitionRefused:
             self._error(phone, render("no_feedback_case", lang), resident=resident)
             return "feedback:refused"
         self._notices.deliver(case)
         return answer.intent.value
+
+    def _feedback_case(self, phone: str, code: str | None) -> Case | None:
+        """The case a call-back answer from `phone` is about: the one whose code it gives, else
+        one waiting for this phone's answer (its own reports first, then the cases it follows:
+        its reports merged into another, its "me too"s), else its latest; None when the phone
+        is a resident of none of them."""
+        reported = self._cases.reported_by(phone)
+        refs = [ref for ref in reported if ref.code == code] if code is not None else (
+            [ref for ref in reported if ref.awaiting_feedback] + [ref for ref in reported if not ref.awaiting_feedback])
+        codes = [ref.code for ref in refs]
+        if code is not None and not codes:
+            codes = [code]                       # a case it follows: checked below
+        elif code is None and self._follows is not None:
+            codes += [c for c in self._follows.followed_by(phone) if c not in codes]
+        fallback = None
+        for index, candidate in enumerate(codes):
+            case = self._cases.get(candidate)
+            if case is None:
+                if index < len(refs):
+                    raise ConcurrentUpdate(candidate)     # the index is ahead of the table: retry
+                continue
+            case = followed_case(self._cases, case)
+            who = case.resident_address(phone)
+            if who is None:
+                continue
+            if case.awaits_feedback_from(who):
+                return case
+            fallback = fallback or case
+        return fallback
 
     def _error(self, phone: str, text: str, resident: bool = False) -> bool:
         """Send a reply that says something went wrong, unless the phone opted out (a

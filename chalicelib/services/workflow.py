@@ -12,9 +12,18 @@ from chalicelib.domain.case import Case, Status
 from chalicelib.domain.directory import Community, Directory
 from chalicelib.domain.policy import EscalationPolicy, Policies
 
+from .duplicates import Duplicates
 from .intake import IntakeService, PermanentFailure
 from .notices import NoticeDelivery
-from .ports import BlockList, CaseRepository, ConcurrentUpdate, ContactPreferences, MessageQueue, SmsSender
+from .ports import (
+    BlockList,
+    CaseRepository,
+    ConcurrentUpdate,
+    ContactPreferences,
+    FollowedCases,
+    MessageQueue,
+    SmsSender,
+)
 from .sms_replies import SmsReplies
 from .telemetry import NoTelemetry, Telemetry, count_change, mark
 
@@ -33,14 +42,17 @@ class CaseWorkflow:
                  escalations: MessageQueue, directory: Callable[[], Directory],
                  policy: EscalationPolicy | Policies, clock: Callable[[], float],
                  intake: IntakeService | None = None, contacts: ContactPreferences | None = None,
-                 blocklist: BlockList | None = None, telemetry: Telemetry | None = None):
+                 blocklist: BlockList | None = None, telemetry: Telemetry | None = None,
+                 follows: FollowedCases | None = None):
         self._cases, self._notices = cases, notices
         self._escalations, self._directory = escalations, directory
         self._policy, self._clock = policy, clock
         self._telemetry = telemetry or NoTelemetry()        # metrics, and which case the log is about
+        # Reports of one problem (services.duplicates): folded here, merged by SMS and ops.
+        self.duplicates = Duplicates(cases, notices, directory, policy, clock, self._change, follows=follows)
         # Every inbound SMS (reply, status_text): it routes and changes cases through this workflow.
         self._replies = SmsReplies(self, cases, notices, sms_sender, directory, policy, clock,
-                                   intake=intake, contacts=contacts, blocklist=blocklist)
+                                   intake=intake, contacts=contacts, blocklist=blocklist, follows=follows)
 
     # -- the case worker -------------------------------------------------------
     def route(self, case: Case) -> Case:
@@ -51,10 +63,18 @@ class CaseWorkflow:
         if community is None or case.location not in community.locations:
             raise PermanentFailure(f"location {case.location} is not in the directory")
 
+        if case.status is Status.RECEIVED:
+            # The same problem reported before, and still open: this report joins that case.
+            joined = self.duplicates.fold(case)
+            if joined is not None:
+                return self._cases.get(case.code) or case
+
         def assign(current: Case) -> bool:
             if current.status is not Status.RECEIVED:
                 return False
             now = self._clock()
+            current.place_key = current.place_key or self.duplicates.place_key(
+                current.community_id, current.location, current.category)
             policy = self.policy_for(current)
             current.route(community.chain_for(current.location, policy.steps, at=now), policy, now,
                           responsibility=community.responsibility(current.location, at=now),

@@ -181,7 +181,7 @@ def test_given_the_bundle_send_fails_then_the_retry_sends_each_notice_once(servi
 @pytest.mark.parametrize("template", sorted(BRIEFS))
 def test_every_brief_has_both_languages_and_renders_with_a_real_case(template):
     params = dict(code="7KQ2XM", location="3号楼2单元", category="环境卫生", holder="王芳", by="王芳",
-                  to="王芳", role="网格员", days=3)
+                  to="王芳", role="网格员", days=3, into="XYZ789", duplicate="XYZ789", affected=3)
     for lang in ("zh", "en"):
         assert lang in BRIEFS[template] and template in TEMPLATES
         line = brief(template, lang, **params)
@@ -207,7 +207,8 @@ def test_given_two_notices_held_for_quiet_hours_then_they_go_as_one_text_in_the_
     # the following notice asks for nothing before morning.
     first = report(services, location="garang-01-1", category="stairwell_light")
     services.clock.advance(15 * 60)
-    second = report(services, location="garang-01-1", category="stairwell_light")
+    # another category: the same one would join the first case (services.duplicates)
+    second = report(services, location="garang-01-1", category="heating")
     follower = services.cases.get(first).chain[0].followers[0]
     assert follower == services.cases.get(second).chain[0].followers[0]
     follower_phone = phone(services, follower, community="garang")

@@ -718,6 +718,22 @@ def _reporter_answers(satisfied, policy=STANDARD):
     return lambda case: case.feedback(satisfied, case.updated_at + HOUR, policy)
 
 
+def _merged_into(into, member):
+    """合并: `member` merges the case into `into`, a minute after its last change."""
+    return lambda case: case.mark_duplicate(into, case.updated_at + 60, member)
+
+
+def _reported_again():
+    """Another resident's report of the same problem joins the case (an urgent one: its
+    holder is told), a minute after its last change."""
+    def absorb(case):
+        other = Case.receive(id="id-2", code="XYZ789", community_id=case.community_id, category=case.category,
+                             location=case.location, description="d", now=case.updated_at,
+                             reporter_phone="+8613900000001")
+        return case.absorb(other, case.updated_at + 60, None, via="folded", tell_holder=True)
+    return absorb
+
+
 SCENARIOS = {
     "climb-then-supervise-then-take-over": ("standard", [
         _route("standard"), _fire(STANDARD), _fire(STANDARD), _later("acknowledge", "c1"),
@@ -778,6 +794,10 @@ SCENARIOS = {
         _route("standard"), _fire(STANDARD), _delivered(), _later("acknowledge", "g1"), _fire(STANDARD),
         _delivered(), _later("cancel", "g1", "测试短信")]),
     "urgent-cancelled-by-the-area-chief": ("urgent", [_route("urgent"), _delivered(), _later("cancel", "a1", "误报")]),
+    # 合并: the duplicate's holder is told it joined another case; an urgent case's holder hears of another report
+    "merged-into-another-case-the-holder-told": ("standard", [
+        _route("standard"), _delivered(), _fire(STANDARD), _delivered(), _merged_into("XYZ789", "k1")]),
+    "urgent-reported-again-the-holder-told": ("urgent", [_route("urgent"), _delivered(), _reported_again()]),
     # the office (the ops function): up a level now, to another member, then closed
     "operator-escalates-reassigns-and-closes": ("standard", [
         _route("standard"), _delivered(), _later("operator_escalate", "ops:wangfang", "没人接"), _delivered(),
@@ -831,7 +851,7 @@ def test_given_a_scenario_then_every_notice_goes_to_someone_who_can_act_on_it_or
                 # 取消: only someone who was told to act on the case before
                 told = {e.actor for e in case.history[:history_since] if e.event == "notified"
                         and HEARS.get((e.detail or "").split(":", 1)[0]) in TOLD_TO_ACT}
-                assert case.status in (Status.CANCELLED, Status.CLOSED), where
+                assert case.status in (Status.CANCELLED, Status.CLOSED, Status.DUPLICATE), where
                 assert notice.member_id in told | {holder_before}, where
             else:
                 assert hears == "stand_down", where

@@ -80,7 +80,7 @@ def test_given_a_residents_sms_then_the_language_to_answer_in(text, code, lang):
 RESIDENT_TEMPLATES = (
     "reporter_received", "reporter_resolved",
     "status_received", "status_triage", "status_assigned", "status_acknowledged", "status_resolved",
-    "status_awaiting_feedback", "status_closed", "status_cancelled",
+    "status_awaiting_feedback", "status_closed", "status_cancelled", "status_duplicate",
     "reporter_help", "no_reports", "no_feedback_case", "opted_out", "opted_in", "unknown_sender", "unknown_case",
 )
 
@@ -95,6 +95,7 @@ def longest_english(communities):
         "location": max((loc.short_name["en"] for c in communities for loc in c.locations.values()), key=len),
         "category": max((c["name"]["en"] for c in categories), key=len),
         "role": max((r["en"] for r in ROLE_NAMES.values()), key=len),
+        "into": "XYZ789",
     }
 
 

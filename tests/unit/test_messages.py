@@ -55,6 +55,8 @@ def worst_params(communities):
         "codes": "ABC234、DEF567、GHJ892" if lang == "zh" else "ABC234, DEF567, GHJ892",
         "text": "三号楼二单元楼道里煤气味很大快来看看吧谢…" if lang == "zh" else "楼道里煤气味很大快…",
         "phone": "13912345678",
+        # duplicates: the code a report joined or that joined it, and how many residents now
+        "into": "XYZ789", "duplicate": "XYZ789", "affected": "120",
     } for lang in LANGS}
 
 
@@ -70,7 +72,8 @@ def test_every_template_exists_in_both_languages_with_the_same_parameters(templa
     assert set(TEMPLATES[template]) == set(LANGS)
     assert placeholders(TEMPLATES[template]["zh"]) == placeholders(TEMPLATES[template]["en"])
     assert placeholders(TEMPLATES[template]["zh"]) <= {"code", "community", "location", "category", "role", "by",
-                                                       "holder", "to", "days", "codes", "text", "phone"}
+                                                       "holder", "to", "days", "codes", "text", "phone",
+                                                       "into", "duplicate", "affected"}
 
 
 @pytest.mark.parametrize("lang", LANGS)

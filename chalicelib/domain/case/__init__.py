@@ -14,6 +14,8 @@ into mixins it is composed of:
 - member_actions.py: the members' SMS commands (收到, 完成, 满意/不满意, 延期, 挂起/恢复, 转办, 取消);
 - triage.py: the reporter's code, and triage of an SMS report nobody can place;
 - operator_actions.py: the office's commands (services.ops), ops_* events;
+- duplicates.py: the residents who follow a case ("me too", folded and merged reports), and
+  a report merged into another (status duplicate);
 - outbox.py: the notices queued, held, sent and failed.
 
 Why mixins: the aggregate stays one object with one set of fields, so the conditional write,
@@ -25,13 +27,25 @@ work on the fields `Case` declares, and call each other's helpers (`_record`, `_
 from ..policy import DEFAULT_CALLBACK_SECONDS
 from .aggregate import Case
 from .member_actions import MAX_EXTENSION_DAYS
-from .model import HEARS, OPEN_STATUSES, REPORTER, TOLD_TO_ACT, Authority, Event, Notice, Status, TransitionRefused
-from .operator_actions import NEEDS_DETAILS, ops_detail
+from .model import (
+    HEARS,
+    OPEN_STATUSES,
+    REPORTER,
+    TOLD_TO_ACT,
+    Authority,
+    Event,
+    Notice,
+    Status,
+    TransitionRefused,
+    co_reporter_address,
+    is_resident_address,
+)
+from .operator_actions import NEEDS_DETAILS, ops_detail, ops_note
 from .outbox import HOLDABLE
 from .triage import TRIAGE_TIMER
 
 __all__ = [
     "DEFAULT_CALLBACK_SECONDS", "HEARS", "HOLDABLE", "MAX_EXTENSION_DAYS", "NEEDS_DETAILS", "OPEN_STATUSES",
     "REPORTER", "TOLD_TO_ACT", "TRIAGE_TIMER", "Authority", "Case", "Event", "Notice", "Status",
-    "TransitionRefused", "ops_detail",
+    "TransitionRefused", "co_reporter_address", "is_resident_address", "ops_detail", "ops_note",
 ]

@@ -8,6 +8,7 @@ from typing import Any
 
 from ..directory import Level
 from .clocks import ClocksMixin
+from .duplicates import DuplicatesMixin
 from .member_actions import MemberActionsMixin
 from .model import OPEN_STATUSES, Authority, Event, Notice, Status
 from .operator_actions import OperatorActionsMixin
@@ -17,7 +18,8 @@ from .triage import TriageMixin
 
 
 @dataclass
-class Case(RoutingMixin, ClocksMixin, MemberActionsMixin, TriageMixin, OperatorActionsMixin, OutboxMixin):
+class Case(RoutingMixin, ClocksMixin, MemberActionsMixin, TriageMixin, OperatorActionsMixin, DuplicatesMixin,
+           OutboxMixin):
     id: str
     code: str
     community_id: str
@@ -42,10 +44,13 @@ class Case(RoutingMixin, ClocksMixin, MemberActionsMixin, TriageMixin, OperatorA
     yellow_at: float | None = None
     working_limits: list[str] | None = None       # which of those count working time ("resolve:2")
     grid_id: str | None = None
+    place_key: str | None = None          # domain.duplicates.place_key: found by later reports while open
     responsibility: dict[str, list[str]] = field(default_factory=dict)   # lead, supervise, follow, assist
     suspended: dict[str, Any] | None = None       # 挂起: by, reason, and the clocks' time left
     extension: dict[str, Any] | None = None       # 延期 asked for, waiting for the level above
     awaiting_feedback: bool = False       # resolved, the reporter asked 满意/不满意 (call-back)
+    co_reporters: list[dict[str, Any]] = field(default_factory=list)   # followers (duplicates.py)
+    duplicate_of: str | None = None       # status duplicate: the case it was merged into
     due_at: float | None = None           # when the case's running clock next fires; open cases only
     timer: str | None = None              # which clock that is: "ack", "yellow" or "red"
     resolve_due_at: float | None = None   # the resolve limit of the current holder, once acknowledged
@@ -149,6 +154,7 @@ class Case(RoutingMixin, ClocksMixin, MemberActionsMixin, TriageMixin, OperatorA
         data["chain"] = [Level(r["level"], r["role"], r.get("holder"), tuple(r.get("eligible", ())),
                                tuple(r.get("followers", ()))) for r in data.get("chain", ())]
         data["history"] = [Event(**e) for e in data.get("history", ())]
+        data["co_reporters"] = [dict(entry) for entry in data.get("co_reporters") or ()]
         data["outbox"] = [Notice(n["id"], n["member_id"], n["template"], dict(n.get("params") or {}),
                                  n.get("not_before"))
                           for n in data.get("outbox", ())]

@@ -4,7 +4,7 @@ answer (满意/不满意), extension (延期, 同意/不同意), suspend and res
 from __future__ import annotations
 
 from ..policy import DEFAULT_CALLBACK_SECONDS, EscalationPolicy
-from .model import HEARS, REPORTER, TOLD_TO_ACT, Authority, Status, TransitionRefused
+from .model import HEARS, REPORTER, TOLD_TO_ACT, Authority, Status, TransitionRefused, is_resident_address
 
 MAX_EXTENSION_DAYS = 30
 
@@ -72,26 +72,32 @@ class MemberActionsMixin:
         self.awaiting_feedback = bool(self.reporter_phone)
         if self.awaiting_feedback:
             self._notify(REPORTER, "reporter_resolved")
+        self._ask_followers()                       # one resolved notice each (duplicates.py)
         return True
 
-    def feedback(self, satisfied: bool, now: float, policy: EscalationPolicy) -> bool:
-        """The reporter's answer to the call-back: satisfied (1) closes the case; not
-        satisfied (2) reopens it one level above the member who resolved it. Returns
-        False for an answer that came before (a repeat)."""
-        if self.status is not Status.RESOLVED or not self.awaiting_feedback:
-            if any(e.event in ("closed", "reopened") and e.actor == REPORTER for e in self.history):
+    def feedback(self, satisfied: bool, now: float, policy: EscalationPolicy, who: str = REPORTER) -> bool:
+        """A resident's answer to the call-back (`who`: the reporter, or a follower's address):
+        not satisfied (2) from any of them reopens the case one level above the member who
+        resolved it; satisfied (1) closes it once nobody else asked is still to answer (else
+        the call-back's time does). Returns False for an answer that came before (a repeat)."""
+        if self.status is not Status.RESOLVED or not self.awaits_feedback_from(who):
+            if any(e.event in ("closed", "reopened", "satisfied") and e.actor == who for e in self.history):
                 return False
             raise TransitionRefused(f"no_feedback_expected_{self.status.value}")
-        self.awaiting_feedback = False
+        self._set_awaiting(who, False)
         if satisfied:
-            self._close(now, "satisfied", actor=REPORTER)
+            if self._anyone_awaiting():
+                self._record(now, "satisfied", level=self.level, actor=who)
+                return True
+            self._close(now, "satisfied", actor=who)
             return True
+        self._stop_awaiting()
         resolved_at = next((e.level for e in reversed(self.history) if e.event == "resolved"), self.level) or self.level
         policy = self._policy(policy)
         target = self._next_held_rung(above=resolved_at, now=now) or self._rung(resolved_at)
-        self._record(now, "reopened", level=target.level if target else self.level, actor=REPORTER)
+        self._record(now, "reopened", level=target.level if target else self.level, actor=who)
         if target is None or target.holder is None:
-            self._close(now, "nobody_to_reopen", actor=REPORTER)
+            self._close(now, "nobody_to_reopen", actor=who)
             return True
         self._hand_to(target, policy, now, event="assigned")
         self._notify(target.holder, "reopened_to_you")
@@ -99,7 +105,7 @@ class MemberActionsMixin:
 
     def _close(self, now: float, why: str, actor: str | None = None) -> None:
         self.status = Status.CLOSED
-        self.awaiting_feedback = False
+        self._stop_awaiting()
         self._set_timer(None)
         self._record(now, "closed", level=self.level, actor=actor, detail=why)
 
@@ -241,7 +247,7 @@ class MemberActionsMixin:
         return True
 
     def _call_off(self, status: Status, now: float, event: str, actor: str, detail: str,
-                  template: str) -> None:
+                  template: str, **params: str) -> None:
         """End the case as `status`: every clock stops, notices not yet sent are dropped, and
         whoever was told to act on an open case (and not stood down since) gets `template`."""
         told = [m for m in self._told_to_act() if m != actor] if self.is_open else []
@@ -253,17 +259,17 @@ class MemberActionsMixin:
         self._set_timer(None)                # every clock stops: out of the sweep's index
         self.resolve_due_at = None
         self.suspended = self.extension = None
-        self.awaiting_feedback = False
+        self._stop_awaiting()
         self._record(now, event, level=self.level or None, actor=actor, detail=detail)
         for recipient in told:
-            self._notify(recipient, template)
+            self._notify(recipient, template, **params)
 
     def _told_to_act(self) -> list[str]:
         """The members sent a notice that asks them to act on this case (HEARS: handle,
         follow, above) and not told to stand down since; the holder first."""
         told: dict[str, None] = {}
         for event in self.history:
-            if event.event != "notified" or event.actor in (None, REPORTER):
+            if event.event != "notified" or event.actor is None or is_resident_address(event.actor):
                 continue
             kind = HEARS.get((event.detail or "").split(":", 1)[0])
             if kind in TOLD_TO_ACT:

@@ -15,11 +15,22 @@ class Status(str, Enum):   # noqa: UP042 - StrEnum would change str() and format
     RESOLVED = "resolved"
     CLOSED = "closed"
     CANCELLED = "cancelled"
+    DUPLICATE = "duplicate"     # merged into another case (duplicate_of), whose residents it joined
 
 
 OPEN_STATUSES = frozenset({Status.RECEIVED, Status.ASSIGNED, Status.ACKNOWLEDGED})
-# A notice addressed to the resident who reported the case, at the phone they gave.
+# A notice addressed to the resident who reported the case, at the phone they gave; a
+# resident who reported the same problem too (a co-reporter) is "@reporter:<n>", n from 1.
 REPORTER = "@reporter"
+
+
+def co_reporter_address(number: int) -> str:
+    return f"{REPORTER}:{number}"
+
+
+def is_resident_address(member_id: str | None) -> bool:
+    """Whether a notice's recipient is a resident (the reporter or a co-reporter), not a member."""
+    return member_id == REPORTER or (member_id or "").startswith(REPORTER + ":")
 
 
 class Authority(str, Enum):   # noqa: UP042 - as Status
@@ -50,6 +61,8 @@ HEARS: dict[str, str] = {
     "escalated_away": "stand_down", "taken_over": "stand_down", "transferred_away": "stand_down",
     "case_cancelled": "called_off",   # 取消: everyone told to act on it and not stood down since
     "case_closed": "called_off",      # closed by the office (ops): the same people, told to stop
+    "case_merged": "called_off",      # 合并: a duplicate joined another case, its work ends there
+    "duplicate_reported": "handle",   # an urgent case: another resident reported it too
 }
 # The kinds of HEARS that ask their recipient to act on the case; the stand-downs end that.
 TOLD_TO_ACT = frozenset({"handle", "follow", "above"})

@@ -12,7 +12,7 @@ from .model import Event, Notice, Status, TransitionRefused
 NEEDS_DETAILS = frozenset({
     "follow", "urgent_together", "supervise_yellow", "supervise_red", "escalated_away", "taken_over",
     "transferred_away", "extension_requested", "extension_submitted", "extension_approved",
-    "triage_request"})
+    "triage_request", "case_merged", "duplicate_reported"})
 
 
 def _ops(reason: str | None, request: str | None, **moved: Any) -> str:
@@ -22,10 +22,15 @@ def _ops(reason: str | None, request: str | None, **moved: Any) -> str:
     return json.dumps({k: v for k, v in fields.items() if v is not None}, ensure_ascii=False, sort_keys=True)
 
 
+def ops_note(reason: str | None, request: str | None, **moved: Any) -> str:
+    """The detail an operator's step records (as `_ops`), for a step another module makes (合并)."""
+    return _ops(reason, request, **moved)
+
+
 def ops_detail(event: Event) -> dict[str, Any]:
     """What an ops_* event's detail says ({} for any other event)."""
     import json
-    if not event.event.startswith("ops_") or not event.detail:
+    if not (event.event.startswith("ops_") or (event.actor or "").startswith("ops:")) or not event.detail:
         return {}
     try:
         value = json.loads(event.detail)

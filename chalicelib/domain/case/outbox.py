@@ -13,7 +13,8 @@ from .model import Notice
 HOLDABLE = frozenset({
     "reporter_resolved", "follow", "escalated_away", "taken_over", "transferred_away",
     "supervise_yellow", "resolve_warning", "extension_submitted", "extension_approved",
-    "extension_refused", "suspended", "resumed", "resolved", "case_cancelled", "case_closed"})
+    "extension_refused", "suspended", "resumed", "resolved", "case_cancelled", "case_closed",
+    "case_merged"})
 
 
 class OutboxMixin:
