@@ -37,7 +37,7 @@ def submit_report():
 
 @app.route("/reports/{id_or_code}", methods=["GET"], **ANY_CONTENT)
 def get_report(id_or_code):
-    return handlers.get_report(id_or_code)
+    return handlers.get_report(app.current_request, id_or_code)
 
 
 # The residents' web pages (docs/web.md): the report form, its answer, a report's status page

@@ -163,14 +163,20 @@ def _minutes(seconds: int) -> str:
 
 
 @_guarded
-def get_report(id_or_code: str) -> Response:
-    from chalicelib.domain.codes import normalize_code
+def get_report(request: Any, id_or_code: str) -> Response:
+    """The public view. Every look-up, by code or id, found or not, counts against the
+    caller's address (services.lookups), as the status page's do: codes cannot be walked."""
+    from chalicelib.domain.admission import RateLimited
 
-    cases = container().cases
-    code = normalize_code(id_or_code)
-    case = cases.get(code) if code else None
+    c = container()
+    try:
+        case = c.lookups.find(id_or_code, _source_ip(request))
+    except RateLimited as limited:
+        log.warning("look-up refused: %s", limited)
+        raise HttpError(429, "rate_limited", f"too many look-ups from this address; try again in "
+                        f"{_minutes(limited.retry_after)}", headers={"Retry-After": str(limited.retry_after)}) from None
     if case is None and len(id_or_code) == 32 and id_or_code.isalnum():
-        case = cases.get_by_id(id_or_code.lower())
+        case = c.cases.get_by_id(id_or_code.lower())
     if case is None:
         raise HttpError(404, "not_found", f"no report {id_or_code}")
     return _json(200, public_view(case))
@@ -202,6 +208,7 @@ def public_view(case: Any) -> dict[str, Any]:
         "level": case.level, "level_role": case.level_role,
         "category": case.category, "location": case.location, "priority": case.priority,
         "policy_version": case.policy_version, "suspended": case.is_suspended,
+        "affected": case.affected, "duplicate_of": case.duplicate_of,
         "due_at": iso(case.due_at) if case.due_at is not None else None,
         "resolve_due_at": iso(case.resolve_due_at) if case.resolve_due_at is not None else None,
         "created_at": iso(case.created_at), "updated_at": iso(case.updated_at),

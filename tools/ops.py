@@ -8,6 +8,7 @@ test events (docs/operations.md), run here with your own AWS credentials.
     python -m tools.ops escalate 7KQ2XM --from-level 1 --reason "电话不通"
     python -m tools.ops close 7KQ2XM --reason "居民来电：已修好"
     python -m tools.ops cancel 7KQ2XM --reason "重复报事"
+    python -m tools.ops merge 7KQ2XM --into AP3ZUM --reason "同一根水管"
     python -m tools.ops resend 7KQ2XM [--notice 7KQ2XM.3 | --member m10 | --member @reporter]
     python -m tools.ops directory-import --community changmu [--dry-run] FILE   (YAML)
     python -m tools.ops directory-export --community changmu [--version N]
@@ -37,7 +38,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m tools.ops", description=__doc__.split("\n\n")[0])
     parser.add_argument("--operator", default=None, help="who you are (recorded on the case)")
     commands = parser.add_subparsers(dest="command", required=True)
-    for name in ("show", "reassign", "escalate", "close", "cancel", "resend"):
+    for name in ("show", "reassign", "escalate", "close", "cancel", "merge", "resend"):
         sub = commands.add_parser(name)
         sub.add_argument("case")
         if name == "show":
@@ -46,7 +47,9 @@ def _parser() -> argparse.ArgumentParser:
             sub.add_argument("member")
         if name == "escalate":
             sub.add_argument("--from-level", type=int, required=True, dest="from_level")
-        if name in ("reassign", "escalate", "close", "cancel"):
+        if name == "merge":
+            sub.add_argument("--into", required=True, help="the code of the case it repeats")
+        if name in ("reassign", "escalate", "close", "cancel", "merge"):
             sub.add_argument("--reason", required=True)
         if name == "resend":
             sub.add_argument("--notice")

@@ -25,7 +25,8 @@ from tests.functional.conftest import (
 )
 
 PUBLIC_FIELDS = {"id", "code", "status", "level", "level_role", "category", "location", "priority",
-                 "policy_version", "suspended", "due_at", "resolve_due_at", "created_at", "updated_at", "history"}
+                 "policy_version", "suspended", "due_at", "resolve_due_at", "created_at", "updated_at", "history",
+                 "affected", "duplicate_of"}
 HISTORY_FIELDS = {"at", "event", "level"}
 
 

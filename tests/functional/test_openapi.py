@@ -111,6 +111,9 @@ REQUESTS = [
     ("POST", "/reports", 503, lambda c, s, m: (break_the_container(m), post_report(c))[1]),
     ("GET", "/reports/{id_or_code}", 200, lambda c, s, m: c.http.get(f"/reports/{routed_code(c, s).lower()}")),
     ("GET", "/reports/{id_or_code}", 404, lambda c, s, m: c.http.get("/reports/NOSUCH")),
+    ("GET", "/reports/{id_or_code}", 429, lambda c, s, m: (
+        m.setattr(s.lookups, "_limits", LookupLimits(per_ip=1)), c.http.get("/reports/NOSUCH"),
+        c.http.get("/reports/NOSUCH"))[2]),
     ("GET", "/reports/{id_or_code}", 503, lambda c, s, m: (
         break_the_container(m), c.http.get("/reports/AP3ZUM"))[1]),
     ("GET", "/", 200, lambda c, s, m: c.http.get("/")),

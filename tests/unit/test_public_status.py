@@ -80,7 +80,7 @@ def test_given_any_case_when_shown_then_nothing_personal_is_in_what_the_page_get
     # WHEN it is shown THEN the status carries codes, kinds, roles and times only
     status = public_status(case, COMMUNITY)
     assert {f.name for f in fields(PublicStatus)} == {"code", "state", "category", "location", "community_id",
-                                                      "role", "steps", "expected"}
+                                                      "role", "steps", "expected", "affected", "duplicate_of"}
     assert {f.name for f in fields(Step)} == {"at", "kind", "role"}
     text = repr(status)
     for personal in ("+8613912345678", "卓玛", "水管漏水", "sl", "bl", "gm"):
