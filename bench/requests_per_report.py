@@ -84,6 +84,7 @@ class Result:
     missing_sms: int
     batches: int
     seconds: float
+    folded: int = 0                 # reports the case worker folded into an open case (duplicates)
 
 
 @dataclass
@@ -133,7 +134,8 @@ def _page_report(i: int, location: Any, category: str) -> tuple[str, str, dict[s
     building = location.code.rsplit("-", 1)[0] if location.unit_id else location.code
     fields = {"key": f"web-{uuid.uuid4().hex}", "community": location.community_id, "lang": "zh",
               "building": building, "unit": unit, "category": category,
-              "description": f"bench report {i}: 楼道灯坏了", "phone": "13800138000" if i % 3 == 0 else ""}
+              "description": f"bench report {i}: 楼道灯坏了", "phone": "13800138000" if i % 3 == 0 else "",
+              "new": "1"}      # past "already reported?": the resident says theirs is a new problem
     return "/", urlencode(fields), {"Content-Type": "application/x-www-form-urlencoded"}
 
 
@@ -261,6 +263,9 @@ def run(reports: int = 1000, via: str = "api") -> Result:
             tally.counting = False
             bootstrap.use(None)
 
+    # A report folded into an open case (services.duplicates) is routed nowhere: its first SMS is
+    # its reporter's code, and with no phone it has none. Read after counting: not charged.
+    folded = {code for code in codes if getattr(container.cases.get(code), "duplicate_of", None)}
     first, after, unattributed = Counter(), Counter(), Counter()
     known = {"warmup"}
     missing = 0
@@ -271,7 +276,7 @@ def run(reports: int = 1000, via: str = "api") -> Result:
         first.update(http)
         first.update(worker)
         after.update(later)
-        if worker["sns.Publish"] == 0:
+        if worker["sns.Publish"] == 0 and code not in folded:
             missing += 1
     for bucket, counter in tally.calls.items():
         if bucket not in known:
@@ -283,7 +288,7 @@ def run(reports: int = 1000, via: str = "api") -> Result:
                   breakdown_first=first, breakdown_after=after,
                   warmup=tally.calls.get("warmup", Counter()), unattributed=unattributed,
                   attempts=tally.sends / reports, missing_sms=missing, batches=len(batches),
-                  seconds=time.perf_counter() - started)
+                  seconds=time.perf_counter() - started, folded=len(folded))
 
 
 def bootstrap_app() -> Any:

@@ -34,8 +34,8 @@ SHOWN_WITHIN = 30 * 86400       # ... reported within this long
 
 class Duplicates:
     def __init__(self, cases: CaseRepository, notices: NoticeDelivery, directory: Callable[[], Directory],
-                 policies: Policies | EscalationPolicy, clock: Callable[[], float], change: Callable[[Case, Callable[[Case], bool]], Case],
-                 follows: FollowedCases | None = None):
+                 policies: Policies | EscalationPolicy, clock: Callable[[], float],
+                 change: Callable[[Case, Callable[[Case], bool]], Case], follows: FollowedCases | None = None):
         self._cases, self._notices, self._directory = cases, notices, directory
         self._policies, self._clock, self._follows = policies, clock, follows
         self._change = change       # the workflow's conditional change (services.workflow)

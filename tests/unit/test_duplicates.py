@@ -133,7 +133,7 @@ def test_given_the_routing_message_again_then_the_fold_changes_nothing(book_serv
     first = report(services)
     second = report(services, route=False)
     message = services.intake_queue.take()
-    for index in range(2):                              # SQS delivers at least once
+    for _ in range(2):                                  # SQS delivers at least once
         services.workflow.route(services.intake.parse_queue_message(message[0], "m-1"))
         assert services.cases.get(second.code).status is Status.DUPLICATE
         assert services.cases.get(first.code).affected == 2
