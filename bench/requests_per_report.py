@@ -259,13 +259,13 @@ def run(reports: int = 1000, via: str = "api") -> Result:
                     for i in range(wave, min(wave + WAVE, reports)):
                         post(i)
                     drain(min(wave + WAVE, reports) - wave)
+            # A report folded into an open case (services.duplicates) is routed nowhere: its first
+            # SMS is its reporter's code, and with no phone it has none. Read uncounted.
+            folded = {code for code in codes if getattr(container.cases.get(code), "duplicate_of", None)}
         finally:
             tally.counting = False
             bootstrap.use(None)
 
-    # A report folded into an open case (services.duplicates) is routed nowhere: its first SMS is
-    # its reporter's code, and with no phone it has none. Read after counting: not charged.
-    folded = {code for code in codes if getattr(container.cases.get(code), "duplicate_of", None)}
     first, after, unattributed = Counter(), Counter(), Counter()
     known = {"warmup"}
     missing = 0
