@@ -35,7 +35,7 @@ MAX_ITEMS = 8              # lines per section before "……另有 N 件"
 OPEN = frozenset({"received", "assigned", "acknowledged"})
 DONE = frozenset({"resolved", "closed"})
 STATUS_ZH = {"received": "待派单", "assigned": "待接单", "acknowledged": "办理中",
-             "resolved": "已办结", "closed": "已结案", "cancelled": "已撤销"}
+             "resolved": "已办结", "closed": "已结案", "cancelled": "已撤销", "duplicate": "已合并"}
 DEFAULT_HOUR = 8
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 DEFAULT_OPEN_DAYS = 30

@@ -107,6 +107,8 @@ class CaseWorkflow:
         community = self._directory().communities.get(case.community_id)
         if sms_intake.awaits_place(case, community):
             return self.remind_triage(case, community, due_at, now)
+        if case.status is Status.RECEIVED and self.duplicates.fold(case) is not None:
+            return self._cases.get(case.code) or case    # its routing message was lost: the sweep's turn
 
         def current_chain(current: Case) -> list | None:
             if current.status is not Status.RECEIVED:

@@ -139,6 +139,17 @@ def test_given_the_routing_message_again_then_the_fold_changes_nothing(book_serv
         assert services.cases.get(first.code).affected == 2
 
 
+def test_given_a_reports_routing_message_was_lost_then_the_sweep_folds_it_as_the_worker_would(book_services):
+    services = book_services
+    first = report(services)
+    second = report(services, location="changmu-05-1", route=False)
+    services.intake_queue.take()                         # the routing message never arrives
+    services.clock.advance(HOUR)                         # past the routing deadline
+    assert services.workflow.sweep() >= 1
+    services.run_escalations()
+    assert services.cases.get(second.code).duplicate_of == first.code
+
+
 @pytest.mark.parametrize("first, second, wait", [
     ({}, {"category": "heating"}, 0),                     # another problem
     ({}, {"location": "changmu-06-1"}, 0),                # another building
