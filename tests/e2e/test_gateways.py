@@ -130,3 +130,29 @@ def test_the_gateway_tool_posts_each_format(stack, members):
     assert sms_gateway.end_user_messaging(stack.base, stairwell, f"完成 {code}")[0] == 202
     stack.wait_until(lambda: status_of(stack, code) == "resolved", what="the resolution")
     assert sms_gateway.tencent(stack.base, stairwell, f"完成 {code}")[0] == 200   # a repeat: no change
+
+
+def test_two_reports_of_one_leak_fold_and_a_merge_by_twilio_sms_joins_a_third(stack, members):
+    """On `make run`: the second report of a leak in 5号楼 is folded into the first by the case
+    worker; a third, reported as another category, is joined to it by its holder's 合并 through
+    the Twilio webhook; a redelivered webhook changes nothing."""
+    leak = {"category": "water_pipe", "location": "changmu-05-2", "description": "5号楼2单元水管漏水"}
+    status, first = stack.post("/reports", {**leak, "phone": "13912345001"})
+    assert status == 202
+    stack.wait_until(lambda: stack.get(f"/reports/{first['code']}")[1]["status"] == "assigned", what="routed")
+    status, second = stack.post("/reports", {**leak, "location": "changmu-05-3", "phone": "13912345002"})
+    assert status == 202
+    stack.wait_until(lambda: stack.get(f"/reports/{second['code']}")[1]["status"] == "duplicate", what="folded")
+    assert stack.get(f"/reports/{second['code']}")[1]["duplicate_of"] == first["code"]
+
+    status, third = stack.post("/reports", {**leak, "category": "heating", "phone": "13912345003"})
+    stack.wait_until(lambda: stack.get(f"/reports/{third['code']}")[1]["status"] == "assigned", what="routed")
+    holder = stack.get(f"/reports/{third['code']}")[1]["level_role"]
+    assert holder == "property_management"
+    phones = {m["phone"] for m in members[0].values() if m["id"] in ("m45", "m46")}
+    notified = next(p for p in phones if [m for m in stack.outbox(p) if third["code"] in m["text"]])
+    for _ in range(2):                         # Twilio retries a webhook with the same MessageSid
+        assert twilio_webhook(stack, notified, f"合并 {third['code']} {first['code']}")[0] == 200
+    stack.wait_until(lambda: stack.get(f"/reports/{third['code']}")[1]["status"] == "duplicate", what="merged")
+    time.sleep(1)
+    assert stack.get(f"/reports/{first['code']}")[1]["affected"] == 3
