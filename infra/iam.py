@@ -89,6 +89,10 @@ def _consumer(purpose: str, *grants: Grant) -> tuple[Grant, ...]:
 # opt-outs and count per-phone limits on contacts (UpdateItem), and send the SMS.
 CASES = Grant("Cases", ("dynamodb:GetItem", "dynamodb:PutItem"), (table("cases"),))
 CONTACTS = Grant("Contacts", ("dynamodb:GetItem", "dynamodb:UpdateItem"), (table("contacts"),))
+# The duplicate check (services.duplicates): the open cases of a building and category, one Query
+# when a report is routed: by the case worker, the sweep's escalation worker (a report whose
+# routing message was lost) and the reply worker (an SMS report).
+PLACES = Grant("OpenCasesAtPlace", ("dynamodb:Query",), (index("cases", "by-place"),))
 
 POLICIES: dict[str, tuple[Grant, ...]] = {
     # Every route of app.py is one function (Chalice's API handler).
@@ -104,10 +108,10 @@ POLICIES: dict[str, tuple[Grant, ...]] = {
         Grant("BlockList", ("dynamodb:ConditionCheckItem",), (table("blocklist"),)),
         Grant("Queues", ("sqs:GetQueueUrl", "sqs:SendMessage"), (queue("intake"), queue("sms-inbound"))),
     ),
-    "case_worker": _consumer("intake", READ_DIRECTORY, CASES, CONTACTS, TEXT_PHONES),
-    "escalation_worker": _consumer("escalation", READ_DIRECTORY, CASES, CONTACTS, TEXT_PHONES),
+    "case_worker": _consumer("intake", READ_DIRECTORY, CASES, CONTACTS, TEXT_PHONES, PLACES),
+    "escalation_worker": _consumer("escalation", READ_DIRECTORY, CASES, CONTACTS, TEXT_PHONES, PLACES),
     "sms_reply_worker": _consumer(
-        "sms-inbound", READ_DIRECTORY, CASES, CONTACTS, TEXT_PHONES,
+        "sms-inbound", READ_DIRECTORY, CASES, CONTACTS, TEXT_PHONES, PLACES,
         Grant("CaseIndexes", ("dynamodb:Query",), (index("cases", "by-holder"), index("cases", "by-reporter"))),
         # A resident on the block list is ignored (GetItem); an SMS report is admitted as a
         # web report is (ConditionCheckItem in its TransactWriteItems).
