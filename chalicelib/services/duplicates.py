@@ -123,7 +123,9 @@ class Duplicates:
                 duplicate.give_code()    # an SMS reporter still learns the code of what they sent
             changed = [c for c, did in ((original, absorbed), (duplicate, ended)) if did]
             if not changed:
-                return original, duplicate
+                # Done before (a redelivery): what that merge left unsent goes now, once nobody
+                # else is sending it (the workflow's change waits for that).
+                return tuple(self._notices.deliver(self._change(c, lambda _: False)) for c in (original, duplicate))
             try:
                 self._notices.save_all(changed)
             except ConcurrentUpdate:

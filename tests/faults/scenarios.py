@@ -126,6 +126,35 @@ def later_sweeps(run: Run, _) -> None:
         run.drain("escalation")
 
 
+def urgent_report(run: Run) -> str:
+    return routed(run, "faults-urgent-1", category="gas_leak", location="changmu-01-1", priority="urgent")
+
+
+def folded_report(run: Run, _) -> None:
+    """A neighbour reports the same gas leak: the case worker folds the report into the open
+    urgent case in one write of both; the neighbour gets their code, the holder is told."""
+    code = routed(run, "faults-folded-1", category="gas_leak", location="changmu-01-2", priority="urgent",
+                  phone="13800138002")
+    with run.unarmed():
+        assert run.stack.cases.get(code).duplicate_of
+
+
+def two_cases_of_one_leak(run: Run) -> tuple[str, str]:
+    first = routed(run, "faults-merge-1", category="water_pipe", location="changmu-01-1")
+    second = routed(run, "faults-merge-2", category="heating", location="changmu-01-1", phone="13800138003")
+    return first, second
+
+
+def member_merges(run: Run, codes: tuple[str, str]) -> None:
+    """The stairwell leader (跟办 on both) replies 合并 SECOND FIRST: one write of both cases,
+    then property management, who holds the second, is told it joined the first."""
+    first, second = codes
+    run.text(phone_of(run, "m10"), f"合并 {second} {first}", "gw-merge-1")
+    run.drain("sms-inbound")
+    with run.unarmed():
+        assert run.stack.cases.get(second).duplicate_of == first
+
+
 SCENARIOS = [
     Scenario("web report", web_report),
     Scenario("console report", console_report, setup=queue_console_report),
@@ -138,4 +167,6 @@ SCENARIOS = [
              settle=later_sweeps, config={"bundle_seconds": BUNDLE_SECONDS}),
     Scenario("bundled delivery", bundled_delivery, setup=reports_in_one_window, settle=later_sweeps,
              config={"bundle_seconds": BUNDLE_SECONDS}),
+    Scenario("report folded into an urgent case", folded_report, setup=urgent_report),
+    Scenario("member merges by SMS", member_merges, setup=two_cases_of_one_leak),
 ]
