@@ -62,6 +62,64 @@ def stylesheet():
     return handlers.stylesheet(app.current_request)
 
 
+# Open311 GeoReport v2 (docs/open311.md): the categories as services, reports as service
+# requests, each in JSON and in XML. A route cannot have ".json" after a path parameter: those
+# take the whole file name ("AP3ZUM.json") and the handlers split the format off.
+@app.route("/open311/v2/discovery.json", methods=["GET"], **ANY_CONTENT)
+def open311_discovery_json():
+    return handlers.open311_discovery(app.current_request, "json")
+
+
+@app.route("/open311/v2/discovery.xml", methods=["GET"], **ANY_CONTENT)
+def open311_discovery_xml():
+    return handlers.open311_discovery(app.current_request, "xml")
+
+
+@app.route("/open311/v2/services.json", methods=["GET"], **ANY_CONTENT)
+def open311_services_json():
+    return handlers.open311_services(app.current_request, "json")
+
+
+@app.route("/open311/v2/services.xml", methods=["GET"], **ANY_CONTENT)
+def open311_services_xml():
+    return handlers.open311_services(app.current_request, "xml")
+
+
+@app.route("/open311/v2/services/{service_file}", methods=["GET"], **ANY_CONTENT)
+def open311_service_definition(service_file):
+    return handlers.open311_service_definition(app.current_request, service_file)
+
+
+@app.route("/open311/v2/requests.json", methods=["GET"], **ANY_CONTENT)
+def open311_requests_json():
+    return handlers.open311_requests(app.current_request, "json")
+
+
+@app.route("/open311/v2/requests.xml", methods=["GET"], **ANY_CONTENT)
+def open311_requests_xml():
+    return handlers.open311_requests(app.current_request, "xml")
+
+
+@app.route("/open311/v2/requests.json", methods=["POST"], **ANY_CONTENT)
+def open311_submit_json():
+    return handlers.open311_submit(app.current_request, "json")
+
+
+@app.route("/open311/v2/requests.xml", methods=["POST"], **ANY_CONTENT)
+def open311_submit_xml():
+    return handlers.open311_submit(app.current_request, "xml")
+
+
+@app.route("/open311/v2/requests/{request_file}", methods=["GET"], **ANY_CONTENT)
+def open311_request(request_file):
+    return handlers.open311_request(app.current_request, request_file)
+
+
+@app.route("/open311/v2/tokens/{token_file}", methods=["GET"], **ANY_CONTENT)
+def open311_token(token_file):
+    return handlers.open311_token(app.current_request, token_file)
+
+
 # The OpenAPI document of the routes above (chalicelib/data/openapi.json); /dev/* are not in it.
 @app.route("/openapi.json", methods=["GET"], **ANY_CONTENT)
 def openapi():

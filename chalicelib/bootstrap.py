@@ -273,6 +273,31 @@ class Container:
         return CaseLookups(self.cases, DynamoQuotas(self.contacts_model), self.config.lookup_limits, self.clock)
 
     @cached_property
+    def api_key_model(self):
+        """The Open311 clients' API keys, on the contacts table (adapters.api_keys)."""
+        from chalicelib.adapters.api_keys import build_api_key_model
+        return self._model(build_api_key_model, "contacts")
+
+    @cached_property
+    def api_keys(self):
+        """Open311's API keys: issued by ops, checked and counted per key on every call that needs
+        one. GRIDLOOP_OPEN311_DEMO_KEY is read on every call, like the gateways' secrets."""
+        import os
+
+        from chalicelib.adapters.admission import DynamoQuotas
+        from chalicelib.adapters.api_keys import DynamoApiKeyStore
+        from chalicelib.services.api_keys import ApiKeys
+        return ApiKeys(DynamoApiKeyStore(self.api_key_model), DynamoQuotas(self.contacts_model), self.clock,
+                       self.config.open311_calls_per_key, self.config.report_window_seconds,
+                       demo_key=lambda: os.environ.get("GRIDLOOP_OPEN311_DEMO_KEY") or None)
+
+    @cached_property
+    def case_listing(self):
+        """A community's cases created in a window, from the by-grid index (Open311's GET requests)."""
+        from chalicelib.services.case_listing import CaseListing
+        return CaseListing(self.cases, self.directory)
+
+    @cached_property
     def notices(self):
         from chalicelib.services.notices import NoticeDelivery
         return NoticeDelivery(self.cases, self.sms, self.directory, self.categories, self.clock,
@@ -305,7 +330,7 @@ class Container:
                           directory_admin=lambda: self.directory_admin,
                           redrive=DeadLetterRedrive(lambda: self.sqs_client, self.config.name),
                           directory_ttl=self.config.directory_ttl,
-                          weekly_reports=lambda: self.weekly_reports)
+                          weekly_reports=lambda: self.weekly_reports, api_keys=lambda: self.api_keys)
 
     @cached_property
     def inbound_sms(self):

@@ -40,6 +40,9 @@ class Config:
     # Look-ups by code on the residents' status page (GET /r/{code}) from one source address,
     # per window of the same length (domain.admission.LookupLimits); 0: no limit.
     lookups_per_ip: int = _LOOKUPS.per_ip
+    # Calls made with one Open311 API key (POST and GET requests) per window of the same
+    # length (services.api_keys); 0: no limit.
+    open311_calls_per_key: int = 600
     # The local stack's tables, when another engine than the emulator holds them (DynamoDB
     # Local, under `make run`); None: endpoint_url's, as in AWS.
     dynamodb_endpoint_url: str | None = None
@@ -62,6 +65,7 @@ class Config:
             reports_per_ip=int(env.get("GRIDLOOP_REPORTS_PER_IP", _LIMITS.per_ip)),
             report_window_seconds=float(env.get("GRIDLOOP_REPORT_WINDOW_SECONDS", _LIMITS.window)),
             lookups_per_ip=int(env.get("GRIDLOOP_LOOKUPS_PER_IP", _LOOKUPS.per_ip)),
+            open311_calls_per_key=int(env.get("GRIDLOOP_OPEN311_CALLS_PER_KEY", "600")),
             dynamodb_endpoint_url=env.get("GRIDLOOP_DYNAMODB_ENDPOINT") or None,
         )
 

@@ -84,6 +84,14 @@ def gateway_lines(base: str) -> str:
             f"                 {base}/dev/sns/sms   (AWS End User Messaging JSON, delivered as its SNS topic would)")
 
 
+def open311_line(base: str) -> str:
+    """The banner's Open311 line, with the demo api_key if it is the fake demo one."""
+    key = os.environ.get("GRIDLOOP_OPEN311_DEMO_KEY") or ""
+    note = (f"demo api_key {key}" if key.startswith(DEMO_SECRET_PREFIX)
+            else "api_key GRIDLOOP_OPEN311_DEMO_KEY" if key else "no demo api_key: make ops ARGS='api-key-issue NAME'")
+    return f"  Open311        {base}/open311/v2/discovery.json   (GeoReport v2; {note})"
+
+
 def _any_method_handler() -> type:
     from chalice.local import ChaliceRequestHandler
 
@@ -230,6 +238,7 @@ gridloop local stack is up (stage local, time scale {settings['time_scale']:g}, 
   web pages      {base}/   (the residents' report page; a report's status at {base}/r/CODE)
   dev routes     {base}/dev/outbox   {base}/dev/sms   {base}/dev/sns/sms
 {gateway_lines(base)}
+{open311_line(base)}
   AWS emulator   {endpoint}   (moto: queues and topics; gridloop-local-*: {len(created)} resources created)
   tables         {tables}
   communities    {', '.join(communities)}

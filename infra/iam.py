@@ -107,6 +107,12 @@ POLICIES: dict[str, tuple[Grant, ...]] = {
         Grant("ReportQuotas", ("dynamodb:UpdateItem",), (table("contacts"),)),
         Grant("BlockList", ("dynamodb:ConditionCheckItem",), (table("blocklist"),)),
         Grant("Queues", ("sqs:GetQueueUrl", "sqs:SendMessage"), (queue("intake"), queue("sms-inbound"))),
+        # Open311 (docs/open311.md): a client's API key is read (GetItem) and its calls counted
+        # (ReportQuotas' UpdateItem) on contacts; GET requests lists a community's cases from the
+        # by-grid index and reads those it lists, 100 to a BatchGetItem.
+        Grant("ApiKeys", ("dynamodb:GetItem",), (table("contacts"),)),
+        Grant("CaseList", ("dynamodb:Query",), (index("cases", "by-grid"),)),
+        Grant("CaseListRead", ("dynamodb:BatchGetItem",), (table("cases"),)),
     ),
     "case_worker": _consumer("intake", READ_DIRECTORY, CASES, CONTACTS, TEXT_PHONES, PLACES),
     "escalation_worker": _consumer("escalation", READ_DIRECTORY, CASES, CONTACTS, TEXT_PHONES, PLACES),
@@ -150,6 +156,9 @@ POLICIES: dict[str, tuple[Grant, ...]] = {
         Grant("GridFacts", ("dynamodb:Query",), (index("cases", "by-grid"),)),
         Grant("CasePlaces", ("dynamodb:BatchGetItem",), (table("cases"),)),
         Grant("WeeklyReportLog", ("dynamodb:GetItem",), (table("digests"),)),
+        # Open311's API keys (services.api_keys): one issued is a TransactWriteItems of its own item
+        # (PutItem) and the registry's entry (UpdateItem) on contacts; revoked, two UpdateItems.
+        Grant("ApiKeys", ("dynamodb:PutItem",), (table("contacts"),)),
     ),
     "daily_digest": (
         _logs(),

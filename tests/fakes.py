@@ -4,14 +4,22 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from typing import Any
 
-from chalicelib.domain.admission import Admission, Blocked, RateLimited
+from chalicelib.domain.admission import Admission, Blocked, Quota, RateLimited
 from chalicelib.domain.case import Case
 from chalicelib.domain.directory import Community, Directory
 from chalicelib.domain.duplicates import OpenReport
 from chalicelib.domain.sla import fact_row
-from chalicelib.services.ports import CaseRef, CodeTaken, ConcurrentUpdate, SendWindows, WindowBusy
+from chalicelib.services.ports import (
+    ApiClient,
+    CaseRef,
+    CodeTaken,
+    ConcurrentUpdate,
+    SendWindows,
+    WindowBusy,
+)
 
 
 class FakeClock:
@@ -131,6 +139,9 @@ class InMemoryCases:
     def get_by_id(self, case_id: str) -> Case | None:
         return next((self.get(c) for c, d in self.items.items() if d["id"] == case_id), None)
 
+    def get_many(self, codes: Iterable[str]) -> list[Case]:
+        return [case for code in dict.fromkeys(codes) if (case := self.get(code)) is not None]
+
     def due(self, now: float) -> Iterator[tuple[str, float]]:
         for code, data in self.items.items():
             case = Case.from_dict(copy.deepcopy(data))
@@ -244,3 +255,42 @@ class FixedDirectoryStore:
 
     def put_community(self, community: Community) -> None:
         self.communities[community.id] = community
+
+
+class InMemoryQuotas:
+    """Quotas: each window's count, by its counter."""
+
+    def __init__(self) -> None:
+        self.counts: dict[str, int] = {}
+
+    def take(self, quota: Quota) -> bool:
+        if self.counts.get(quota.counter, 0) >= quota.limit:
+            return False
+        self.counts[quota.counter] = self.counts.get(quota.counter, 0) + 1
+        return True
+
+
+class InMemoryApiKeys:
+    """ApiKeyStore: the keys issued, by hash."""
+
+    def __init__(self) -> None:
+        self.by_hash: dict[str, ApiClient] = {}
+
+    def find(self, key_hash: str) -> ApiClient | None:
+        return self.by_hash.get(key_hash)
+
+    def add(self, client: ApiClient) -> None:
+        assert client.key_hash not in self.by_hash
+        self.by_hash[client.key_hash] = client
+
+    def revoke(self, key_id: str, now: float, actor: str) -> tuple[ApiClient, bool] | None:
+        found = next((c for c in self.by_hash.values() if c.key_id == key_id), None)
+        if found is None:
+            return None
+        if found.revoked:
+            return found, False
+        self.by_hash[found.key_hash] = revoked = replace(found, revoked_at=now)
+        return revoked, True
+
+    def listed(self) -> list[ApiClient]:
+        return sorted(self.by_hash.values(), key=lambda c: c.created_at)

@@ -13,6 +13,9 @@ test events (docs/operations.md), run here with your own AWS credentials.
     python -m tools.ops directory-import --community changmu [--dry-run] FILE   (YAML)
     python -m tools.ops directory-export --community changmu [--version N]
     python -m tools.ops redrive intake|escalation|sms-inbound [--max 100]
+    python -m tools.ops api-key-issue changmu-app        (Open311: the key is printed once)
+    python -m tools.ops api-key-revoke 3f9a1c0b2d4e
+    python -m tools.ops api-key-list
 
 --operator NAME (default GRIDLOOP_ACTOR, else your user name) is recorded on the case.
 The stage is GRIDLOOP_STAGE, `local` when unset: the local stack's emulator at
@@ -72,6 +75,11 @@ def _parser() -> argparse.ArgumentParser:
     weekly.add_argument("--week", help="ISO week, e.g. 2026-W47 (default: last week)")
     weekly.add_argument("--stored", action="store_true", help="as sent to the committee that week")
     weekly.add_argument("--html", action="store_true", help="the page too")
+    issue = commands.add_parser("api-key-issue", help="a new Open311 API key, shown once")
+    issue.add_argument("client", help="who it is for, e.g. changmu-app")
+    revoke = commands.add_parser("api-key-revoke")
+    revoke.add_argument("key_id", help="the key's id (api-key-list shows them)")
+    commands.add_parser("api-key-list", help="the keys issued, without the keys themselves")
     return parser
 
 

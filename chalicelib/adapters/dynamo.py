@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from pynamodb.attributes import (
     BooleanAttribute,
@@ -244,6 +244,14 @@ class DynamoCaseRepository:
         for key in self._model.id_index.query(case_id, limit=1):
             return self.get(key.code)
         return None
+
+    def get_many(self, codes: Iterable[str]) -> list[Case]:
+        """BatchGetItem (PynamoDB asks for 100 at a time and again for what DynamoDB left
+        unprocessed), read consistently as `get` reads."""
+        codes = list(dict.fromkeys(codes))
+        if not codes:
+            return []
+        return [self._to_case(record) for record in self._model.batch_get(codes, consistent_read=True)]
 
     def due(self, now: float) -> Iterator[tuple[str, float]]:
         for shard in range(self._shards):

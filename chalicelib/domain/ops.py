@@ -22,6 +22,8 @@ MEMBER = re.compile(r"^(?:[A-Za-z0-9_-]{1,32}|@reporter(?::[1-9][0-9]{0,3})?)$")
 COMMUNITY = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
 NOTICE = re.compile(r"^[A-Z0-9]{6}\.[0-9]{1,6}$")               # "<code>.<n>", as case.Notice ids
 WEEK = re.compile(r"^\d{4}-W\d{2}$")                              # an ISO week, "2026-W47"
+CLIENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}$")     # an Open311 client's name, as a login is
+KEY_ID = re.compile(r"^[0-9a-f]{12}$")                          # an API key's id (api-key-list shows them)
 MAX_REASON = 200
 MAX_LIMIT = 500
 MAX_REDRIVE = 1000            # one invocation's worth, well within Lambda's 30 s
@@ -43,6 +45,9 @@ COMMANDS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     "directory-export": (frozenset({"community"}), frozenset({"format", "version"})),
     "redrive": (frozenset({"queue"}), frozenset({"max"})),
     "weekly-report": (frozenset({"community"}), frozenset({"week", "stored", "html"})),
+    "api-key-issue": (frozenset({"client"}), frozenset()),
+    "api-key-revoke": (frozenset({"key_id"}), frozenset()),
+    "api-key-list": (frozenset(), frozenset()),
 }
 CHANGES_A_CASE = frozenset({"reassign", "escalate", "close", "cancel", "resend", "merge"})
 
@@ -69,6 +74,8 @@ class Command:
     week: str | None = None              # weekly-report: an ISO week; None: last week
     stored: bool = False                 # weekly-report: as sent to the committee, not built again
     html: bool = False                   # weekly-report: the page too
+    client: str | None = None            # api-key-issue: who the Open311 key is for
+    key_id: str | None = None            # api-key-revoke: which key
 
     @property
     def actor(self) -> str:
@@ -149,6 +156,13 @@ def _check(key: str, value: Any) -> Any:
         if isinstance(value, str) and NOTICE.match(value.strip().upper()):
             return value.strip().upper()
         return bad("notice is a notice id such as 7KQ2XM.3 (show lists them)")
+    if key == "client":
+        return (value if isinstance(value, str) and CLIENT.match(value)
+                else bad("client is a name such as changmu-app: letters, digits and ._@+- (at most 64)"))
+    if key == "key_id":
+        value = value.strip().lower() if isinstance(value, str) else value
+        return value if isinstance(value, str) and KEY_ID.match(value) else bad(
+            "key_id is an API key's id, 12 hex digits (api-key-list shows them)")
     if key == "week":
         return value if isinstance(value, str) and WEEK.match(value) else bad("week is an ISO week such as 2026-W47")
     if key in ("personal", "dry_run", "stored", "html"):

@@ -54,11 +54,12 @@ class OpsService:
     def __init__(self, cases: CaseRepository, workflow: Any, notices: NoticeDelivery,
                  directory: Callable[[], Directory], policies: Policies, clock: Callable[[], float],
                  directory_admin: Callable[[], Any], redrive: Redrive, directory_ttl: float = 300,
-                 weekly_reports: Callable[[], Any] | None = None):
+                 weekly_reports: Callable[[], Any] | None = None, api_keys: Callable[[], Any] | None = None):
         self._cases, self._workflow, self._notices = cases, workflow, notices
         self._directory, self._policies, self._clock = directory, policies, clock
         self._directory_admin, self._redriver, self._ttl = directory_admin, redrive, directory_ttl
         self._weekly_reports = weekly_reports      # services.weekly.WeeklyReports, built when asked
+        self._api_keys = api_keys                  # services.api_keys.ApiKeys (Open311), built when asked
 
     def run(self, event: Any, request: str | None = None) -> dict[str, Any]:
         """One command; `request` says where it came from (the Lambda request id, the CLI's host)."""
@@ -254,6 +255,33 @@ class OpsService:
             fields["html"] = reports.html(report)
         return _ok(command, **fields)
 
+    # -- Open311 API keys (docs/open311.md "API keys") ---------------------------------------
+    def _api_key_issue(self, command: ops.Command, request: str | None) -> dict[str, Any]:
+        """A new key for the client: in this answer only (the table keeps its hash). Each run
+        issues another key; a key handed out by mistake is revoked, not reissued."""
+        if self._api_keys is None:
+            return _error("unavailable", "this ops function has no API keys", "command")
+        key, issued = self._api_keys().issue(command.client, command.actor)
+        log.info("ops api-key-issue: key %s for %s by %s", issued.key_id, issued.client, command.actor)
+        return _ok(command, client=issued.client, key_id=issued.key_id, api_key=key,
+                   created_at=_iso(issued.created_at),
+                   note="the api_key is shown only here, once: hand it over now; api-key-revoke with its "
+                        "key_id stops it")
+
+    def _api_key_revoke(self, command: ops.Command, request: str | None) -> dict[str, Any]:
+        if self._api_keys is None:
+            return _error("unavailable", "this ops function has no API keys", "command")
+        revoked = self._api_keys().revoke(command.key_id, command.actor)
+        if revoked is None:
+            return _error("not_found", f"no API key {command.key_id} (api-key-list shows them)", "key_id")
+        client, changed = revoked
+        return _ok(command, changed=changed, entry=_api_client(client))
+
+    def _api_key_list(self, command: ops.Command, request: str | None) -> dict[str, Any]:
+        if self._api_keys is None:
+            return _error("unavailable", "this ops function has no API keys", "command")
+        return _ok(command, keys=[_api_client(c) for c in self._api_keys().listed()])
+
     # -- views -----------------------------------------------------------------------------
     def _policy(self, case: Case):
         return self._policies.for_case(case.community_id, case.category, case.priority)
@@ -289,6 +317,12 @@ class OpsService:
 
 def _iso(t: float | None) -> str | None:
     return datetime.fromtimestamp(t, UTC).isoformat(timespec="seconds") if t is not None else None
+
+
+def _api_client(client: Any) -> dict[str, Any]:
+    """An API key as operators see it: its id, never the key or its hash."""
+    return {"key_id": client.key_id, "client": client.client, "created_at": _iso(client.created_at),
+            "created_by": client.created_by, "revoked": client.revoked, "revoked_at": _iso(client.revoked_at)}
 
 
 def _ok(command: ops.Command, **fields: Any) -> dict[str, Any]:

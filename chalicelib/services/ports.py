@@ -101,6 +101,10 @@ class CaseRepository(Protocol):
         for the reporter's call-back answer. One Query on the sparse by-reporter index,
         keyed by domain.contacts.phone_key, never the phone itself."""
 
+    def get_many(self, codes: Iterable[str]) -> list[Case]:
+        """The stored cases among these codes, in no particular order (a code that matches
+        nothing is left out): BatchGetItem, 100 codes a request, not one read each."""
+
 
 class FollowedCases(Protocol):
     """The cases a phone follows ("me too" on the report page), so that its call-back answer
@@ -225,3 +229,36 @@ class Quotas(Protocol):
     def take(self, quota: Quota) -> bool:
         """Count one more against `quota` (domain.admission); False, counting nothing, when
         its window already has `quota.limit`."""
+
+
+@dataclass(frozen=True)
+class ApiClient:
+    """An Open311 client's API key as stored (services.api_keys): never the key itself, only
+    its SHA-256, by which a request's key is found."""
+    key_id: str                    # the hash's first 12 hex digits: how operators and logs name the key
+    key_hash: str                  # sha256 of the key, hex
+    client: str                    # who it was issued to, as the operator named them
+    created_at: float
+    created_by: str | None = None  # the operator who issued it ("ops:<login>")
+    revoked_at: float | None = None
+
+    @property
+    def revoked(self) -> bool:
+        return self.revoked_at is not None
+
+
+class ApiKeyStore(Protocol):
+    """The issued API keys (on the contacts table: adapters.api_keys)."""
+
+    def find(self, key_hash: str) -> ApiClient | None:
+        """The key with this hash, revoked or not; None if there is none."""
+
+    def add(self, client: ApiClient) -> None:
+        """Store a newly issued key, and list it."""
+
+    def revoke(self, key_id: str, now: float, actor: str) -> tuple[ApiClient, bool] | None:
+        """Revoke the listed key with this id: the key as it is now, and whether this call
+        revoked it (False: it was revoked before). None when no key has this id."""
+
+    def listed(self) -> list[ApiClient]:
+        """Every key issued, oldest first, revoked ones too."""

@@ -8,7 +8,9 @@ generated, and must get a 403. In the same way half of the generated reports nam
 category and place (so that the other fields reach validation and storage), and half of the
 report lookups ask for a report that exists (so that its public view is checked). The same for
 the residents' pages: half of the report form's posts name a real building and category, half
-of the status pages ask for the report that exists.
+of the status pages ask for the report that exists. And for Open311: half of the POST and GET
+requests carry the local stage's demo api_key (POSTs a real service and building too), half of
+the look-ups by id ask for the report that exists.
 """
 from __future__ import annotations
 
@@ -32,6 +34,8 @@ TENCENT_TOKEN = os.environ.get("GRIDLOOP_TENCENT_CALLBACK_TOKEN", "")
 EXISTING_CODE = os.environ.get("GRIDLOOP_FUZZ_CODE", "")      # a report the test made first
 REAL_FIELDS = {"category": "sanitation", "location": "changmu-03-2"}
 REAL_FORM = {"category": "sanitation", "building": "changmu-03", "unit": "unknown", "community": "changmu"}
+OPEN311_KEY = os.environ.get("GRIDLOOP_OPEN311_DEMO_KEY", "")
+REAL_OPEN311 = {"jurisdiction_id": "changmu", "service_code": "sanitation", "attribute[building]": "changmu-03"}
 
 
 def half(value: object) -> bool:
@@ -72,3 +76,10 @@ def before_call(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
         case.body = {**case.body, **{k: v for k, v in REAL_FORM.items() if k in case.body}}
     elif case.path == "/r/{code}" and EXISTING_CODE and half(case.path_parameters):
         case.path_parameters = {**case.path_parameters, "code": EXISTING_CODE}
+    elif case.path.startswith("/open311/v2/requests.") and case.method.upper() == "POST" \
+            and isinstance(case.body, dict) and half(case.body):
+        case.body = {**case.body, "api_key": OPEN311_KEY, **{k: v for k, v in REAL_OPEN311.items() if k in case.body}}
+    elif case.path.startswith("/open311/v2/requests.") and isinstance(case.query, dict) and half(case.query):
+        case.query = {**case.query, "api_key": OPEN311_KEY, "jurisdiction_id": "changmu"}
+    elif case.path == "/open311/v2/requests/{request_file}" and EXISTING_CODE and half(case.path_parameters):
+        case.path_parameters = {**case.path_parameters, "request_file": f"{EXISTING_CODE}.json"}

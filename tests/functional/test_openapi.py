@@ -157,6 +157,88 @@ REQUESTS = [
 ]
 
 
+def open311_calls() -> list:
+    """Every documented status of every Open311 route (docs/open311.md), in both formats."""
+    from tests.functional.test_open311_api import API, issued, post311, request_form
+
+    def code(c, s):
+        made = post311(c, request_form(issued(s), description=str(uuid.uuid4()))).json_body[0]
+        run_queue(c, s, "intake")
+        return made
+
+    def key_over(c, s, m, fmt):
+        m.setattr(s.api_keys, "calls_per_key", 1)
+        key = issued(s)
+        c.http.get(f"{API}/requests.{fmt}?jurisdiction_id=changmu&api_key={key}")
+        return c.http.get(f"{API}/requests.{fmt}?jurisdiction_id=changmu&api_key={key}")
+
+    def looked_up_twice(c, s, m, path):
+        m.setattr(s.lookups, "_limits", LookupLimits(per_ip=1))
+        c.http.get(path)
+        return c.http.get(path)
+
+    calls = []
+    for fmt in ("json", "xml"):
+        for route in ("discovery", "services"):
+            path = f"{API}/{route}.{fmt}"
+            calls += [("GET", path, 200, lambda c, s, m, path=path: c.http.get(path)),
+                      ("GET", path, 400, lambda c, s, m, path=path: c.http.get(f"{path}?lang=bo")),
+                      ("GET", path, 404, lambda c, s, m, path=path: c.http.get(f"{path}?jurisdiction_id=nowhere")),
+                      ("GET", path, 503, lambda c, s, m, path=path: (break_the_container(m), c.http.get(path))[1])]
+        path = f"{API}/requests.{fmt}"
+        calls += [
+            ("GET", path, 200, lambda c, s, m, path=path: c.http.get(f"{path}?jurisdiction_id=changmu&api_key="
+                                                                     f"{issued(s)}")),
+            ("GET", path, 400, lambda c, s, m, path=path: c.http.get(f"{path}?jurisdiction_id=changmu&status=x&"
+                                                                     f"api_key={issued(s)}")),
+            ("GET", path, 403, lambda c, s, m, path=path: c.http.get(f"{path}?jurisdiction_id=changmu")),
+            ("GET", path, 404, lambda c, s, m, path=path: c.http.get(f"{path}?jurisdiction_id=nowhere&api_key="
+                                                                     f"{issued(s)}")),
+            ("GET", path, 429, lambda c, s, m, fmt=fmt: key_over(c, s, m, fmt)),
+            ("GET", path, 503, lambda c, s, m, path=path: (break_the_container(m), c.http.get(path))[1]),
+            ("POST", path, 200, lambda c, s, m, fmt=fmt: post311(c, request_form(issued(s), description=fmt), fmt)),
+            ("POST", path, 400, lambda c, s, m, fmt=fmt: post311(c, request_form(issued(s), service_code="x"), fmt)),
+            ("POST", path, 403, lambda c, s, m, fmt=fmt: post311(c, request_form(None), fmt)),
+            ("POST", path, 404, lambda c, s, m, fmt=fmt: post311(c, request_form(issued(s), jurisdiction_id="no"),
+                                                                 fmt)),
+            ("POST", path, 413, lambda c, s, m, fmt=fmt: post311(c, "description=" + "x" * 70_000, fmt)),
+            ("POST", path, 415, lambda c, s, m, fmt=fmt: post311(c, "{}", fmt, content_type="application/json")),
+            ("POST", path, 429, lambda c, s, m, fmt=fmt: (
+                m.setattr(s.intake, "_limits", ReportLimits(per_phone=1)),
+                post311(c, request_form(issued(s), phone="+8613700000431", description="1"), fmt),
+                post311(c, request_form(issued(s), phone="+8613700000431", description="2"), fmt))[2]),
+            ("POST", path, 503, lambda c, s, m, fmt=fmt: (
+                break_the_container(m), post311(c, request_form("k"), fmt))[1]),
+        ]
+    definition, one, token = f"{API}/services/{{service_file}}", f"{API}/requests/{{request_file}}", \
+        f"{API}/tokens/{{token_file}}"
+    calls += [
+        ("GET", definition, 200, lambda c, s, m: c.http.get(f"{API}/services/fire.json?jurisdiction_id=changmu")),
+        ("GET", definition, 200, lambda c, s, m: c.http.get(f"{API}/services/fire.xml?jurisdiction_id=garang")),
+        ("GET", definition, 400, lambda c, s, m: c.http.get(f"{API}/services/fire.xml")),
+        ("GET", definition, 404, lambda c, s, m: c.http.get(f"{API}/services/potholes.json?jurisdiction_id=changmu")),
+        ("GET", definition, 404, lambda c, s, m: c.http.get(f"{API}/services/fire.html")),
+        ("GET", definition, 503, lambda c, s, m: (break_the_container(m), c.http.get(f"{API}/services/fire.xml"))[1]),
+        ("GET", one, 200, lambda c, s, m: c.http.get(f"{API}/requests/{code(c, s)['service_request_id']}.json")),
+        ("GET", one, 200, lambda c, s, m: c.http.get(f"{API}/requests/{code(c, s)['service_request_id']}.xml")),
+        ("GET", one, 400, lambda c, s, m: c.http.get(f"{API}/requests/AP3ZUM.json?lang=bo")),
+        ("GET", one, 404, lambda c, s, m: c.http.get(f"{API}/requests/NOSUCH.xml")),
+        ("GET", one, 429, lambda c, s, m: looked_up_twice(c, s, m, f"{API}/requests/NOSUCH.json")),
+        ("GET", one, 503, lambda c, s, m: (break_the_container(m), c.http.get(f"{API}/requests/AP3ZUM.json"))[1]),
+        ("GET", token, 200, lambda c, s, m: c.http.get(f"{API}/tokens/{code(c, s)['token']}.json")),
+        ("GET", token, 200, lambda c, s, m: c.http.get(f"{API}/tokens/{code(c, s)['token']}.xml")),
+        ("GET", token, 400, lambda c, s, m: c.http.get(f"{API}/tokens/{'a' * 32}.xml?jurisdiction_id=a&"
+                                                       "jurisdiction_id=b")),
+        ("GET", token, 404, lambda c, s, m: c.http.get(f"{API}/tokens/{'a' * 32}.json")),
+        ("GET", token, 429, lambda c, s, m: looked_up_twice(c, s, m, f"{API}/tokens/{'a' * 32}.xml")),
+        ("GET", token, 503, lambda c, s, m: (break_the_container(m), c.http.get(f"{API}/tokens/{'a' * 32}.json"))[1]),
+    ]
+    return calls
+
+
+REQUESTS += open311_calls()
+
+
 def test_every_documented_status_of_every_route_is_exercised_below():
     documented = {(method.upper(), path, int(status)) for path, item in DOCUMENT["paths"].items()
                   for method, operation in item.items() for status in operation["responses"]}

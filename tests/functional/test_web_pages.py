@@ -196,7 +196,8 @@ def test_given_a_sent_form_when_it_is_sent_again_with_its_key_then_the_same_code
 
 
 def test_given_two_forms_when_each_is_sent_then_two_reports(client, aws_stack):
-    assert code_on(post_page(client, page_form())) != code_on(post_page(client, page_form()))
+    # The second would first be asked whether it is the same problem (test_web_duplicates.py): "mine is new"
+    assert code_on(post_page(client, page_form())) != code_on(post_page(client, page_form(new="1")))
     assert count_cases(aws_stack) == 2
 
 
@@ -274,7 +275,7 @@ def test_given_a_phone_over_its_report_limit_when_the_form_is_sent_then_a_friend
     with moto_stack(clock, reports_per_phone=1) as stack, \
             Client(app, stage_name="local", project_dir=str(PROJECT_DIR)) as client:
         assert post_page(client, page_form(phone="13912345678")).status_code == 200
-        response = post_page(client, page_form(phone="13912345678"))
+        response = post_page(client, page_form(phone="13912345678", new="1"))
 
         page = html(response, 429)
         assert int(response.headers["Retry-After"]) > 0

@@ -108,10 +108,18 @@ def run_every_flow(client, stack, recorder, clock, patch) -> None:
     assert client.http.post("/", headers={"Content-Type": "application/x-www-form-urlencoded"},
                             body=form).status_code == 200
     assert client.http.get(f"/r/{code}").status_code == 200
+    # Open311: a client's report and list with its key (found, then counted), a request by id and by token
+    from tests.functional.test_open311_api import API, post311, request_form
+    key = stack.api_keys.issue("iam-client", "ops:iam")[0]
+    made = post311(client, request_form(key, description="Open311")).json_body[0]
+    assert client.http.get(f"{API}/requests/{made['service_request_id']}.xml").status_code == 200
+    assert client.http.get(f"{API}/tokens/{made['token']}.json").status_code == 200
 
     # -- case_worker: routes it (twice queued: the second finds it routed), a console report,
     # a malformed message (dead-lettered), one whose SMS fails (retried later)
     run_queue(client, stack, "intake")
+    listed = client.http.get(f"{API}/requests.json?jurisdiction_id=changmu&api_key={key}")   # by-grid, then read
+    assert listed.status_code == 200 and listed.json_body, listed.body
     send_to(stack, "intake", json.dumps({"source": "console", "category": "sanitation",
                                          "location": "changmu-01-1", "description": "控制台录入"}))
     send_to(stack, "intake", "not json")
@@ -226,6 +234,8 @@ def run_every_flow(client, stack, recorder, clock, patch) -> None:
     # -- ops: every operator's command (tests/functional/test_ops.py)
     from tests.functional.test_ops import run_every_ops_command
     run_every_ops_command(client, stack, clock)
+    from tests.functional.test_open311_keys import run_every_api_key_command
+    run_every_api_key_command(client, stack)
 
 
 # -- the checks -------------------------------------------------------------------------------------

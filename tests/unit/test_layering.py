@@ -23,12 +23,16 @@ ALLOWED = {
     # The handlers are the HTTP edge: a gateway's webhook (its signature, its payload) is read
     # there by the gateway's own adapter before the message is handed to a service.
     "handlers": {"services", "domain", "bootstrap", "config", "observability", "sqs_batch",
-                 "adapters.sms_gateways", "web"},
+                 "adapters.sms_gateways", "web", "open311"},
     # The residents' web pages: the HTTP edge too, beside the handlers, which read each request for
     # them and hand over. They render what the services answer and call the services the JSON
     # routes call (intake, look-ups): never an adapter, never the composition root (the handlers
     # pass its services in), never the handlers. Jinja2 and Babel are imported in here only.
     "web": {"services", "domain"},
+    # Open311 GeoReport v2 (docs/open311.md): the HTTP edge for other programs, as the pages are for
+    # residents. It maps and renders what the services answer and calls the services the JSON routes
+    # call (intake, look-ups, the API keys): never an adapter, the composition root or the handlers.
+    "open311": {"services", "domain"},
     # Shared by the handlers: the batch response and the log/metric set-up, no adapter.
     "sqs_batch": {"domain", "services"},
     "observability": {"services.telemetry"},
@@ -126,7 +130,7 @@ def test_the_domain_and_services_import_no_aws_or_web_framework(module):
     assert not used, f"{module} imports {used}: that belongs in an adapter"
 
 
-@pytest.mark.parametrize("module", [m for m in LAYERED if layer_of(m) == "web"])
+@pytest.mark.parametrize("module", [m for m in LAYERED if layer_of(m) in ("web", "open311")])
 def test_the_web_pages_import_no_aws_or_http_framework(module):
     # They return a Page; the handlers make it a Chalice Response.
     used = sorted({name for name, _ in imports_of(module) if name.split(".")[0] in FRAMEWORKS})

@@ -63,11 +63,14 @@ def test_path_parameters_are_named_as_in_the_route(document):
 
 # The residents' web pages (handlers._paged): HTML for every answer, errors included.
 PAGES = {("/", "get"), ("/", "post"), ("/r/{code}", "get"), ("/static/site.css", "get")}
+# Open311 GeoReport v2 (handlers._open311): its own error list, in JSON or XML as the route's format.
+OPEN311 = "/open311/v2/"
 
 
 def test_every_operation_documents_the_503_and_every_error_uses_the_error_shape(document):
     """_guarded turns any failure of ours into a 503 with the error shape: every route can answer it.
-    The pages' _paged does the same with an HTML page, and their refusals are pages too."""
+    The pages' _paged does the same with an HTML page, and their refusals are pages too; Open311's
+    routes answer GeoReport's error list, `[{"code", "description"}]` or its XML."""
     responses = document["components"]["responses"]
     for path, item in document["paths"].items():
         for method, operation in item.items():
@@ -76,6 +79,10 @@ def test_every_operation_documents_the_503_and_every_error_uses_the_error_shape(
                 response = responses[response["$ref"].rsplit("/", 1)[1]] if "$ref" in response else response
                 if (path, method) in PAGES and status[0] in "45":
                     assert set(response["content"]) == {"text/html"}, (method, path, status)
+                elif path.startswith(OPEN311) and status[0] in "45":
+                    assert response["content"]["application/json"]["schema"] == {
+                        "$ref": "#/components/schemas/Open311Errors"}, (method, path, status)
+                    assert set(response["content"]) == {"application/json", "text/xml"}, (method, path, status)
                 elif status.startswith("4"):
                     schema = response["content"]["application/json"]["schema"]
                     assert schema == {"$ref": "#/components/schemas/Error"}, (method, path, status)
@@ -117,3 +124,19 @@ def test_the_error_codes_are_those_the_code_raises():
         raised |= set(re.findall(r'(?:HttpError\(\d{3},|InvalidReport\(|InvalidGatewayPayload\()\s*"(\w+)"', text))
     assert len(raised) > 10, raised   # the pattern still finds them
     assert raised - enum == set()
+
+
+def test_each_open311_route_has_its_format_and_the_file_routes_have_both(document):
+    """A route per format (…/services.json, …/services.xml); a path parameter cannot have ".json"
+    after it, so services/, requests/ and tokens/ take the file name and answer either."""
+    paths = {path: item for path, item in document["paths"].items() if path.startswith(OPEN311)}
+    assert len(paths) == 9 and sum(len(item) for item in paths.values()) == 11
+    for path, item in paths.items():
+        for method, operation in item.items():
+            ok = set(operation["responses"]["200"]["content"])
+            expected = ({"application/json"} if path.endswith(".json") else {"text/xml"} if path.endswith(".xml")
+                        else {"application/json", "text/xml"})
+            assert ok == expected, (method, path)
+    for name in ("requests.json", "requests.xml"):
+        assert set(paths[OPEN311 + name]) == {"get", "post"}
+        assert set(paths[OPEN311 + name]["post"]["requestBody"]["content"]) == {"application/x-www-form-urlencoded"}
