@@ -46,6 +46,10 @@ class Duplicates:
         the directory does not know (an SMS report waiting for triage)."""
         return duplicates.place_key_at(self._directory().communities.get(community_id), location, category)
 
+    def _rule(self, community_id: str, category: str) -> duplicates.DuplicateRule:
+        rules = getattr(self._policies, "duplicate_rule", None)     # a single EscalationPolicy: none
+        return rules(community_id, category) if rules else duplicates.NEVER
+
     def _building_of(self, community_id: str) -> dict[str, str]:
         community = self._directory().communities.get(community_id)
         return {code: loc.building_id for code, loc in community.locations.items()} if community else {}
@@ -53,9 +57,11 @@ class Duplicates:
     # -- the report page ------------------------------------------------------------------------
     def already_reported(self, community_id: str, location: str, category: str) -> list[OpenReport]:
         """The open cases of `category` in the building of `location`, those at the very place
-        first, then the oldest first: at most SHOWN, reported within SHOWN_WITHIN."""
+        first, then the oldest first: at most SHOWN, reported within SHOWN_WITHIN. None for a
+        category the policy never folds: a neighbour's paperwork or dispute is theirs alone,
+        and not for another resident to see or join."""
         key = self.place_key(community_id, location, category)
-        if key is None:
+        if key is None or not self._rule(community_id, category).fold:
             return []
         found = self._cases.open_at_place(key, self._clock() - SHOWN_WITHIN, limit=50)
         found.sort(key=lambda r: (r.location != location, r.created_at, r.code))
@@ -78,8 +84,7 @@ class Duplicates:
     def fold(self, case: Case) -> Case | None:
         """Join a received report to the open case it duplicates under its community's rule,
         if there is one; returns the case it joined (None: it is its own case)."""
-        rules = getattr(self._policies, "duplicate_rule", None)     # a single EscalationPolicy: none
-        rule = rules(case.community_id, case.category) if rules else duplicates.NEVER
+        rule = self._rule(case.community_id, case.category)
         if not rule.fold or case.status is not Status.RECEIVED:
             return None
         key = case.place_key or self.place_key(case.community_id, case.location, case.category)

@@ -197,6 +197,17 @@ def test_given_me_too_then_no_new_case_and_the_case_counts_the_resident(book_ser
     assert services.follows.followed_by(RESIDENT_B) == [first.code]
 
 
+def test_already_reported_shows_open_cases_of_a_folding_category_nearby_and_never_a_private_one(book_services):
+    services = book_services
+    report(services, category="medical_insurance")
+    here = report(services, location="changmu-05-2")
+    there = report(services, location="changmu-05-1", category="water_pipe", route=False)   # not yet routed
+    found = services.workflow.duplicates.already_reported("changmu", "changmu-05-2", "water_pipe")
+    assert [r.code for r in found] == [here.code, there.code]          # the very unit first
+    assert services.workflow.duplicates.already_reported("changmu", "changmu-05-2", "medical_insurance") == []
+    assert services.workflow.duplicates.already_reported("changmu", "changmu-06-1", "water_pipe") == []
+
+
 def test_given_me_too_on_a_closed_case_then_refused(book_services):
     services = book_services
     first = report(services)
