@@ -91,7 +91,8 @@ CASES = Grant("Cases", ("dynamodb:GetItem", "dynamodb:PutItem"), (table("cases")
 CONTACTS = Grant("Contacts", ("dynamodb:GetItem", "dynamodb:UpdateItem"), (table("contacts"),))
 # The duplicate check (services.duplicates): the open cases of a building and category, one Query
 # when a report is routed: by the case worker, the sweep's escalation worker (a report whose
-# routing message was lost) and the reply worker (an SMS report).
+# routing message was lost) and the reply worker (an SMS report); and by the report page, which
+# asks "already reported?" before it sends a report (chalicelib/web/pages.py).
 PLACES = Grant("OpenCasesAtPlace", ("dynamodb:Query",), (index("cases", "by-place"),))
 
 POLICIES: dict[str, tuple[Grant, ...]] = {
@@ -113,6 +114,10 @@ POLICIES: dict[str, tuple[Grant, ...]] = {
         Grant("ApiKeys", ("dynamodb:GetItem",), (table("contacts"),)),
         Grant("CaseList", ("dynamodb:Query",), (index("cases", "by-grid"),)),
         Grant("CaseListRead", ("dynamodb:BatchGetItem",), (table("cases"),)),
+        # The report page's "already reported?" (docs/web.md): the open cases at the place (PLACES),
+        # read in one BatchGetItem (CaseListRead); "me too" adds the case to the phone's followed
+        # cases on contacts (ReportQuotas' UpdateItem) and saves the case (Cases).
+        PLACES,
     ),
     "case_worker": _consumer("intake", READ_DIRECTORY, CASES, CONTACTS, TEXT_PHONES, PLACES),
     "escalation_worker": _consumer("escalation", READ_DIRECTORY, CASES, CONTACTS, TEXT_PHONES, PLACES),

@@ -9,6 +9,11 @@ its validation, its idempotency (the form's own key), its flood limits and the b
 Intake's refusals become the form again, with every fault listed at the top and told at its
 field, and what was typed kept; a flood is a 429 page, the block list a 403 page. Nothing here
 catches anything else: the handlers answer a failure of ours with a 503 page.
+
+Before a valid form becomes a report, the page asks whether the problem is already reported
+(services.duplicates.already_reported: the open cases of its category in that building): if it
+is, the resident sees those and chooses "me too" (`me_too=CODE`: they follow that case, no new
+report) or "mine is different" (`new=1`: the report is sent). All on the one route, POST /.
 """
 from __future__ import annotations
 
@@ -20,11 +25,14 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
 
+from chalicelib.domain import duplicates
 from chalicelib.domain.admission import Blocked, RateLimited
+from chalicelib.domain.case import TransitionRefused
+from chalicelib.domain.codes import code_for
 from chalicelib.domain.language import DEFAULT as DEFAULT_REPORT_LANG
 from chalicelib.domain.language import LANGS
 from chalicelib.domain.public_status import public_status
-from chalicelib.domain.report import MAX_DESCRIPTION, InvalidReport, problems
+from chalicelib.domain.report import MAX_DESCRIPTION, InvalidReport, ReportRequest, problems, validate
 from chalicelib.services.intake import IdempotencyConflict
 
 from . import i18n, templates, texts
@@ -38,6 +46,7 @@ KEY = re.compile(r"web-[0-9a-f]{32}")   # the form's own idempotency key; anothe
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 FIELDS = ("building", "unit", "category", "description", "phone")   # in the form's order
 SHOWN_CODE = 20                   # of a code that matched nothing, at most this much is repeated
+SHOWN_STATES = ("received", "triage", "assigned", "acknowledged", "suspended")   # an offered case's status
 COOKIE_SECONDS = 365 * 86400
 STATIC_SECONDS = 365 * 86400      # a versioned stylesheet never changes under its URL
 UNVERSIONED_SECONDS = 300
@@ -109,6 +118,19 @@ def submit_report(services: Any, request: PageRequest, fields: Mapping[str, str]
     if own:
         return _form(services, request, lang, community, 400, values=values, key=key if key_given else None,
                      errors=own + _faults(services, payload, building_ok, unit))
+    me_too = str(fields.get("me_too") or "")
+    if me_too or str(fields.get("new") or "") != "1":
+        try:
+            valid = validate(payload, directory, services.intake.categories)
+        except InvalidReport:
+            valid = None          # intake refuses it below, and the form shows every fault
+        if valid is not None and me_too:
+            return _me_too(services, request, lang, community, values, key if key_given else None, valid, me_too)
+        if valid is not None:
+            offered = _offered(services, request, valid, key if key_given else None)
+            if offered:
+                return _already_reported(services, request, lang, community, values,
+                                         key if key_given else f"web-{uuid.uuid4().hex}", valid, offered, 200)
     try:
         case = services.intake.submit(payload, idempotency_key=key if key_given else None, source="web",
                                       sender_ip=request.source_ip)
@@ -131,6 +153,101 @@ def submit_report(services: Any, request: PageRequest, fields: Mapping[str, str]
                  code=case.code, community_name=_name(community.name, lang),
                  sms_number=_shown_number(community.sms_number), phone_given=bool(values["phone"].strip()),
                  status_url=f"{request.base}/r/{case.code}")
+
+
+# -- already reported? -------------------------------------------------------------------
+def _offered(services: Any, request: PageRequest, report: ReportRequest, key: str | None) -> list[Any]:
+    """The open cases the page offers to follow instead of sending `report`: those of its
+    category in its building (services.duplicates.already_reported), read for how many residents
+    each has and its status. None when this form's key made a report already (a refresh of the
+    answer: intake shows its code again); none either when the caller's address is over its
+    look-up limit: the list shows codes, so each showing counts as a look-up, and over the limit
+    the report is simply sent (the case worker still folds it)."""
+    found = services.workflow.duplicates.already_reported(report.community_id, report.location, report.category)
+    if not found or (key and _sent_before(services, report.community_id, key)):
+        return []
+    try:
+        services.lookups.find(found[0].code, request.source_ip)      # counts one look-up
+    except RateLimited as limited:
+        log.warning("already reported not shown: %s", limited)
+        return []
+    cases = {case.code: case for case in services.cases.get_many([r.code for r in found])}
+    return [cases[r.code] for r in found if r.code in cases and cases[r.code].is_open]
+
+
+def _sent_before(services: Any, community_id: str, key: str) -> bool:
+    """Whether this form's key already made a report (services.intake.submit's seed for a key;
+    its first code, which a report almost always has)."""
+    seed = f"key:{community_id}:{key}"
+    case = services.cases.get(code_for(seed))
+    return case is not None and case.dedupe_key == seed
+
+
+def _already_reported(services: Any, request: PageRequest, lang: str, community: Any, values: Mapping[str, str],
+                      key: str, report: ReportRequest, offered: list[Any], status: int,
+                      closed: str | None = None) -> Page:
+    """"Already reported?": the open cases of the same problem at the place, each with a "me
+    too" button, and the button that sends the report as it is. One form: every field the
+    resident typed comes back hidden, with the form's own key."""
+    zone = _zone(services, report.community_id, report.category, report.priority)
+    reports = [{"code": case.code, "place": _place(community, case.location),
+                "when": i18n.local_time(case.created_at, lang, zone), "affected": case.affected,
+                "state": _shown_state(case, community)} for case in offered]
+    return _page(status, "already_reported.html", lang, request, switch="/", reports=reports, closed=closed,
+                 category=_category(services, report.category),
+                 place=_place(community, report.location), community_id=community.id,
+                 values={**dict.fromkeys(FIELDS, ""), **values}, key=key)
+
+
+def _shown_state(case: Any, community: Any) -> str:
+    state = public_status(case, community).state
+    return state if state in SHOWN_STATES else "received"
+
+
+def _me_too(services: Any, request: PageRequest, lang: str, community: Any, values: Mapping[str, str],
+            key: str | None, report: ReportRequest, code: str) -> Page:
+    """"Me too": the resident follows the case `code`, one of those the page offered for this
+    place and category, with the form's key (a refresh or a double tap changes nothing). Counted
+    as a look-up, as the status page counts, so that the button cannot walk through codes."""
+    if key is None:
+        return problem(request, 400, "unreadable", lang=lang)
+    try:
+        case = services.lookups.find(code[:SHOWN_CODE], request.source_ip)
+    except RateLimited as limited:
+        log.warning("me too refused: %s", limited)
+        return problem(request, 429, "busy_lookups", lang=lang, retry_after=limited.retry_after)
+    if case is not None and any(entry.get("key") == key for entry in case.co_reporters):
+        return _followed(request, lang, community, case, report)            # followed already: a refresh
+    here = duplicates.place_key_at(community, report.location, report.category)
+    if case is None or here is None or case.community_id != report.community_id or \
+            duplicates.place_key_at(community, case.location, case.category) != here:
+        return problem(request, 400, "not_offered", lang=lang)
+    if case.is_open:
+        offered = services.workflow.duplicates.already_reported(report.community_id, report.location,
+                                                                report.category)
+        if case.code not in {r.code for r in offered}:
+            return problem(request, 400, "not_offered", lang=lang)
+        try:
+            case = services.workflow.duplicates.me_too(case.code, report.phone, report.lang, key)
+        except LookupError:
+            return problem(request, 400, "not_offered", lang=lang)
+        except TransitionRefused as refused:
+            log.info("me too on %s refused: %s", case.code, refused.reason)
+        else:
+            return _followed(request, lang, community, case, report)
+    # Closed (resolved, merged, ...) since the page offered it: the others, and the report as new.
+    others = [c for c in services.cases.get_many(
+        [r.code for r in services.workflow.duplicates.already_reported(
+            report.community_id, report.location, report.category)]) if c.is_open and c.code != case.code]
+    others.sort(key=lambda c: (c.location != report.location, c.created_at, c.code))
+    return _already_reported(services, request, lang, community, values, key, report, others, 409,
+                             closed=case.code)
+
+
+def _followed(request: PageRequest, lang: str, community: Any, case: Any, report: ReportRequest) -> Page:
+    return _page(200, "followed.html", lang, request, switch=f"/r/{case.code}", code=case.code,
+                 affected=case.affected, phone_given=bool(report.phone),
+                 sms_number=_shown_number(community.sms_number), status_url=f"{request.base}/r/{case.code}")
 
 
 def _faults(services: Any, payload: dict[str, str], building_ok: bool, unit: str) -> list[tuple[str, str, dict]]:
@@ -162,8 +279,7 @@ def status_page(services: Any, request: PageRequest, code: str) -> Page:
     directory = services.directory()
     community = directory.communities.get(case.community_id)
     status = public_status(case, community)
-    policy = services.policies.for_case(case.community_id, case.category, case.priority)
-    zone = getattr(getattr(policy, "calendar", None), "timezone", None) or DEFAULT_TIMEZONE
+    zone = _zone(services, case.community_id, case.category, case.priority)
 
     def when(at: float) -> str:
         return i18n.local_time(at, lang, zone)
@@ -177,7 +293,8 @@ def status_page(services: Any, request: PageRequest, code: str) -> Page:
                  expected=expected, category=_category(services, case.category),
                  place=_place(community, case.location), zone=zone,
                  community_name=_name(community.name, lang) if community else case.community_id,
-                 sms_number=_shown_number(community.sms_number if community else None))
+                 sms_number=_shown_number(community.sms_number if community else None),
+                 affected=status.affected, duplicate_of=status.duplicate_of)
 
 
 # -- GET /static/site.css ------------------------------------------------------------
@@ -277,6 +394,12 @@ def _with_lang(url: str, lang: str) -> str:
 
 def _name(names: Mapping[str, str], lang: str) -> str:
     return names.get(lang) or names.get(i18n.DEFAULT) or next(iter(names.values()), "")
+
+
+def _zone(services: Any, community_id: str, category: str, priority: str) -> str:
+    """The community's time zone (its working calendar's), which the pages' times are in."""
+    policy = services.policies.for_case(community_id, category, priority)
+    return getattr(getattr(policy, "calendar", None), "timezone", None) or DEFAULT_TIMEZONE
 
 
 def _category(services: Any, code: str) -> str:

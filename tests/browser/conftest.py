@@ -68,6 +68,14 @@ def no_js_page(chromium):
     context.close()
 
 
+@pytest.fixture
+def neighbour_page(chromium):
+    """Another resident's phone, JavaScript off as well: a context of its own (no shared cookies)."""
+    context = chromium.new_context(viewport=PHONE, locale="zh-CN", java_script_enabled=False)
+    yield context.new_page()
+    context.close()
+
+
 def axe_violations(page, impacts=("serious", "critical")) -> list[dict]:
     """axe-core's violations of `impacts` on the page as it is now."""
     if not AXE.exists():

@@ -13,7 +13,7 @@ import pytest
 from chalicelib import handlers
 from chalicelib.domain.admission import LookupLimits, ReportLimits
 from chalicelib.domain.privacy import sender_key
-from tests.functional.conftest import post_report, report, run_queue
+from tests.functional.conftest import member_phone, post_report, report, run_queue, text_in
 from tests.functional.test_sms_gateways import post_tencent, post_twilio, tencent_reply, twilio_params
 from tests.functional.test_web_pages import page_form, post_page
 
@@ -53,11 +53,20 @@ def assert_conforms(method: str, path: str, response) -> None:
             Draft202012Validator(header["schema"]).validate(response.headers[name])
 
 
-def routed_code(client, stack) -> str:
-    response = post_report(client, report(phone=RESIDENT))
+def routed_code(client, stack, **overrides) -> str:
+    response = post_report(client, report(**{"phone": RESIDENT, **overrides}))
     assert response.status_code == 202
     run_queue(client, stack, "intake")
     return response.json_body["code"]
+
+
+def me_too_on_a_closed_report(client, stack):
+    """The report page offered a heating case in 12号楼1单元, which is done before "me too" is pressed."""
+    fields = page_form(building="changmu-12", unit="1", category="heating")
+    code = routed_code(client, stack, category="heating", location="changmu-12-1")
+    assert post_page(client, fields).status_code == 200            # "already reported?"
+    text_in(stack, member_phone(stack, stack.cases.get(code).holder), f"完成 {code}", client)
+    return post_page(client, f"{fields}&me_too={code}")
 
 
 def fail(*_args, **_kwargs):
@@ -125,12 +134,14 @@ REQUESTS = [
     ("POST", "/", 400, lambda c, s, m: post_page(c, b"description=%FF&community=changmu")),
     ("POST", "/", 403, lambda c, s, m: (
         s.blocklist.add(sender_key(phone="+8613700000413"), "+86137****0413", None, None, 0.0),
-        post_page(c, page_form(phone="+8613700000413")))[1]),
+        post_page(c, page_form(phone="+8613700000413", new="1")))[1]),
     ("POST", "/", 413, lambda c, s, m: post_page(c, page_form(description="x" * 70_000))),
     ("POST", "/", 415, lambda c, s, m: post_page(c, json.dumps(report()), content_type="application/json")),
     ("POST", "/", 429, lambda c, s, m: (
         m.setattr(s.intake, "_limits", ReportLimits(per_phone=1)),
-        post_page(c, page_form(phone="+8613700000430")), post_page(c, page_form(phone="+8613700000430")))[2]),
+        post_page(c, page_form(phone="+8613700000430", new="1")),
+        post_page(c, page_form(phone="+8613700000430", new="1")))[2]),
+    ("POST", "/", 409, lambda c, s, m: me_too_on_a_closed_report(c, s)),
     ("POST", "/", 503, lambda c, s, m: (break_the_container(m), post_page(c, page_form()))[1]),
     ("GET", "/r/{code}", 200, lambda c, s, m: c.http.get(f"/r/{routed_code(c, s).lower()}")),
     ("GET", "/r/{code}", 404, lambda c, s, m: c.http.get("/r/NOSUCH")),

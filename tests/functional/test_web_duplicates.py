@@ -164,6 +164,15 @@ def test_given_a_me_too_code_that_was_not_offered_then_a_400_page_and_nothing_ch
     assert count_cases(aws_stack) == 3
 
 
+def test_given_me_too_with_a_phone_that_is_no_phone_then_the_form_with_its_phone_error(client, aws_stack):
+    first = reported(client, aws_stack)
+
+    page = html(send(client, form(phone="call me"), me_too=first), 400)
+
+    assert "#phone" in page.hrefs() and page.value("phone") == "call me"
+    assert aws_stack.cases.get(first).affected == 1 and count_cases(aws_stack) == 1
+
+
 def test_given_me_too_with_no_form_key_then_a_400_page(client, aws_stack):
     first = reported(client, aws_stack)
     assert html(send(client, form(key="not-a-key"), me_too=first), 400)
@@ -240,15 +249,31 @@ def test_given_already_reported_when_the_resident_says_mine_is_new_then_a_report
     assert "2 residents reported this problem." in status.text and "Another resident reported it too" in status.text
 
 
-def test_given_the_already_reported_page_when_compressed_then_it_is_small(client, aws_stack):
+def test_given_a_category_never_folded_when_sent_again_then_no_list_each_report_is_its_own(client, aws_stack):
+    # Sanitation is never folded (the changmu book): a neighbour's report is not offered to join
+    first = code_on(send(client, form(category="sanitation")))
+    run_queue(client, aws_stack, "intake")
+    assert code_on(send(client, form(category="sanitation"))) != first
+    assert html(send(client, form(category="sanitation"), me_too=first), 400)
+    assert aws_stack.cases.get(first).affected == 1
+
+
+def test_given_several_open_leaks_when_listed_then_the_page_is_small(client, aws_stack, clock):
     import gzip
 
-    for _ in range(3):
-        reported(client, aws_stack, description="x", unit="1")
-        send(client, form(unit="1"), new="1")
+    # Three leaks in building 5, each reported after the last one's 2 days: none folded
+    for unit in ("1", "2", "3"):
+        code_on(send(client, form(unit=unit), new="1"))
+        run_queue(client, aws_stack, "intake")
+        clock.advance(3 * 86400)
     response = send(client, form(description="漏" * 1000))
-    assert len(me_too_buttons(html(response, 200))) >= 3
-    assert len(gzip.compress(response.body, 9)) < 12 * 1024
+    page = html(response, 200)
+    assert len(me_too_buttons(page)) == 3
+    first = me_too_buttons(page)[0]
+    assert aws_stack.cases.get(first).location == "changmu-05-2", "the resident's own unit first"
+    size = len(gzip.compress(response.body, 9))
+    print(f"gzip: already reported {size} B")
+    assert size < 12 * 1024
 
 
 @pytest.fixture

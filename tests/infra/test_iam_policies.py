@@ -13,6 +13,7 @@ import json
 import re
 from datetime import datetime
 from pathlib import Path
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -136,6 +137,15 @@ def run_every_flow(client, stack, recorder, clock, patch) -> None:
     assert post_report(client, report(category="water_pipe", location="changmu-05-1", phone=...,
                                       name=...)).status_code == 202
     receive_all(stack, "intake")
+    # (api_handler) the report page on that leak: "already reported?" from the by-place index and
+    # the cases it lists (BatchGetItem), then "me too": the phone follows it (contacts) and the case
+    form = {"key": "web-" + "1" * 32, "community": "changmu", "building": "changmu-05", "unit": "2",
+            "category": "water_pipe", "description": "x", "phone": "13700000099"}
+    web = {"Content-Type": "application/x-www-form-urlencoded"}
+    asked = client.http.post("/", headers=web, body=urlencode(form))
+    offered = re.search(r'name="me_too" value="([A-Z0-9]+)"', asked.body.decode())
+    assert asked.status_code == 200 and offered, asked.body[:500]
+    assert client.http.post("/", headers=web, body=urlencode({**form, "me_too": offered.group(1)})).status_code == 200
     # more reports to one stairwell within the send window: their notices wait for it
     for _ in range(2):
         clock.advance(20)

@@ -93,7 +93,7 @@ def test_the_pages_are_documented_as_html_with_their_statuses(document):
     assert PAGES <= documented_operations(document)
     for path, method in PAGES - {("/static/site.css", "get")}:
         assert set(paths[path][method]["responses"]["200"]["content"]) == {"text/html"}, (method, path)
-    assert set(paths["/"]["post"]["responses"]) == {"200", "400", "403", "413", "415", "429", "503"}
+    assert set(paths["/"]["post"]["responses"]) == {"200", "400", "403", "409", "413", "415", "429", "503"}
     assert set(paths["/r/{code}"]["get"]["responses"]) == {"200", "404", "429", "503"}
     assert set(paths["/"]["post"]["requestBody"]["content"]) == {"application/x-www-form-urlencoded"}
     assert set(paths["/static/site.css"]["get"]["responses"]["200"]["content"]) == {"text/css"}
