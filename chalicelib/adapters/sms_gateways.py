@@ -1,6 +1,6 @@
 """Inbound SMS gateways: each provider's payload, parsed, and its request checked.
 
-Pure Python (the standard library only): chalicelib/handlers.py decodes the request,
+Pure Python (the standard library only): chalicelib/handlers/sms_gateways.py decodes the request,
 calls these, and hands every message to the one inbound path,
 `chalicelib.services.inbound.InboundSms.accept`.
 

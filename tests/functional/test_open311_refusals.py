@@ -198,11 +198,11 @@ def test_given_a_body_that_cannot_be_read_when_posted_then_its_4xx_is_in_the_rou
 
 @pytest.mark.parametrize("path", [f"{API}/services.json", f"{API}/requests/AP3ZUM.xml", f"{API}/discovery.json"])
 def test_given_a_failure_of_ours_when_called_then_503_in_the_spec_shape_never_a_500(shared_client, monkeypatch, path):
-    from chalicelib import handlers
+    from chalicelib import bootstrap
 
     def unreachable():
         raise ConnectionError("DynamoDB is unreachable")
-    monkeypatch.setattr(handlers, "container", unreachable)
+    monkeypatch.setattr(bootstrap, "container", unreachable)
 
     refused(shared_client.http.get(path), 503, "cannot take this request right now")
 

@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from chalicelib import handlers
+from chalicelib import bootstrap, handlers
 from chalicelib.domain.admission import LookupLimits, ReportLimits
 from chalicelib.domain.privacy import sender_key
 from tests.functional.conftest import member_phone, post_report, report, run_queue, text_in
@@ -75,7 +75,7 @@ def fail(*_args, **_kwargs):
 
 def break_the_container(monkeypatch) -> None:
     """Every service lookup fails, as when DynamoDB or SQS cannot be reached."""
-    monkeypatch.setattr(handlers, "container", fail)
+    monkeypatch.setattr(bootstrap, "container", fail)
 
 
 def twilio(client, text: str = "收到 AP3ZUM", **kwargs):
@@ -102,7 +102,7 @@ REQUESTS = [
     ("GET", "/health", 200, lambda c, s, m: c.http.get("/health", headers={"Content-Type": "multipart/form-data"})),
     ("GET", "/grid", 200, lambda c, s, m: c.http.get("/grid", headers={"Content-Type": "text/plain"})),
     ("GET", "/openapi.json", 503, lambda c, s, m: (
-        m.setattr(handlers, "_openapi_document", fail), c.http.get("/openapi.json"))[1]),
+        m.setattr(handlers.json_api, "_openapi_document", fail), c.http.get("/openapi.json"))[1]),
     ("POST", "/reports", 202, lambda c, s, m: post_report(c, report(priority="urgent"))),
     ("POST", "/reports", 202, lambda c, s, m: post_report(c, urlencode(report()), content_type=FORM,
                                                            headers={"Idempotency-Key": str(uuid.uuid4())})),
