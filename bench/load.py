@@ -10,8 +10,9 @@ from the defaults, both so that the figure measures the pipeline and not a delib
 - GRIDLOOP_REPORTS_PER_IP=0: every client posts from 127.0.0.1, which the flood limit
   would stop after its tenth report.
 The reports carry no phone (no code SMS to a resident), and spread over every unit of the
-demo directory and three routine categories, so each makes one SMS to its holder: the
-assignment (and, where the policy says so, a second member's 跟办 notice). Lost: a 202
+demo directory and three routine categories that the policy never folds into an open case
+(domain.duplicates: a burst of leaks in one building would rightly be one case), so each is a
+case of its own and makes one SMS to its holder: the assignment. Lost: a 202
 whose SMS never came; doubled: a report of which one phone was told twice.
 """
 from __future__ import annotations
@@ -33,7 +34,7 @@ from pathlib import Path
 from devstack.processes import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
-CATEGORIES = ("sanitation", "stairwell_light", "heating")     # routine: no urgent fan-out
+CATEGORIES = ("sanitation", "other", "elderly_care")     # routine (no urgent fan-out), never folded
 
 
 def _request(url: str, body: dict | None = None, timeout: float = 30) -> tuple[int, dict]:
