@@ -1,0 +1,70 @@
+"""The party members' service catalogue (chalicelib/domain/service_catalogue.py): the demo
+community's file reads whole, and a wrong item is refused with its name and field."""
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+
+from chalicelib.bootstrap import DATA
+from chalicelib.domain.service_catalogue import KINDS, CatalogueError, Limit, ServiceCatalogue
+
+WORKING_DAY = 8 * 3600
+CHANGMU = json.loads((DATA / "services" / "changmu.json").read_text(encoding="utf-8"))
+
+
+def test_given_changmus_catalogue_then_every_kind_is_offered_with_its_checklist_limits_and_points():
+    catalogue = ServiceCatalogue.from_dict(CHANGMU, WORKING_DAY)
+    assert (catalogue.community, catalogue.version) == ("changmu", "changmu-services-2026-12-03")
+    assert {item.kind for item in catalogue.items.values()} == set(KINDS)
+    allowance = catalogue.items["subsistence_allowance_application"]
+    assert [step["zh"] for step in allowance.checklist][:3] == ["身份证", "户口本", "家庭收入证明"]
+    assert allowance.claim_within == Limit(WORKING_DAY, True)          # 1 working day
+    assert catalogue.items["haircut_at_home"].claim_within == Limit(86400, False)
+    assert (allowance.points, allowance.on_time_bonus) == (20, 5)
+    assert catalogue.items["micro_wish"].max_value_yuan == 200
+
+
+def test_given_a_residents_words_then_the_item_they_name():
+    catalogue = ServiceCatalogue.from_dict(CHANGMU, WORKING_DAY)
+    assert catalogue.item_for("医保").code == "medical_insurance_payment"
+    assert catalogue.item_for("想申请低保").code == "subsistence_allowance_application"
+    assert catalogue.item_for("上门理发").code == "haircut_at_home"
+    assert catalogue.item_for("micro_wish").code == "micro_wish"
+    assert catalogue.item_for("楼道灯坏了") is None
+    assert [i.code for i in catalogue.orderable_by("resident")] == [
+        "medical_insurance_payment", "subsistence_allowance_application", "haircut_at_home", "micro_wish"]
+
+
+@pytest.mark.parametrize("change, words", [
+    (lambda item: item.pop("name"), "item care_visit: name needs zh and en"),
+    (lambda item: item.update(kind="errand"), "item care_visit: kind is one of"),
+    (lambda item: item.update(ordered_by=["volunteer"]), "item care_visit: ordered_by"),
+    (lambda item: item.update(ordered_by=[]), "item care_visit: ordered_by"),
+    (lambda item: item.update(post=" "), "item care_visit: post"),
+    (lambda item: item.update(checklist=[]), "item care_visit: checklist"),
+    (lambda item: item.update(checklist=[{"zh": "上门"}]), "item care_visit: checklist"),
+    (lambda item: item.update(claim_within="soon"), "item care_visit: claim_within"),
+    (lambda item: item.update(complete_within="0 days"), "item care_visit: complete_within"),
+    (lambda item: item.update(points=-1), "item care_visit: points"),
+    (lambda item: item.update(points=True), "item care_visit: points"),
+    (lambda item: item.update(on_time_bonus=2.5), "item care_visit: on_time_bonus"),
+    (lambda item: item.update(keywords="看望"), "item care_visit: keywords"),
+    (lambda item: item.update(max_value_yuan=50), "item care_visit: max_value_yuan"),
+    (lambda item: item.update(colour="red"), "item care_visit: unknown key"),
+])
+def test_given_a_wrong_item_then_the_catalogue_is_refused_naming_it(change, words):
+    data = copy.deepcopy(CHANGMU)
+    change(data["items"]["care_visit"])
+    with pytest.raises(CatalogueError, match=words):
+        ServiceCatalogue.from_dict(data, WORKING_DAY)
+
+
+@pytest.mark.parametrize("data, words", [
+    ([], "a JSON object"), ({"community": "changmu", "version": "v"}, "no 'items'"),
+    ({**CHANGMU, "items": ["care_visit"]}, "'items' names each item"), ({**CHANGMU, "extra": 1}, "unknown key"),
+])
+def test_given_a_wrong_file_then_refused_saying_what(data, words):
+    with pytest.raises(CatalogueError, match=words):
+        ServiceCatalogue.from_dict(data, WORKING_DAY)
