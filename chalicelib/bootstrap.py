@@ -70,6 +70,21 @@ class Container:
             books[book.community] = book
         return Policies(books, self.policy)
 
+    @cached_property
+    def service_catalogues(self):
+        """Every community's service catalogue (data/services/<community>.json), its working
+        limits counted on the community's working calendar (that of its policy book)."""
+        from chalicelib.domain.service_catalogue import ServiceCatalogue
+        from chalicelib.domain.working_calendar import WorkingCalendar
+        catalogues = {}
+        for path in sorted((DATA / "services").glob("*.json")):
+            data = json.loads(path.read_text(encoding="utf-8"))
+            book = self.policies.books.get(str(data.get("community")))
+            calendar = (book.chains[book.default].calendar if book else None) or WorkingCalendar()
+            catalogue = ServiceCatalogue.from_dict(data, calendar.working_day_seconds)
+            catalogues[catalogue.community] = catalogue
+        return catalogues
+
     @property
     def policy_dir(self) -> Path:
         return Path(self.config.policy_dir or DATA / "policies")

@@ -68,3 +68,16 @@ def test_given_a_wrong_item_then_the_catalogue_is_refused_naming_it(change, word
 def test_given_a_wrong_file_then_refused_saying_what(data, words):
     with pytest.raises(CatalogueError, match=words):
         ServiceCatalogue.from_dict(data, WORKING_DAY)
+
+
+def test_every_communitys_catalogue_file_reads_on_its_own_working_calendar():
+    """A committee's edit that breaks its file fails here, before it ships."""
+    from chalicelib.bootstrap import Container
+    from tests.conftest import _config
+
+    catalogues = Container(_config()).service_catalogues
+    assert sorted(catalogues) == sorted(p.stem for p in (DATA / "services").glob("*.json"))
+    proxy = catalogues["changmu"].items["medical_insurance_payment"]
+    assert proxy.claim_within.working and proxy.claim_within.seconds == 4 * 3600   # 4 working hours
+    changmu_day = catalogues["changmu"].items["subsistence_allowance_application"].claim_within.seconds
+    assert changmu_day == Container(_config()).policies.books["changmu"].chains["standard"].calendar.working_day_seconds
