@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from chalicelib.domain.case import OPEN_STATUSES as CASE_OPEN_STATUSES
 from chalicelib.domain.directory import ROLE_NAMES, Community
 from chalicelib.domain.public_status import PublicStatus, public_status
 
@@ -26,7 +27,7 @@ UNKNOWN_UNIT = "unknown"                     # the unit attribute's "not known":
 # Open311's two statuses: a case is open while someone is to act on it (received, assigned,
 # acknowledged; triage and suspended are states of those), closed otherwise (resolved, closed,
 # cancelled, duplicate). As status values, so that a status added later reads as closed.
-OPEN_STATUSES = frozenset({"received", "assigned", "acknowledged"})
+OPEN_STATUSES = frozenset(status.value for status in CASE_OPEN_STATUSES)
 
 TEXTS: dict[str, dict[str, str]] = {
     "zh": {
