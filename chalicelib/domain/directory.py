@@ -9,11 +9,17 @@ For reports by SMS: the registered households (a resident's phone → their stai
 unit or building), the member on triage duty (who places an SMS report whose place
 is not known), the number residents text (matched against the gateway's `To`) and
 whether the community takes SMS from unknown phones when nothing else says where.
+
+For the party members' services (三单: 群众点单、支部下单、党员接单): each member's service
+posts (设岗, POSTS), the households a 党群连心户 household head is linked to (linked_units:
+they may order on their behalf, 代点), and the at-home member an elderly or away member is
+paired with (结对帮扶: paired_with, who does their care visits). service_pool says who of a
+grid may take an order for a post.
 """
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Any
 
@@ -24,6 +30,11 @@ class MemberCategory(str, Enum):
     AT_HOME = "at_home"      # 在家党员: given posts, the only ones ever assigned
     AWAY = "away"            # 外出党员: tracked, never assigned on-site work
     ELDERLY = "elderly"      # 年老体弱党员: cared for, never assigned
+
+
+# The service posts (设岗) a member may hold, as the service catalogues name them
+# (chalicelib/data/services/*.json, an item's `post`): 代办, 关爱走访, 上门帮扶, 微心愿.
+POSTS = ("proxy_service", "care_visit", "help_at_home", "micro_wish")
 
 
 class DirectoryError(ValueError):
@@ -40,6 +51,9 @@ class Member:
     category: MemberCategory = MemberCategory.AT_HOME
     lang: str = "zh"
     leave: tuple[tuple[float, float], ...] = ()   # away for a while: [start, end) epoch seconds
+    posts: tuple[str, ...] = ()           # 设岗: the service posts they hold (POSTS)
+    linked_units: tuple[str, ...] = ()    # 党群连心户: the location codes of the households they are linked to
+    paired_with: str | None = None        # 结对帮扶 (elderly or away only): the at-home member who visits them
 
     @property
     def assignable(self) -> bool:
@@ -150,6 +164,10 @@ class Community:
         self._validate()
         if not self.locations:
             self.locations = self._build_locations()
+        for member in self.members.values():
+            for code in member.linked_units:
+                if code not in self.locations:
+                    raise DirectoryError(f"{self.id}: member {member.id} is linked to unknown place {code!r}")
         for phone, code in self.households.items():
             if code not in self.locations:
                 raise DirectoryError(f"{self.id}: household {phone} lives at unknown place {code!r}")
@@ -178,6 +196,27 @@ class Community:
             return text if text in self.locations else None
         code = f"{self.id}-{int(parts[0]):02d}" + (f"-{int(parts[1])}" if len(parts) == 2 else "")
         return code if code in self.locations else None
+
+    # -- party members' services --------------------------------------------
+    def service_pool(self, location_code: str, post: str, at: float | None = None) -> tuple[str, ...]:
+        """Who may take an order for `post` at a location: the party members of its grid
+        (the grid's chief, then its members, then its volunteers, each once) who hold the
+        post and are available at `at` (at home and not on leave). Elderly and away members
+        are never in it; a post nobody holds (or no post of POSTS) gives an empty pool."""
+        grid = self.grids[self.grid_of(location_code)]
+        ids = (grid.chief_id, *grid.member_ids, *grid.volunteer_ids)
+        return tuple(i for i in self._available(ids, at) if post in self.members[i].posts)
+
+    def linked_head_for(self, member_id: str, location_code: str) -> bool:
+        """Whether the member is a household head (党群连心户) linked to that household: its
+        location is one of their linked_units (so they may order on its behalf, 代点)."""
+        member = self.members.get(member_id)
+        return member is not None and location_code in member.linked_units
+
+    def paired_member(self, member_id: str) -> str | None:
+        """The at-home member an elderly or away member is paired with (结对帮扶), or None."""
+        member = self.members.get(member_id)
+        return member.paired_with if member is not None else None
 
     # -- routing -----------------------------------------------------------
     def chain_for(self, location_code: str, steps: Iterable[Any] | None = None,
@@ -303,6 +342,15 @@ class Community:
                 if not end > start:
                     raise DirectoryError(f"{self.id}: member {member.id} has a leave period that ends "
                                          f"before it starts ({start!r} to {end!r})")
+            for post in member.posts:
+                if post not in POSTS:
+                    raise DirectoryError(f"{self.id}: member {member.id} has an unknown post {post!r} "
+                                         f"(posts are: {', '.join(POSTS)})")
+            if len(set(member.posts)) != len(member.posts):
+                raise DirectoryError(f"{self.id}: member {member.id} lists a post twice")
+            if len(set(member.linked_units)) != len(member.linked_units):
+                raise DirectoryError(f"{self.id}: member {member.id} is linked to a household twice")
+            self._validate_pairing(member)
         known(self.area_chief_id, "area chief")
         known(self.triage_id, "triage")
         for member_id in self.committee_ids:
@@ -325,6 +373,23 @@ class Community:
             if unit.building_id not in self.buildings:
                 raise DirectoryError(f"{self.id}: unit {unit.id} is in unknown building {unit.building_id!r}")
             known(unit.leader_id, f"unit {unit.id} leader")
+
+    def _validate_pairing(self, member: Member) -> None:
+        partner_id = member.paired_with
+        if partner_id is None:
+            return
+        where = f"{self.id}: member {member.id}"
+        if member.category is MemberCategory.AT_HOME:
+            raise DirectoryError(f"{where} is at home: only elderly or away members are paired "
+                                 f"(paired_with {partner_id!r})")
+        if partner_id == member.id:
+            raise DirectoryError(f"{where} is paired with themselves")
+        partner = self.members.get(partner_id)
+        if partner is None:
+            raise DirectoryError(f"{where} is paired with unknown member {partner_id!r}")
+        if partner.category is not MemberCategory.AT_HOME:
+            raise DirectoryError(f"{where} is paired with {partner_id}, who is not at home "
+                                 f"({partner.category.value})")
 
     @classmethod
     def from_dict(cls, data: Mapping) -> Community:
@@ -349,7 +414,8 @@ class Community:
             id=m["id"], community_id=cid, name=m["name"], phone=phone(m),
             roles=tuple(m.get("roles", ())),
             category=MemberCategory(m.get("category", "at_home")),
-            lang=m.get("lang", "zh"), leave=leave(m)) for m in data.get("members", ())}
+            lang=m.get("lang", "zh"), leave=leave(m), posts=tuple(m.get("posts") or ()),
+            paired_with=m.get("paired_with") or None) for m in data.get("members", ())}
         grids = {g["id"]: Grid(g["id"], g["name"], g["chief"], tuple(g.get("members", ())),
                                tuple(g.get("volunteers") or ()))
                  for g in data.get("grids", ())}
@@ -379,6 +445,17 @@ class Community:
                 raise DirectoryError(f"{cid}: household phone {phone} is given twice")
             households[phone] = code
         community.households = households
+        for m in data.get("members", ()):
+            codes = []
+            for label in m.get("linked_units") or ():
+                code = community.place_of(label)
+                if code is None:
+                    raise DirectoryError(f"{cid}: member {m['id']} is linked to unknown place {label!r}")
+                codes.append(code)
+            if len(set(codes)) != len(codes):
+                raise DirectoryError(f"{cid}: member {m['id']} is linked to a household twice")
+            if codes:
+                community.members[m["id"]] = replace(community.members[m["id"]], linked_units=tuple(codes))
         return community
 
     def to_dict(self) -> dict:
@@ -403,7 +480,9 @@ class Community:
                 for b in self.buildings.values()],
             "members": [{"id": m.id, "name": m.name, "phone": m.phone, "roles": list(m.roles),
                          "category": m.category.value, "lang": m.lang,
-                         "leave": [_leave.period_to_plain(p) for p in m.leave]}
+                         "leave": [_leave.period_to_plain(p) for p in m.leave], "posts": list(m.posts),
+                         "linked_units": [self.unit_label(code) for code in m.linked_units],
+                         "paired_with": m.paired_with}
                         for m in self.members.values()],
         }
 

@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
 from chalicelib.domain.directory import (
     LEVEL_ROLES,
+    POSTS,
     ROLE_NAMES,
     TEAM_ROLES,
     Community,
@@ -19,7 +21,9 @@ from chalicelib.domain.directory import (
     Unit,
 )
 from chalicelib.domain.report import normalize_phone
-from tests.unit.builders import edited, tiny, tiny_dict, tiny_extras
+from tests.unit.builders import edited, tiny, tiny_dict, tiny_extras, tiny_extras_dict
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def holders(chain):
@@ -423,3 +427,157 @@ def test_leave_periods_are_added_merged_and_taken_out():
         (DEC_1, DEC_1 + 2 * day), (DEC_1 + 3 * day, DEC_11))                                     # a hole
     assert leave.remove([december], december) == ()
     assert leave.remove([december], (DEC_11, DEC_11 + day)) == (december,)                        # not inside
+
+
+# -- the party members' services: posts, household heads, pairs ---------------------------------
+
+def services_dict() -> dict:
+    """The tiny community with services (tiny_extras: sl on leave 2026-12-01 to 2026-12-10):
+
+        grid g1 (chief `chief`, members gm, gm2) volunteers: k2, sl, bl, sl2, gm
+        posts: chief, gm2 (away), k2, sl (on leave), bl (elderly), gm: proxy_service;
+               gm also care_visit; sl2 none
+        household head k1 linked to 1-1 and building 2; gm2 paired with sl2, bl with k1
+    """
+    data = tiny_extras_dict(away=["gm2"], elderly=["bl"])
+    data["grids"][0]["volunteers"] = ["k2", "sl", "bl", "sl2", "gm"]     # gm: also a grid member
+    posts = {"chief": ["proxy_service"], "gm": ["proxy_service", "care_visit"], "gm2": ["proxy_service"],
+             "k2": ["proxy_service", "micro_wish"], "sl": ["proxy_service"], "bl": ["proxy_service"]}
+    for member in data["members"]:
+        member["posts"] = posts.get(member["id"], [])
+    member = {m["id"]: m for m in data["members"]}
+    member["k1"]["linked_units"] = ["1-1", "2"]
+    member["gm2"]["paired_with"] = "sl2"
+    member["bl"]["paired_with"] = "k1"
+    return data
+
+
+def test_posts_are_the_service_catalogues_posts():
+    catalogue = json.loads((ROOT / "chalicelib/data/services/changmu.json").read_text(encoding="utf-8"))
+    assert POSTS == ("proxy_service", "care_visit", "help_at_home", "micro_wish")
+    assert {item["post"] for item in catalogue["items"].values()} == set(POSTS)
+
+
+def test_given_services_when_loaded_then_they_are_on_the_members():
+    community = Community.from_dict(services_dict())
+    assert community.members["gm"].posts == ("proxy_service", "care_visit")
+    assert community.members["sl2"].posts == ()
+    # unit labels are read as places, as households are
+    assert community.members["k1"].linked_units == ("tiny-01-1", "tiny-02")
+    assert community.members["gm2"].paired_with == "sl2"
+    assert community.members["gm"].linked_units == () and community.members["gm"].paired_with is None
+
+
+def test_given_no_services_then_the_defaults_are_empty():
+    member = Member("x", "c", "n", "+8613900000000", ())
+    assert (member.posts, member.linked_units, member.paired_with) == ((), (), None)
+    assert all((m.posts, m.linked_units, m.paired_with) == ((), (), None) for m in tiny().members.values())
+
+
+def test_given_services_when_round_tripped_through_json_then_equal():
+    community = Community.from_dict(services_dict())
+    plain = json.loads(json.dumps(community.to_dict(), ensure_ascii=False))
+    k1 = next(m for m in plain["members"] if m["id"] == "k1")
+    assert k1["linked_units"] == ["1-1", "2"]
+    assert Community.from_dict(plain) == community
+
+
+def test_given_a_grid_when_service_pool_then_it_spans_chief_members_and_volunteers_and_only_the_available():
+    community = Community.from_dict(services_dict())
+    # gm2 (away), bl (elderly) and sl (on leave) hold the post but are not in it; sl2 holds no post;
+    # gm, a grid member and a volunteer, is in it once, in the grid's order
+    assert community.service_pool("tiny-01-1", "proxy_service", at=DEC_1) == ("chief", "gm", "k2")
+    assert community.service_pool("tiny-02", "proxy_service", at=DEC_11) == ("chief", "gm", "k2", "sl")
+    assert community.service_pool("tiny-02-1", "proxy_service") == ("chief", "gm", "k2", "sl")   # no instant
+    assert community.service_pool("tiny-01-2", "care_visit", at=DEC_1) == ("gm",)
+    assert community.service_pool("tiny-01-2", "micro_wish", at=DEC_1) == ("k2",)
+    assert community.service_pool("tiny-01-1", "help_at_home") == ()
+    assert community.service_pool("tiny-01-1", "cooking") == ()
+
+
+def test_given_members_not_in_the_grid_then_they_are_not_in_its_pool():
+    data = services_dict()
+    next(m for m in data["members"] if m["id"] == "area")["posts"] = ["proxy_service"]   # the area chief
+    assert "area" not in Community.from_dict(data).service_pool("tiny-01-1", "proxy_service")
+
+
+def test_given_a_household_head_then_linked_head_for_says_which_households_are_theirs():
+    community = Community.from_dict(services_dict())
+    assert community.linked_head_for("k1", "tiny-01-1")
+    assert community.linked_head_for("k1", "tiny-02")
+    assert not community.linked_head_for("k1", "tiny-01-2")
+    assert not community.linked_head_for("k1", "tiny-02-1")         # the building, not each of its units
+    assert not community.linked_head_for("gm", "tiny-01-1")
+    assert not community.linked_head_for("nobody", "tiny-01-1")
+
+
+def test_given_pairs_then_paired_member_names_the_at_home_partner():
+    community = Community.from_dict(services_dict())
+    assert community.paired_member("gm2") == "sl2"
+    assert community.paired_member("bl") == "k1"
+    assert community.paired_member("sl2") is None
+    assert community.paired_member("nobody") is None
+
+
+def _member(member_id, **fields):
+    def edit(data):
+        next(m for m in data["members"] if m["id"] == member_id).update(fields)
+    return edit
+
+
+@pytest.mark.parametrize("edit, match", [
+    (_member("gm", posts=["proxy_service", "cooking"]),
+     "member gm has an unknown post 'cooking' \\(posts are: proxy_service, care_visit, help_at_home, micro_wish\\)"),
+    (_member("gm", posts=["care_visit", "care_visit"]), "member gm lists a post twice"),
+    (_member("k1", linked_units=["1-1", "9-1"]), "member k1 is linked to unknown place '9-1'"),
+    (_member("k1", linked_units=["1-1", "1-1"]), "member k1 is linked to a household twice"),
+    (_member("gm2", paired_with="nobody"), "member gm2 is paired with unknown member 'nobody'"),
+    (_member("gm2", paired_with="gm2"), "member gm2 is paired with themselves"),
+    (_member("gm2", paired_with="bl"), "member gm2 is paired with bl, who is not at home \\(elderly\\)"),
+    (_member("sl2", paired_with="k1"), "member sl2 is at home: only elderly or away members are paired"),
+], ids=["unknown-post", "post-twice", "unknown-linked-unit", "linked-twice", "paired-with-unknown",
+        "paired-with-self", "paired-with-elderly", "at-home-paired"])
+def test_given_bad_services_when_loaded_then_directory_error_names_the_member(edit, match):
+    with pytest.raises(DirectoryError, match=match):
+        Community.from_dict(edited(services_dict(), edit))
+
+
+@pytest.mark.parametrize("member_id, fields, match", [
+    ("gm", {"posts": ("cooking",)}, "member gm has an unknown post 'cooking'"),
+    ("gm", {"linked_units": ("tiny-09",)}, "member gm is linked to unknown place 'tiny-09'"),
+    ("gm", {"paired_with": "sl2"}, "member gm is at home: only elderly or away members are paired"),
+    ("gm2", {"paired_with": "bl"}, "member gm2 is paired with bl, who is not at home"),
+], ids=["unknown-post", "unknown-linked-place", "at-home-paired", "paired-with-elderly"])
+def test_given_a_member_built_with_bad_services_then_directory_error(member_id, fields, match):
+    community = Community.from_dict(services_dict())
+    member = replace(community.members[member_id], **fields)
+    with pytest.raises(DirectoryError, match=match):
+        replace(community, members=dict(community.members, **{member_id: member}), locations={})
+
+
+def test_given_the_demo_then_every_changmu_grid_has_two_or_more_available_for_every_post(communities):
+    changmu = next(c for c in communities if c.id == "changmu")
+    assert not any(m.leave for m in changmu.members.values())            # nobody is on leave at DEC_1
+    for grid in changmu.grids.values():
+        location = next(code for code in changmu.locations if changmu.grid_of(code) == grid.id)
+        assert len(changmu.service_pool(location, "proxy_service", at=DEC_1)) >= 2, grid.id
+        for post in POSTS:
+            pool = changmu.service_pool(location, post, at=DEC_1)
+            assert len(pool) >= 2, (grid.id, post)
+            assert all(changmu.members[m].category is MemberCategory.AT_HOME for m in pool)
+
+
+def test_given_the_demo_then_household_heads_are_linked_and_the_elderly_and_away_are_paired(communities):
+    changmu, garang = (next(c for c in communities if c.id == cid) for cid in ("changmu", "garang"))
+    heads = [m for m in changmu.members.values() if m.linked_units]
+    assert 3 <= len(heads) <= 4
+    assert all(2 <= len(m.linked_units) <= 4 and m.category is MemberCategory.AT_HOME for m in heads)
+    assert changmu.linked_head_for("m12", "changmu-03-2")               # a registered household's unit
+    for member in changmu.members.values():
+        if member.category is MemberCategory.AT_HOME:
+            assert member.paired_with is None, member.id
+        else:
+            partner = changmu.paired_member(member.id)
+            assert partner is not None and changmu.members[partner].category is MemberCategory.AT_HOME, member.id
+            assert "care_visit" in changmu.members[partner].posts, member.id
+    assert len(garang.service_pool("garang-01-1", "proxy_service")) >= 2

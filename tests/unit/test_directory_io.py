@@ -299,19 +299,19 @@ CSV_CASES = [
     ("stairwell-without-leader", "units.csv", "b1,2,bl", "b1,2,", "stairwell unit b1-2 has no leader (楼道长)"),
     ("duplicate-unit", "units.csv", "b1,2,bl", "b1,1,bl", "unit 1 of building b1 is given twice (first on line 2)"),
     ("unknown-unit-leader", "units.csv", "b1,2,bl", "b1,2,nobody", "unknown member 'nobody'"),
-    ("duplicate-phone", "members.csv", "gm2,成员gm2,+8613900000005,at_home,zh,,",
-     "gm2,成员gm2,+8613900000004,at_home,zh,,", "member gm2: phone +8613900000004 is also gm's (line 6)"),
-    ("duplicate-member-id", "members.csv", "gm2,成员gm2,+8613900000005,at_home,zh,,",
-     "gm,成员gm2,+8613900000005,at_home,zh,,", "member id gm is used twice (first on line 6)"),
-    ("spreadsheet-mangled-phone", "members.csv", "gm2,成员gm2,+8613900000005,at_home,zh,,",
-     "gm2,成员gm2,8.6139E+12,at_home,zh,,", "format the column as text"),
+    ("duplicate-phone", "members.csv", "gm2,成员gm2,+8613900000005,at_home,zh,,,,,",
+     "gm2,成员gm2,+8613900000004,at_home,zh,,,,,", "member gm2: phone +8613900000004 is also gm's (line 6)"),
+    ("duplicate-member-id", "members.csv", "gm2,成员gm2,+8613900000005,at_home,zh,,,,,",
+     "gm,成员gm2,+8613900000005,at_home,zh,,,,,", "member id gm is used twice (first on line 6)"),
+    ("spreadsheet-mangled-phone", "members.csv", "gm2,成员gm2,+8613900000005,at_home,zh,,,,,",
+     "gm2,成员gm2,8.6139E+12,at_home,zh,,,,,", "format the column as text"),
     ("unknown-grid-member", "grids.csv", "g1,第一网格,chief,gm;gm2,", "g1,第一网格,chief,gm;nobody,",
      "grid g1 member (网格员): unknown member 'nobody'"),
     ("unknown-area-chief", "community.csv", "area_chief,area", "area_chief,nobody",
      "area chief (片长): unknown member 'nobody'"),
     ("unknown-community-field", "community.csv", "area_chief,area", "area_boss,area", "unknown field 'area_boss'"),
-    ("unknown-column", "members.csv", "id,name,phone,category,lang,roles,leave",
-     "id,name,phon,category,lang,roles,leave", "unknown column 'phon'"),
+    ("unknown-column", "members.csv", "id,name,phone,category,lang,roles,leave,posts,linked_units,paired_with",
+     "id,name,phon,category,lang,roles,leave,posts,linked_units,paired_with", "unknown column 'phon'"),
     ("too-many-cells", "units.csv", "b1,2,bl", "b1,2,bl,extra", "4 cells, but the header has 3 columns"),
 ]
 
@@ -336,17 +336,17 @@ def test_given_csv_as_a_spreadsheet_saves_it_then_it_still_reads():
     # A BOM, CRLF line ends, blank rows, padded cells, other list separators, a phone
     # without +86, and files given by path.
     files = edit_csv(tiny_csv(), "grids.csv", "g1,第一网格,chief,gm;gm2,", " g1 , 第一网格 ,chief, gm；gm2 ,")
-    files = edit_csv(files, "members.csv", "gm,成员gm,+8613900000004,at_home,zh,,", "gm,成员gm,13900000004,,,,")
+    files = edit_csv(files, "members.csv", "gm,成员gm,+8613900000004,at_home,zh,,,,,", "gm,成员gm,13900000004,,,,,,,")
     files = {f"C:\\Users\\clerk\\{name}": "\ufeff" + text.replace("\n", "\r\n") + ",,,,\r\n,,\r\n"
              for name, text in files.items()}
     assert parse_csv(files).community == tiny()
 
 
 def test_given_a_quoted_multiline_cell_then_its_row_is_named_by_its_first_line_and_later_rows_stay_right():
-    files = edit_csv(tiny_csv(), "members.csv", "sl,成员sl,+8613900000007,at_home,zh,,",
-                     'sl,"成员\nsl",12345,at_home,zh,')                      # lines 9-10
-    files = edit_csv(files, "members.csv", "sl2,成员sl2,+8613900000008,at_home,zh,,",
-                     "sl2,成员sl2,12346,at_home,zh,,")                        # line 11
+    files = edit_csv(tiny_csv(), "members.csv", "sl,成员sl,+8613900000007,at_home,zh,,,,,",
+                     'sl,"成员\nsl",12345,at_home,zh,,,,')                      # lines 9-10
+    files = edit_csv(files, "members.csv", "sl2,成员sl2,+8613900000008,at_home,zh,,,,,",
+                     "sl2,成员sl2,12346,at_home,zh,,,,,")                        # line 11
     error = problems_of(lambda: parse_csv(files))
     assert [(p.file, p.line) for p in error.problems] == [("members.csv", 9), ("members.csv", 11)]
 
@@ -364,7 +364,9 @@ def _odd_leave(data):
 VARIANTS = [tiny(), tiny(away=["sl", "bl"], elderly=["k2"]), tiny(lang={"k1": "en"}),
             Community.from_dict(edited(tiny_dict(),
                                        lambda d: d["members"][0].update(roles=["area_chief", "committee"]))),
-            tiny_extras(), tiny_extras(away=["sl"]), Community.from_dict(edited(tiny_extras_dict(), _odd_leave))]
+            tiny_extras(), tiny_extras(away=["sl"]), Community.from_dict(edited(tiny_extras_dict(), _odd_leave)),
+            Community.from_dict(edited(tiny_extras_dict(), lambda d: d["members"][2].update(
+                category="elderly", paired_with="sl", posts=["care_visit"], linked_units=["2-1", "1"])))]
 
 
 @pytest.mark.parametrize("fmt", ["yaml", "csv"])
@@ -555,7 +557,7 @@ def test_the_csv_of_teams_volunteers_and_leave():
     files = extras_csv()
     assert files["teams.csv"] == "team,members\nmediation_room,k1;sl2\npatrol_team,sl\n"
     assert files["grids.csv"] == "id,name,chief,members,volunteers\ng1,第一网格,chief,gm;gm2,k2\n"
-    assert "sl,成员sl,+8613900000007,at_home,zh,,2026-12-01/2026-12-10\n" in files["members.csv"]
+    assert "sl,成员sl,+8613900000007,at_home,zh,,2026-12-01/2026-12-10,,,\n" in files["members.csv"]
     assert parse_csv(files).community == tiny_extras()
 
 
@@ -571,12 +573,12 @@ EXTRAS_CSV_CASES = [
      "grid g1 volunteer (党员志愿者): unknown member 'nobody'"),
     ("volunteer-twice", "grids.csv", "g1,第一网格,chief,gm;gm2,k2", "g1,第一网格,chief,gm;gm2,k2;k2",
      "grid g1: volunteer k2 is listed twice"),
-    ("leave-to-before-from", "members.csv", "sl,成员sl,+8613900000007,at_home,zh,,2026-12-01/2026-12-10",
-     "sl,成员sl,+8613900000007,at_home,zh,,2026-12-01/2026-11-30", "member sl: leave to 2026-11-30 is before from"),
-    ("leave-not-a-period", "members.csv", "sl,成员sl,+8613900000007,at_home,zh,,2026-12-01/2026-12-10",
-     "sl,成员sl,+8613900000007,at_home,zh,,2026-12-01", "member sl: leave '2026-12-01' is not FROM/TO"),
-    ("leave-not-a-date", "members.csv", "sl,成员sl,+8613900000007,at_home,zh,,2026-12-01/2026-12-10",
-     "sl,成员sl,+8613900000007,at_home,zh,,2026-12-01/soon", "member sl: leave to: 'soon' is not a date"),
+    ("leave-to-before-from", "members.csv", "sl,成员sl,+8613900000007,at_home,zh,,2026-12-01/2026-12-10,,,",
+     "sl,成员sl,+8613900000007,at_home,zh,,2026-12-01/2026-11-30,,,", "member sl: leave to 2026-11-30 is before from"),
+    ("leave-not-a-period", "members.csv", "sl,成员sl,+8613900000007,at_home,zh,,2026-12-01/2026-12-10,,,",
+     "sl,成员sl,+8613900000007,at_home,zh,,2026-12-01,,,", "member sl: leave '2026-12-01' is not FROM/TO"),
+    ("leave-not-a-date", "members.csv", "sl,成员sl,+8613900000007,at_home,zh,,2026-12-01/2026-12-10,,,",
+     "sl,成员sl,+8613900000007,at_home,zh,,2026-12-01/soon,,,", "member sl: leave to: 'soon' is not a date"),
 ]
 
 
@@ -591,17 +593,18 @@ def test_given_a_team_volunteer_or_leave_problem_in_csv_then_it_names_the_file_a
 
 
 def test_given_csv_without_teams_csv_or_the_new_columns_then_it_reads_as_before():
-    # A directory exported before teams, volunteers and leave: five files, fewer columns.
+    # A directory exported before teams, volunteers, leave and the services' columns (posts,
+    # linked_units, paired_with): five files, fewer columns.
     files = {name: text for name, text in tiny_csv().items() if name != "teams.csv"}
-    files["members.csv"] = "\n".join(line.rsplit(",", 1)[0] for line in files["members.csv"].splitlines()) + "\n"
+    files["members.csv"] = "\n".join(line.rsplit(",", 4)[0] for line in files["members.csv"].splitlines()) + "\n"
     files["grids.csv"] = "id,name,chief,members\ng1,第一网格,chief,gm;gm2\n"
     assert parse_csv(files).community == tiny()
 
 
 def test_given_csv_leave_cells_as_a_clerk_types_them_then_they_read():
-    files = edit_csv(extras_csv(), "members.csv", "sl,成员sl,+8613900000007,at_home,zh,,2026-12-01/2026-12-10",
+    files = edit_csv(extras_csv(), "members.csv", "sl,成员sl,+8613900000007,at_home,zh,,2026-12-01/2026-12-10,,,",
                      'sl,成员sl,+8613900000007,at_home,zh,,'
-                     '" 2026-12-01 / 2026-12-10 ；2026-12-20 08:00/2026-12-20 18:00"')
+                     '" 2026-12-01 / 2026-12-10 ；2026-12-20 08:00/2026-12-20 18:00",,,')
     [first, second] = parse_csv(files).community.members["sl"].leave
     assert first == tiny_extras().members["sl"].leave[0]
     assert second == (1796054400.0 + 19 * 86400 + 8 * 3600, 1796054400.0 + 19 * 86400 + 18 * 3600)
@@ -635,3 +638,172 @@ def test_given_changes_to_teams_volunteers_and_leave_then_the_audit_names_them()
                                       "grids: 1 changed (g1: volunteers)")
     assert not is_unchanged(change)
     assert is_unchanged(changes(tiny_extras(), tiny_extras()))
+
+
+# -- the party members' services: posts, linked households, pairs -----------------------------------
+
+# TINY_YAML with services: gm holds two posts, k1 is a household head linked to unit 1-1 and
+# building 2, k2 is away and paired with sl2.
+SERVICES_YAML = TINY_YAML.replace(
+    "  phone: '+8613900000004'\n",
+    "  phone: '+8613900000004'\n"
+    "  posts:\n"
+    "  - proxy_service                 # post-gm-1\n"
+    "  - care_visit                    # post-gm-2\n",
+).replace(
+    "  phone: '+8613900000001'\n",
+    "  phone: '+8613900000001'\n"
+    "  linked_units:                   # linked-k1\n"
+    "  - 1-1                           # linked-k1-1\n"
+    "  - '2'                           # linked-k1-2\n",
+).replace(
+    "  phone: '+8613900000002'\n  roles: []\n  category: at_home\n",
+    "  phone: '+8613900000002'\n  roles: []\n"
+    "  category: away                  # category-k2\n"
+    "  paired_with: sl2                # paired-k2\n",
+)
+
+
+def services_dict():
+    def edit(data):
+        member = {m["id"]: m for m in data["members"]}
+        member["gm"]["posts"] = ["proxy_service", "care_visit"]
+        member["k1"]["linked_units"] = ["1-1", "2"]
+        member["k2"].update(category="away", paired_with="sl2")
+    return edited(tiny_dict(), edit)
+
+
+def services() -> Community:
+    return Community.from_dict(services_dict())
+
+
+def test_the_hand_written_yaml_with_services_is_the_services_community():
+    parsed = parse_yaml(SERVICES_YAML, "tiny.yaml")
+    assert parsed.community == services()
+    assert parsed.community.members["k1"].linked_units == ("tiny-01-1", "tiny-02")
+    assert parsed.warnings == ()
+
+
+SERVICES_YAML_CASES = [
+    # (id, tag, new line content, problem on the tagged line)
+    ("unknown-post", "post-gm-2", "  - cooking",
+     "member gm: unknown post 'cooking' (posts are: proxy_service, care_visit, help_at_home, micro_wish)"),
+    ("post-twice", "post-gm-2", "  - proxy_service", "member gm: post proxy_service is listed twice"),
+    ("post-not-an-id", "post-gm-2", "  - {a: 1}", "member gm: {'a': 1} in posts is not an id"),
+    ("unknown-linked-unit", "linked-k1-2", "  - 9-1",
+     "member k1: linked unit '9-1' is not a building or stairwell unit of this community"),
+    ("linked-unit-not-a-place", "linked-k1-2", "  - lobby", "member k1: linked unit 'lobby' is not a building"),
+    ("linked-unit-twice", "linked-k1-2", "  - 01-1", "member k1: linked unit 1-1 is listed twice"),
+    ("linked-units-not-a-list", "linked-k1", "  linked_units: {b: 1}", "member k1: linked_units must be a list"),
+    ("paired-with-unknown", "paired-k2", "  paired_with: nobody",
+     "member k2 paired_with (结对帮扶): unknown member 'nobody' (not in the members)"),
+    ("paired-with-self", "paired-k2", "  paired_with: k2", "member k2 is paired with themselves"),
+]
+
+
+@pytest.mark.parametrize("tag, new_line, message", [c[1:] for c in SERVICES_YAML_CASES],
+                         ids=[c[0] for c in SERVICES_YAML_CASES])
+def test_given_a_services_problem_in_yaml_then_it_names_the_member_and_the_line(tag, new_line, message):
+    text = retag(SERVICES_YAML, tag, new_line)
+    if tag == "linked-k1":
+        text = retag(retag(text, "linked-k1-1", None), "linked-k1-2", None)
+    error = problems_of(lambda: parse_yaml(text, "tiny.yaml"))
+    found = [p for p in error.problems if message in p.message]
+    assert found, error
+    assert (found[0].file, found[0].line, found[0].severity) == ("tiny.yaml", line_of(text, tag), "error")
+
+
+def test_given_an_at_home_member_paired_with_someone_then_the_pair_line_says_only_the_elderly_or_away_are():
+    text = retag(SERVICES_YAML, "category-k2", "  category: at_home")
+    error = problems_of(lambda: parse_yaml(text, "tiny.yaml"))
+    assert [(p.line, p.message) for p in error.problems] == [
+        (line_of(text, "paired-k2"), "member k2 is at home: only elderly or away members are paired with "
+                                     "someone (paired_with sl2)")]
+
+
+def test_given_a_pair_with_someone_not_at_home_then_it_is_an_error_naming_both():
+    text = retag(retag(SERVICES_YAML, "paired-k2", "  paired_with: gm2"), "category-gm2", "  category: elderly")
+    error = problems_of(lambda: parse_yaml(text, "tiny.yaml"))
+    [problem] = [p for p in error.problems if "paired" in p.message]
+    assert (problem.line, problem.message) == (
+        line_of(text, "paired-k2"), "member k2 is paired with gm2 (成员gm2, elderly (年老体弱)), who is not at "
+                                    "home: the member who visits them (结对帮扶) must be at home")
+
+
+def test_given_posts_or_linked_households_of_a_member_not_at_home_then_warnings_say_what_it_means():
+    text = retag(SERVICES_YAML, "paired-k2", "  posts: [micro_wish]")                 # k2 is away
+    text = text.replace("  roles: []\n  category: at_home\n- id: k2", "  roles: []\n  category: elderly\n- id: k2")
+    parsed = parse_yaml(text, "tiny.yaml")                                            # k1 is elderly
+    assert parsed.community.members["k2"].posts == ("micro_wish",)
+    assert [(w.line, w.message) for w in parsed.warnings if "committee" not in w.message] == [
+        (line_of(text, "linked-k1"), "household head k1 (成员k1, elderly (年老体弱)) is not at home: they cannot "
+                                     "visit their households"),
+        (line_of(text, "paired-k2"), "member k2 (成员k2, away (外出)) holds posts but is not at home: "
+                                     "they are never in a service pool"),
+    ]
+
+
+def test_the_csv_of_posts_linked_units_and_pairs():
+    files = export_csv(services())
+    rows = files["members.csv"].splitlines()
+    assert rows[0] == "id,name,phone,category,lang,roles,leave,posts,linked_units,paired_with"
+    assert "gm,成员gm,+8613900000004,at_home,zh,,,proxy_service;care_visit,," in rows
+    assert "k1,成员k1,+8613900000001,at_home,zh,,,,1-1;2," in rows
+    assert "k2,成员k2,+8613900000002,away,zh,,,,,sl2" in rows
+    assert parse_csv(files).community == services()
+
+
+def test_given_csv_service_cells_as_a_clerk_types_them_then_they_read():
+    files = edit_csv(export_csv(services()), "members.csv", "k1,成员k1,+8613900000001,at_home,zh,,,,1-1;2,",
+                     'k1,成员k1,+8613900000001,at_home,zh,,," proxy_service、micro_wish "," 1－1， 02 ",')
+    k1 = parse_csv(files).community.members["k1"]
+    assert (k1.posts, k1.linked_units) == (("proxy_service", "micro_wish"), ("tiny-01-1", "tiny-02"))
+
+
+SERVICES_CSV_CASES = [
+    # (id, row, new row, problem on the new row's line)
+    ("unknown-post", "gm,成员gm,+8613900000004,at_home,zh,,,proxy_service;care_visit,,",
+     "gm,成员gm,+8613900000004,at_home,zh,,,proxy_service;cooking,,", "member gm: unknown post 'cooking'"),
+    ("unknown-linked-unit", "k1,成员k1,+8613900000001,at_home,zh,,,,1-1;2,",
+     "k1,成员k1,+8613900000001,at_home,zh,,,,1-1;9,", "member k1: linked unit '9' is not a building"),
+    ("paired-with-unknown", "k2,成员k2,+8613900000002,away,zh,,,,,sl2",
+     "k2,成员k2,+8613900000002,away,zh,,,,,nobody", "member k2 paired_with (结对帮扶): unknown member 'nobody'"),
+    ("paired-while-at-home", "k2,成员k2,+8613900000002,away,zh,,,,,sl2",
+     "k2,成员k2,+8613900000002,at_home,zh,,,,,sl2", "member k2 is at home: only elderly or away members"),
+]
+
+
+@pytest.mark.parametrize("row, new_row, message", [c[1:] for c in SERVICES_CSV_CASES],
+                         ids=[c[0] for c in SERVICES_CSV_CASES])
+def test_given_a_services_problem_in_csv_then_it_names_the_member_and_the_line(row, new_row, message):
+    files = edit_csv(export_csv(services()), "members.csv", row, new_row)
+    error = problems_of(lambda: parse_csv(files))
+    found = [p for p in error.problems if message in p.message]
+    assert found, error
+    assert (found[0].file, found[0].line) == ("members.csv", csv_line(files, "members.csv", new_row))
+
+
+@pytest.mark.parametrize("fmt", ["yaml", "csv"])
+def test_given_services_when_exported_then_imported_then_equal(fmt):
+    community = services()
+    exported = export_yaml(community) if fmt == "yaml" else export_csv(community)
+    again = parse({"tiny.yaml": exported} if fmt == "yaml" else exported, fmt).community
+    assert again == community
+    assert again.members["k1"].linked_units == ("tiny-01-1", "tiny-02")
+
+
+def test_given_services_when_exported_to_yaml_then_empty_fields_are_left_out():
+    members = {m["id"]: m for m in yaml.safe_load(export_yaml(services()))["members"]}
+    assert members["gm"]["posts"] == ["proxy_service", "care_visit"]
+    assert members["k1"]["linked_units"] == ["1-1", "2"]
+    assert members["k2"]["paired_with"] == "sl2"
+    assert not {"posts", "linked_units", "paired_with"} & set(members["sl"])
+
+
+def test_given_changes_to_posts_links_and_pairs_then_the_audit_names_them():
+    change = changes(tiny(), services())
+    assert change["members"]["changed"] == {"k1": ["linked_units"], "k2": ["category", "paired_with"],
+                                            "gm": ["posts"]}
+    assert summarize(change, services()) == ("members: 3 changed (k1: linked_units, k2: category, paired_with, "
+                                             "gm: posts)")
+    assert is_unchanged(changes(services(), services()))

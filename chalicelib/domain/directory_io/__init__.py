@@ -23,6 +23,10 @@ one go instead of one error per attempt. Errors (nothing is applied):
 - a stairwell unit with no leader (楼道长), a duplicate unit of a building, a duplicate
   building number, a number that is not a positive whole number;
 - a category other than at_home, away, elderly;
+- services: a post other than proxy_service, care_visit, help_at_home, micro_wish, or one
+  given twice; a linked unit that is not a building or stairwell unit of the file, or one
+  given twice; a paired_with on an at-home member, naming the member themselves, an unknown
+  member, or a member who is not at home;
 - SMS reports: a triage member who is not in the file's members; an sms_number that is
   not a phone number or is another community's; sms_default not true/false, or set by
   another community too; a household without a phone or a unit, with a phone that is
@@ -39,7 +43,9 @@ Warnings (the import goes ahead, and the warnings are kept with its audit record
 - a building whose grid member is not among its grid's members;
 - a role or a language gridloop does not know (informational fields);
 - a triage member who is not at home (SMS reports with no place go to the committee);
-- a household phone that is a member's (their texts are read as member replies, not reports).
+- a household phone that is a member's (their texts are read as member replies, not reports);
+- a member who holds posts, or is linked to households, but is not at home (they are never
+  in a service pool; they cannot visit).
 
 YAML: the shape of data/directory/*.yaml (one community per file). Besides the grid:
 
@@ -53,6 +59,16 @@ YAML: the shape of data/directory/*.yaml (one community per file). Besides the g
       Dates are whole days in Asia/Shanghai time, both included (from 00:00 of `from`
       to 00:00 of the day after `to`); an ISO date and time with an offset
       ("2026-12-01T08:00:00+08:00") is an instant, and as `to` the first moment back.
+  members: - ... posts: [proxy_service, micro_wish]
+      the service posts (设岗) they hold: proxy_service (代办), care_visit (关爱走访),
+      help_at_home (上门帮扶), micro_wish (微心愿). A grid's at-home chief, members and
+      volunteers who hold a post are its service pool for that post (Community.service_pool).
+  members: - ... linked_units: ["3-2", "3-3"]
+      a household head (党群连心户): the households they are linked to, as building-unit
+      (or "3", a building); they may order services on their behalf (代点)
+  members: - ... paired_with: m12
+      an elderly or away member only: the at-home member paired with them (结对帮扶), who
+      does their care visits
   triage: m06                  the member on triage duty (分诊): SMS reports whose place
                                is not known go to them, and they set it (位置 CODE 3-2)
   sms_number: "+8613800000000" the number this community's residents text, if it has its
@@ -76,11 +92,13 @@ spreadsheet, or it turns +8613971007101 into 8.61397E+12.
                   area_chief   member id of the area chief (片长)
                   committee    member ids of the committee (两委), in the order they
                                are asked: "m03;m05;m02"
-  members.csv     id,name,phone,category,lang,roles,leave
+  members.csv     id,name,phone,category,lang,roles,leave,posts,linked_units,paired_with
                   category: at_home (default), away or elderly; lang: zh (default) or en;
                   roles: informational, e.g. "committee;grid_chief";
                   leave: periods away, each FROM/TO as in YAML, separated by ";":
-                  "2026-12-01/2026-12-10;2027-01-05/2027-01-06"
+                  "2026-12-01/2026-12-10;2027-01-05/2027-01-06";
+                  posts: "proxy_service;micro_wish"; linked_units: "3-2;3-3";
+                  paired_with: a member id (elderly and away members only)
   grids.csv       id,name,chief,members,volunteers
                   members: the grid members (网格员), in order; volunteers: its party
                   volunteers (党员志愿者)

@@ -15,7 +15,8 @@ _OPTIONAL_CSV_FILES = ("teams.csv", "households.csv")       # older exports have
 
 _CSV_COLUMNS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {   # required, optional
     "community.csv": (("field", "value"), ()),
-    "members.csv": (("id", "name", "phone"), ("category", "lang", "roles", "leave")),
+    "members.csv": (("id", "name", "phone"), ("category", "lang", "roles", "leave", "posts", "linked_units",
+                                               "paired_with")),
     "grids.csv": (("id", "name", "chief"), ("members", "volunteers")),
     "buildings.csv": (("id", "number", "grid"), ("leader", "grid_member")),
     "units.csv": (("building", "number", "leader"), ()),
@@ -23,7 +24,8 @@ _CSV_COLUMNS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {   # require
     "households.csv": (("phone", "unit"), ()),
 }
 _COMMUNITY_FIELDS = ("id", "area_name", "area_chief", "committee", "triage", "sms_number", "sms_default")
-_CSV_LISTS = {"members.csv": ("roles",), "grids.csv": ("members", "volunteers"), "teams.csv": ("members",)}
+_CSV_LISTS = {"members.csv": ("roles", "posts", "linked_units"), "grids.csv": ("members", "volunteers"),
+              "teams.csv": ("members",)}
 
 
 def _read_csv_table(text: str, name: str, out: _Problems) -> list[_Rec] | None:

@@ -7,7 +7,8 @@ from typing import Any
 from ..directory import Community
 
 _MEMBER_DIFF = (("name", "name"), ("phone", "phone"), ("roles", "roles"), ("category", "category"),
-                ("lang", "lang"), ("leave", "leave"))
+                ("lang", "lang"), ("leave", "leave"), ("posts", "posts"), ("linked_units", "linked_units"),
+                ("paired_with", "paired_with"))
 _GRID_DIFF = (("name", "name"), ("chief_id", "chief"), ("member_ids", "members"),
               ("volunteer_ids", "volunteers"))
 _BUILDING_DIFF = (("number", "number"), ("grid_id", "grid"), ("leader_id", "leader"),

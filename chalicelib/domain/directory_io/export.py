@@ -12,7 +12,7 @@ from ..directory import TEAM_ROLES, Community
 
 def to_plain(community: Community) -> dict[str, Any]:
     """The data-file shape (data/directory/*.yaml): empty fields (teams, volunteers, leave,
-    a building's leader) left out, lang only when not zh."""
+    posts, linked_units, paired_with, a building's leader) left out, lang only when not zh."""
     data = community.to_dict()
     if not data["teams"]:
         del data["teams"]
@@ -26,8 +26,9 @@ def to_plain(community: Community) -> dict[str, Any]:
     for member in data["members"]:
         if member["lang"] == "zh":
             del member["lang"]
-        if not member["leave"]:
-            del member["leave"]
+        for key in ("leave", "posts", "linked_units", "paired_with"):
+            if not member[key]:
+                del member[key]
     for key, empty in (("triage", None), ("sms_number", None), ("sms_default", False), ("households", [])):
         if data[key] == empty:
             del data[key]
@@ -61,9 +62,11 @@ def export_csv(community: Community) -> dict[str, str]:
     units = sorted(c.units.values(), key=lambda u: (c.buildings[u.building_id].number, u.number))
     return {
         "community.csv": table(("field", "value"), head),
-        "members.csv": table(("id", "name", "phone", "category", "lang", "roles", "leave"),
+        "members.csv": table(("id", "name", "phone", "category", "lang", "roles", "leave", "posts", "linked_units",
+                              "paired_with"),
                              ((m.id, m.name, m.phone, m.category.value, m.lang, ";".join(m.roles),
-                               ";".join(_leave.period_text(p) for p in m.leave))
+                               ";".join(_leave.period_text(p) for p in m.leave), ";".join(m.posts),
+                               ";".join(c.unit_label(code) for code in m.linked_units), m.paired_with)
                               for m in c.members.values())),
         "grids.csv": table(("id", "name", "chief", "members", "volunteers"),
                            ((g.id, g.name, g.chief_id, ";".join(g.member_ids), ";".join(g.volunteer_ids))

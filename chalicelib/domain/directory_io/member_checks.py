@@ -1,14 +1,16 @@
 """The members' checks: ids, names, phones (also against the deployment's other communities),
-category, language, roles and leave periods."""
+category, language, roles, leave periods and posts; then, once the buildings are known, the
+households a member is linked to and the member an elderly or away member is paired with."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Any
 
 from .. import leave as _leave
-from ..directory import TEAM_ROLES, MemberCategory
-from .records import Loc, _Rec
-from .value_checks import _Checks
+from ..directory import POSTS, TEAM_ROLES, MemberCategory
+from .records import Loc, _Rec, _split
+from .value_checks import _Checks, _place_label, _places
 
 KNOWN_ROLES = ("area_chief", "committee", "grid_chief", "grid_member", "building_leader",
                "stairwell_leader", "volunteer", *TEAM_ROLES)
@@ -72,6 +74,7 @@ class _MemberChecks(_Checks):
                 if role not in KNOWN_ROLES:
                     self.out.warn(rec.at("roles", index), f"{what}: unknown role {role!r} "
                                                           f"(roles are: {', '.join(KNOWN_ROLES)})")
+            posts = self.posts(rec, what)
             if member_id is None:
                 continue
             self.members[member_id] = rec
@@ -79,7 +82,82 @@ class _MemberChecks(_Checks):
             if category_value is not None:
                 self.category[member_id] = category_value
             rec.values["_plain"] = {"id": member_id, "name": name, "phone": phone, "roles": roles,
-                                    "category": category, "lang": lang, "leave": leave}
+                                    "category": category, "lang": lang, "leave": leave, "posts": posts,
+                                    "linked_units": [], "paired_with": None}    # these two: check_links
+
+    def posts(self, rec: _Rec, what: str) -> list[str]:
+        """The member's service posts (设岗), each one of POSTS, each once."""
+        posts: list[str] = []
+        for post, loc in self.id_list(rec, "posts", what):
+            if post not in POSTS:
+                self.out.error(loc, f"{what}: unknown post {post!r} (posts are: {', '.join(POSTS)})")
+            elif post in posts:
+                self.out.error(loc, f"{what}: post {post} is listed twice")
+            else:
+                posts.append(post)
+        return posts
+
+    def check_links(self, buildings: Iterable[dict[str, Any]]) -> None:
+        """What needs every member and every building known: the households a member is
+        linked to (党群连心户: linked_units, "3-2" or "3"), the at-home member an elderly or
+        away member is paired with (结对帮扶: paired_with); and a warning for a member who
+        holds posts or is linked to households but is not at home."""
+        places = _places(buildings)
+        for member_id, rec in self.members.items():
+            what = f"member {member_id}"
+            plain = rec.values["_plain"]
+            plain["linked_units"] = self.linked_units(rec, what, places)
+            if not self.at_home(member_id) and member_id in self.category:
+                if plain["posts"]:
+                    self.out.warn(rec.at("posts"), f"member {self.who(member_id)} holds posts but is not at "
+                                                   f"home: they are never in a service pool")
+                if plain["linked_units"]:
+                    self.out.warn(rec.at("linked_units"), f"household head {self.who(member_id)} is not at "
+                                                          f"home: they cannot visit their households")
+            plain["paired_with"] = self.paired_with(rec, member_id, what)
+
+    def linked_units(self, rec: _Rec, what: str, places: set[str]) -> list[str]:
+        value = rec.values.get("linked_units")
+        if value is None or value == "":
+            return []
+        if isinstance(value, str):
+            value = _split(value)
+        if not isinstance(value, list):
+            self.out.error(rec.at("linked_units"), f"{what}: linked_units must be a list of units (\"3-2\")")
+            return []
+        labels: list[str] = []
+        for index, item in enumerate(value):
+            loc = rec.at("linked_units", index)
+            label = _place_label(item)
+            if label is None or label not in places:
+                self.out.error(loc, f"{what}: linked unit {item!r} is not a building or stairwell unit of this "
+                                    f"community (write building-unit: \"3-2\", or \"3\" for building 3)")
+            elif label in labels:
+                self.out.error(loc, f"{what}: linked unit {label} is listed twice")
+            else:
+                labels.append(label)
+        return labels
+
+    def paired_with(self, rec: _Rec, member_id: str, what: str) -> str | None:
+        partner = self.ident(rec, "paired_with", what, required=False)
+        if partner is None:
+            return None
+        loc = rec.at("paired_with")
+        if self.at_home(member_id):
+            self.out.error(loc, f"{what} is at home: only elderly or away members are paired with someone "
+                                f"(paired_with {partner})")
+            return None
+        if partner == member_id:
+            self.out.error(loc, f"{what} is paired with themselves (paired_with names the at-home member "
+                                f"who visits them)")
+            return None
+        if not self.member_ref(partner, loc, f"{what} paired_with (结对帮扶)"):
+            return None
+        if not self.at_home(partner):
+            self.out.error(loc, f"{what} is paired with {self.who(partner)}, who is not at home: the member "
+                                f"who visits them (结对帮扶) must be at home")
+            return None
+        return partner
 
     def leave(self, rec: _Rec, what: str) -> list[dict[str, float]]:
         """The member's leave periods as {"from": start, "to": end} in epoch seconds."""

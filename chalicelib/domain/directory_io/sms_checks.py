@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .value_checks import _Checks
+from .value_checks import _Checks, _place_label, _places
 
 
 class _SmsChecks(_Checks):
@@ -45,8 +45,7 @@ class _SmsChecks(_Checks):
                                                    f"SMS that nothing else places; only one community may")
         data["sms_default"] = default
 
-        places = {str(b["number"]) for b in data["buildings"] if b["number"] is not None}
-        places |= {f"{b['number']}-{u['number']}" for b in data["buildings"] for u in b["units"]}
+        places = _places(data["buildings"])
         member_phones = {rec.values["_plain"]["phone"]: m for m, rec in self.members.items()}
         elsewhere = {phone: o.id for o in others for phone in getattr(o, "households", {})}
         elsewhere_members = {m.phone: (o.id, m.id) for o in others for m in o.members.values()}
@@ -78,9 +77,7 @@ class _SmsChecks(_Checks):
                                                        f"SMS are read as member replies, not as reports")
             label = None
             if unit is not None:
-                parts = [p.strip() for p in unit.replace("－", "-").split("-")]
-                if 1 <= len(parts) <= 2 and all(p.isdigit() for p in parts):
-                    label = "-".join(str(int(p)) for p in parts)
+                label = _place_label(unit)
                 if label is None or label not in places:
                     self.out.error(rec.at("unit"), f"{what}: unit {unit!r} is not a building or stairwell "
                                                    f"unit of this community (write building-unit: \"3-2\", "

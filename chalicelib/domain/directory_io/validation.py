@@ -73,6 +73,7 @@ class _Validator(_MemberChecks, _PlaceChecks, _SmsChecks):
 
         data["grids"], grid_members = self.check_grids()
         data["buildings"] = self.check_buildings(set(g["id"] for g in data["grids"]), grid_members)
+        self.check_links(data["buildings"])
         data["members"] = [self.members[m].values["_plain"] for m in self.members]
         self.check_sms(cid, data)
         return data

@@ -4,12 +4,33 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from typing import Any
 
 from ..directory import Community, MemberCategory
 from .records import Loc, _Problems, _Rec, _Records, _split
 
 _ID = re.compile(r"^[A-Za-z0-9_.-]+$")
 _CATEGORY_NAMES = {"at_home": "at home", "away": "away (外出)", "elderly": "elderly (年老体弱)"}
+
+
+def _place_label(value: Any) -> str | None:
+    """A place as the data files write it, "3-2" (building 3, unit 2) or "3" (building 3),
+    normalized ("03 - 2", "3－2" → "3-2"); None when it is not of that form."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str):
+        return None
+    parts = [p.strip() for p in value.replace("－", "-").split("-")]
+    if 1 <= len(parts) <= 2 and all(p.isdigit() for p in parts):
+        return "-".join(str(int(p)) for p in parts)
+    return None
+
+
+def _places(buildings: Iterable[dict[str, Any]]) -> set[str]:
+    """The labels of the checked buildings and their stairwell units."""
+    places = {str(b["number"]) for b in buildings if b["number"] is not None}
+    places |= {f"{b['number']}-{u['number']}" for b in buildings for u in b["units"]}
+    return places
 
 
 class _Checks:

@@ -10,7 +10,8 @@ _TOP_FIELDS = ("id", "name", "area", "committee", "teams", "grids", "buildings",
                "triage", "sms_number", "sms_default", "households")
 _HOUSEHOLD_FIELDS = ("phone", "unit")
 _AREA_FIELDS = ("name", "chief")
-_MEMBER_FIELDS = ("id", "name", "phone", "roles", "category", "lang", "leave")
+_MEMBER_FIELDS = ("id", "name", "phone", "roles", "category", "lang", "leave", "posts", "linked_units",
+                  "paired_with")
 _GRID_FIELDS = ("id", "name", "chief", "members", "volunteers")
 _BUILDING_FIELDS = ("id", "number", "grid", "leader", "grid_member", "units")
 _UNIT_FIELDS = ("number", "leader")
@@ -126,7 +127,7 @@ def _read_yaml(text: str, filename: str, out: _Problems) -> _Records | None:
                     team.locs[("members", index)] = line(item)
                 records.teams.append(team)
 
-    for kind, fields, lists in (("members", _MEMBER_FIELDS, ("roles", "leave")),
+    for kind, fields, lists in (("members", _MEMBER_FIELDS, ("roles", "leave", "posts", "linked_units")),
                                 ("grids", _GRID_FIELDS, ("members", "volunteers")),
                                 ("households", _HOUSEHOLD_FIELDS, ())):
         if kind not in top:
