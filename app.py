@@ -182,3 +182,10 @@ def daily_digest(event):
 @app.schedule(Cron(0, "*", "*", "*", "?", "*"))
 def weekly_report(event):
     return handlers.weekly_report()
+
+
+# The elderly members' monthly care visits (关爱式, docs/services.md): every day at 01:00 UTC
+# (09:00 in China); each month's visit is made once, on the first run of the month.
+@app.schedule(Cron(0, 1, "*", "*", "?", "*"))
+def care_visits(event):
+    return handlers.care_visits()

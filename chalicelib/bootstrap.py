@@ -327,7 +327,34 @@ class Container:
         return CaseWorkflow(self.cases, self.notices, self.answers, self.queue("escalation"),
                             self.directory, self.policies, self.clock,
                             intake=self.intake, contacts=self.contacts, blocklist=self.blocklist,
-                            telemetry=self.telemetry, follows=self.follows)
+                            telemetry=self.telemetry, follows=self.follows,
+                            orders=self.orders, points=getattr(self, "points", None))
+
+    # -- the party members' service loop (点单 → 下单 → 接单) ------------------------------
+    @cached_property
+    def orders_model(self):
+        from chalicelib.adapters.orders import build_order_model
+        return self._model(build_order_model, "orders")
+
+    @cached_property
+    def order_repository(self):
+        from chalicelib.adapters.orders import DynamoOrderRepository
+        return DynamoOrderRepository(self.orders_model, self.config.due_shards)
+
+    @cached_property
+    def order_notices(self):
+        from chalicelib.services.orders import OrderNotices
+        return OrderNotices(self.order_repository, self.sms,
+                            self.directory, self.service_catalogues, self.clock, contacts=self.contacts)
+
+    @cached_property
+    def orders(self):
+        """The service orders: placed by SMS and ops, dispatched, claimed, done and confirmed;
+        their timers fire through the escalation sweep and queue, as cases' do."""
+        from chalicelib.services.orders import OrderService
+        return OrderService(self.order_repository, self.order_notices,
+                            self.queue("escalation"), self.directory, self.service_catalogues, self.policies,
+                            self.clock, points=getattr(self, "points", None))
 
     @cached_property
     def directory_admin(self):
@@ -345,7 +372,25 @@ class Container:
                           directory_admin=lambda: self.directory_admin,
                           redrive=DeadLetterRedrive(lambda: self.sqs_client, self.config.name),
                           directory_ttl=self.config.directory_ttl,
-                          weekly_reports=lambda: self.weekly_reports, api_keys=lambda: self.api_keys)
+                          weekly_reports=lambda: self.weekly_reports, api_keys=lambda: self.api_keys,
+                          points=lambda: self.points)
+
+    # -- the civility points bank (文明实践积分银行) ------------------------------------------------
+    @cached_property
+    def points_model(self):
+        """The points table: balances, entries, their markers, the daily caps' counters and the
+        points shop's stock (adapters.points)."""
+        from chalicelib.adapters.points import build_points_model
+        return self._model(build_points_model, "points")
+
+    @cached_property
+    def points(self):
+        """The points bank (services.points): credits for confirmed orders, resolved cases and
+        events, reversals, the points shop, statements and the 积分 SMS answer."""
+        from chalicelib.adapters.points import DynamoPointsLedger
+        from chalicelib.services.points import PointsBank
+        return PointsBank(DynamoPointsLedger(self.points_model), self.service_catalogues, self.clock,
+                          directory=self.directory)
 
     @cached_property
     def inbound_sms(self):

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 TABLES = ("CasesTable", "DirectoryTable", "DirectoryHistoryTable", "ContactsTable", "BlocklistTable",
-          "DigestsTable")
+          "DigestsTable", "PointsTable", "OrdersTable")
 QUEUES = ("IntakeQueue", "IntakeDeadLetterQueue", "EscalationQueue", "EscalationDeadLetterQueue",
           "SmsInboundQueue", "SmsInboundDeadLetterQueue")
 

@@ -94,6 +94,16 @@ CONTACTS = Grant("Contacts", ("dynamodb:GetItem", "dynamodb:UpdateItem"), (table
 # routing message was lost) and the reply worker (an SMS report); and by the report page, which
 # asks "already reported?" before it sends a report (chalicelib/web/pages.py).
 PLACES = Grant("OpenCasesAtPlace", ("dynamodb:Query",), (index("cases", "by-place"),))
+# The points bank (adapters.points): an entry is one TransactWriteItems (its marker and two rows
+# put, the balances, the day's cap counter and the shop's stock updated); a balance, an entry by
+# id and a stock are GetItems, a statement and the shop's stock one Query each; a restock one
+# UpdateItem. The reply worker (credits on an order's confirmation, the 积分 answer) and ops.
+POINTS = Grant("PointsBank", ("dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem"),
+               (table("points"),))
+# The service orders (services.orders), read and written whole as cases are: by the reply worker
+# (点单, 派单, 接单, ... and the confirmer's 1 / 2, found on the by-confirmer index), the
+# escalation worker (an order's timer) and ops.
+ORDERS = Grant("Orders", ("dynamodb:GetItem", "dynamodb:PutItem"), (table("orders"),))
 
 POLICIES: dict[str, tuple[Grant, ...]] = {
     # Every route of app.py is one function (Chalice's API handler).
@@ -120,9 +130,10 @@ POLICIES: dict[str, tuple[Grant, ...]] = {
         PLACES,
     ),
     "case_worker": _consumer("intake", READ_DIRECTORY, CASES, CONTACTS, TEXT_PHONES, PLACES),
-    "escalation_worker": _consumer("escalation", READ_DIRECTORY, CASES, CONTACTS, TEXT_PHONES, PLACES),
+    "escalation_worker": _consumer("escalation", READ_DIRECTORY, CASES, CONTACTS, TEXT_PHONES, PLACES, ORDERS),
     "sms_reply_worker": _consumer(
-        "sms-inbound", READ_DIRECTORY, CASES, CONTACTS, TEXT_PHONES, PLACES,
+        "sms-inbound", READ_DIRECTORY, CASES, CONTACTS, TEXT_PHONES, PLACES, ORDERS, POINTS,
+        Grant("OrdersToConfirm", ("dynamodb:Query",), (index("orders", "by-confirmer"),)),
         Grant("CaseIndexes", ("dynamodb:Query",), (index("cases", "by-holder"), index("cases", "by-reporter"))),
         # A resident on the block list is ignored (GetItem); an SMS report is admitted as a
         # web report is (ConditionCheckItem in its TransactWriteItems).
@@ -138,6 +149,7 @@ POLICIES: dict[str, tuple[Grant, ...]] = {
     "escalation_sweep": (
         _logs(),
         Grant("DueCases", ("dynamodb:Query",), (index("cases", "open-due"),)),
+        Grant("DueOrders", ("dynamodb:Query",), (index("orders", "open-due"),)),
         Grant("EscalationQueue", ("sqs:GetQueueUrl", "sqs:SendMessage"), (queue("escalation"),)),
     ),
     # The operators' commands (services.ops), invoked from the console by staff allowed to
@@ -146,7 +158,7 @@ POLICIES: dict[str, tuple[Grant, ...]] = {
     "ops": (
         _logs(),
         READ_DIRECTORY,
-        CASES, CONTACTS, TEXT_PHONES,
+        CASES, CONTACTS, TEXT_PHONES, POINTS,
         Grant("DueCases", ("dynamodb:Query",), (index("cases", "open-due"),)),
         Grant("DirectoryImport", ("dynamodb:PutItem", "dynamodb:ConditionCheckItem"), (table("directory"),)),
         # An import adds a version to the history (PutItem) after the latest (Query, for a
@@ -165,6 +177,9 @@ POLICIES: dict[str, tuple[Grant, ...]] = {
         # (PutItem) and the registry's entry (UpdateItem) on contacts; revoked, two UpdateItems.
         Grant("ApiKeys", ("dynamodb:PutItem",), (table("contacts"),)),
     ),
+    # The elderly members' monthly care visits (services.orders): placed (or found, on a later run)
+    # and assigned as orders are, and the paired member texted (a member: no opt-out to read).
+    "care_visits": (_logs(), READ_DIRECTORY, ORDERS, TEXT_PHONES),
     "daily_digest": (
         _logs(),
         READ_DIRECTORY,

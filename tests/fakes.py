@@ -11,6 +11,7 @@ from chalicelib.domain.admission import Admission, Blocked, Quota, RateLimited
 from chalicelib.domain.case import Case
 from chalicelib.domain.directory import Community, Directory
 from chalicelib.domain.duplicates import OpenReport
+from chalicelib.domain.points import Entry, PointsRefused
 from chalicelib.domain.sla import fact_row
 from chalicelib.services.ports import (
     ApiClient,
@@ -294,3 +295,81 @@ class InMemoryApiKeys:
 
     def listed(self) -> list[ApiClient]:
         return sorted(self.by_hash.values(), key=lambda c: c.created_at)
+
+
+class InMemoryPointsLedger:
+    """PointsLedger: the entries by id, the balances, each day's capped earnings and the shop's
+    stock, every write all or nothing under one lock (as the adapter's one transaction), so
+    threads may race on it. `calls` counts what each method was asked (one Query a statement)."""
+
+    def __init__(self) -> None:
+        import threading
+        from collections import Counter
+
+        self._lock = threading.RLock()
+        self.recorded: dict[str, Entry] = {}
+        self.voided: set[str] = set()
+        self.balances: dict[str, int] = {}
+        self.earned: dict[tuple[str, str], int] = {}      # (account, day) → capped points credited
+        self.stocked: dict[tuple[str, str], int] = {}     # (community, item) → stock
+        self.calls: Counter[str] = Counter()
+
+    def record(self, entry: Entry, *, debit_floor: int | None = 0, stock: tuple[str, int] | None = None,
+               daily: tuple[str, int] | None = None) -> bool:
+        self.calls["record"] += 1
+        with self._lock:
+            if entry.id in self.recorded or entry.id in self.voided:
+                return False
+            if debit_floor is not None and self.balances.get(entry.debit, 0) - entry.points < debit_floor:
+                raise PointsRefused("over_balance")
+            if daily is not None:
+                day, cap = daily
+                if self.earned.get((entry.credit, day), 0) + entry.points > cap:
+                    raise PointsRefused("daily_cap")
+            if stock is not None:
+                key, count = stock
+                shop, _, item = key.partition("#")
+                where = (shop.split(":", 1)[1], item)
+                if self.stocked.get(where, 0) < count:
+                    raise PointsRefused("out_of_stock")
+                self.stocked[where] -= count
+            if daily is not None:
+                self.earned[(entry.credit, daily[0])] = self.earned.get((entry.credit, daily[0]), 0) + entry.points
+            self.recorded[entry.id] = entry
+            self.balances[entry.debit] = self.balances.get(entry.debit, 0) - entry.points
+            self.balances[entry.credit] = self.balances.get(entry.credit, 0) + entry.points
+            return True
+
+    def balance(self, account: str) -> int:
+        self.calls["balance"] += 1
+        return self.balances.get(account, 0)
+
+    def entries(self, account: str, since: float, until: float) -> list[Entry]:
+        self.calls["entries"] += 1
+        with self._lock:
+            found = [e for e in self.recorded.values() if account in (e.debit, e.credit) and since <= e.at < until]
+        return sorted(found, key=lambda e: (e.at, e.id))
+
+    def get(self, entry_id: str) -> Entry | None:
+        self.calls["get"] += 1
+        return self.recorded.get(entry_id)
+
+    def void(self, entry_id: str, at: float) -> bool:
+        self.calls["void"] += 1
+        with self._lock:
+            if entry_id in self.recorded:
+                return False
+            self.voided.add(entry_id)
+            return True
+
+    def restock(self, community_id: str, item: str, count: int) -> int:
+        with self._lock:
+            self.stocked[(community_id, item)] = self.stocked.get((community_id, item), 0) + count
+            return self.stocked[(community_id, item)]
+
+    def stock(self, community_id: str, item: str) -> int:
+        return self.stocked.get((community_id, item), 0)
+
+    def stocks(self, community_id: str) -> dict[str, int]:
+        self.calls["stocks"] += 1
+        return {item: n for (community, item), n in sorted(self.stocked.items()) if community == community_id}

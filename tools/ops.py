@@ -16,6 +16,12 @@ test events (docs/operations.md), run here with your own AWS credentials.
     python -m tools.ops api-key-issue changmu-app        (Open311: the key is printed once)
     python -m tools.ops api-key-revoke 3f9a1c0b2d4e
     python -m tools.ops api-key-list
+    python -m tools.ops points-statement --community changmu --member m06 [--month 2026-12]
+    python -m tools.ops points-credit --community changmu --household changmu-03-2-301 \
+                                      --event 2026-12-05-free-clinic --points 5
+    python -m tools.ops points-redeem --community changmu --member m06 --item rice --receipt R-0001
+    python -m tools.ops shop-restock --community changmu --item rice --count 20
+    python -m tools.ops shop-list --community changmu
 
 --operator NAME (default GRIDLOOP_ACTOR, else your user name) is recorded on the case.
 The stage is GRIDLOOP_STAGE, `local` when unset: the local stack's emulator at
@@ -80,6 +86,29 @@ def _parser() -> argparse.ArgumentParser:
     revoke = commands.add_parser("api-key-revoke")
     revoke.add_argument("key_id", help="the key's id (api-key-list shows them)")
     commands.add_parser("api-key-list", help="the keys issued, without the keys themselves")
+    # The points bank (docs/points.md): an account is --member ID or --household ID.
+    for name, help_text in (("points-statement", "an account's entries of a month, and its balance"),
+                            ("points-credit", "points for an event attended or a civility activity"),
+                            ("points-redeem", "a points-shop item taken for points (the receipt is its id)")):
+        sub = commands.add_parser(name, help=help_text)
+        sub.add_argument("--community", required=True)
+        account = sub.add_mutually_exclusive_group(required=True)
+        account.add_argument("--member")
+        account.add_argument("--household", help="a household's id such as changmu-03-2-301")
+        if name == "points-statement":
+            sub.add_argument("--month", help="YYYY-MM (default: this month)")
+        if name == "points-credit":
+            sub.add_argument("--event", required=True, help="the event's id, e.g. 2026-12-05-free-clinic")
+            sub.add_argument("--points", type=int, required=True)
+        if name == "points-redeem":
+            sub.add_argument("--item", required=True, help="the shop item's code (shop-list shows them)")
+            sub.add_argument("--receipt", required=True, help="the shop's receipt number")
+    restock = commands.add_parser("shop-restock", help="more of a points-shop item")
+    restock.add_argument("--community", required=True)
+    restock.add_argument("--item", required=True)
+    restock.add_argument("--count", type=int, required=True)
+    shop = commands.add_parser("shop-list", help="the points shop's items, prices and stock")
+    shop.add_argument("--community", required=True)
     return parser
 
 

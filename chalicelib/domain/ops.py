@@ -24,6 +24,15 @@ NOTICE = re.compile(r"^[A-Z0-9]{6}\.[0-9]{1,6}$")               # "<code>.<n>", 
 WEEK = re.compile(r"^\d{4}-W\d{2}$")                              # an ISO week, "2026-W47"
 CLIENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}$")     # an Open311 client's name, as a login is
 KEY_ID = re.compile(r"^[0-9a-f]{12}$")                          # an API key's id (api-key-list shows them)
+# The points bank (services.points): a household's account id (its door, never a phone), an
+# event's id, a shop item's code (the catalogue's shop) and a shop's receipt number.
+HOUSEHOLD = re.compile(r"^[a-z][a-z0-9-]{0,47}$")               # e.g. changmu-03-2-301
+EVENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")        # e.g. 2026-12-05-free-clinic
+ITEM = re.compile(r"^[a-z][a-z0-9_]{0,47}$")                     # e.g. rice
+RECEIPT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,47}$")      # e.g. R-20261205-0001
+MONTH = re.compile(r"^\d{4}-(?:0[1-9]|1[0-2])$")                 # e.g. 2026-12
+MAX_EVENT_POINTS = 1000       # as the service catalogue's points
+MAX_RESTOCK = 10000
 MAX_REASON = 200
 MAX_LIMIT = 500
 MAX_REDRIVE = 1000            # one invocation's worth, well within Lambda's 30 s
@@ -48,7 +57,14 @@ COMMANDS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     "api-key-issue": (frozenset({"client"}), frozenset()),
     "api-key-revoke": (frozenset({"key_id"}), frozenset()),
     "api-key-list": (frozenset(), frozenset()),
+    # The points bank: `member` or `household` (one of them) names the account.
+    "points-statement": (frozenset({"community"}), frozenset({"member", "household", "month"})),
+    "points-credit": (frozenset({"community", "event", "points"}), frozenset({"member", "household"})),
+    "points-redeem": (frozenset({"community", "item", "receipt"}), frozenset({"member", "household"})),
+    "shop-restock": (frozenset({"community", "item", "count"}), frozenset()),
+    "shop-list": (frozenset({"community"}), frozenset()),
 }
+POINTS_ACCOUNT = frozenset({"points-statement", "points-credit", "points-redeem"})   # need member | household
 CHANGES_A_CASE = frozenset({"reassign", "escalate", "close", "cancel", "resend", "merge"})
 
 
@@ -76,6 +92,13 @@ class Command:
     html: bool = False                   # weekly-report: the page too
     client: str | None = None            # api-key-issue: who the Open311 key is for
     key_id: str | None = None            # api-key-revoke: which key
+    household: str | None = None         # points-*: a household's account instead of a member's
+    event: str | None = None             # points-credit: the event attended (once per account)
+    points: int | None = None            # points-credit: how many
+    item: str | None = None              # points-redeem, shop-restock: the shop item's code
+    receipt: str | None = None           # points-redeem: the shop's receipt number (once per receipt)
+    count: int | None = None             # shop-restock: how many more
+    month: str | None = None             # points-statement: "YYYY-MM"; None: this month
 
     @property
     def actor(self) -> str:
@@ -125,6 +148,13 @@ def parse(event: Any) -> Command | Rejected:
         fields[key] = value
     if name == "resend" and "notice" in fields and "member" in fields:
         return Rejected("invalid_field", "give a notice id or a member, not both", "member")
+    if name in POINTS_ACCOUNT:
+        if "member" in fields and "household" in fields:
+            return Rejected("invalid_field", "give a member or a household, not both", "household")
+        if "member" not in fields and "household" not in fields:
+            return Rejected("missing_field", f"{name} needs 'member' or 'household'", "member")
+        if fields.get("member", "").startswith("@"):
+            return Rejected("invalid_field", "member is a member id such as m06", "member")
     if name == "directory-import":
         document = fields["document"]
         if (fields["format"] == "yaml") != isinstance(document, str):
@@ -163,6 +193,24 @@ def _check(key: str, value: Any) -> Any:
         value = value.strip().lower() if isinstance(value, str) else value
         return value if isinstance(value, str) and KEY_ID.match(value) else bad(
             "key_id is an API key's id, 12 hex digits (api-key-list shows them)")
+    if key == "household":
+        return (value if isinstance(value, str) and HOUSEHOLD.match(value)
+                else bad("household is a household's id such as changmu-03-2-301 (its door, never a phone)"))
+    if key == "event":
+        return (value if isinstance(value, str) and EVENT.match(value)
+                else bad("event is an id such as 2026-12-05-free-clinic: letters, digits and ._- (at most 64)"))
+    if key == "item":
+        return (value if isinstance(value, str) and ITEM.match(value)
+                else bad("item is a shop item's code such as rice (shop-list shows them)"))
+    if key == "receipt":
+        return (value if isinstance(value, str) and RECEIPT.match(value)
+                else bad("receipt is the shop's receipt number such as R-0001: letters, digits and ._- (at most 48)"))
+    if key == "month":
+        return value if isinstance(value, str) and MONTH.match(value) else bad("month is YYYY-MM, such as 2026-12")
+    if key == "points":
+        return value if _integer(value, 1, MAX_EVENT_POINTS) else bad(f"points is 1 to {MAX_EVENT_POINTS}")
+    if key == "count":
+        return value if _integer(value, 1, MAX_RESTOCK) else bad(f"count is 1 to {MAX_RESTOCK}")
     if key == "week":
         return value if isinstance(value, str) and WEEK.match(value) else bad("week is an ISO week such as 2026-W47")
     if key in ("personal", "dry_run", "stored", "html"):

@@ -13,11 +13,19 @@ keeps a balance from going below zero, even under concurrent redemptions.
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from .segments import segments
 
 ACCOUNT_KINDS = ("member", "household", "branch", "shop")
 DEFAULT_DAILY_CAP = 50
+TIMEZONE = "Asia/Shanghai"       # the communities' days and months (UTC+8): "today", "this month"
+MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+CAPPED_REASONS = ("order_verified",)    # what the daily cap counts (order_award's credited_today)
 
 
 class PointsRefused(Exception):
@@ -97,3 +105,85 @@ def redemption(*, community_id: str, account: str, item: str, points: int, recei
         raise PointsRefused("over_balance")
     return Entry(f"redeem:{community_id}:{receipt}", at, account, shop_account(community_id), points, "redeemed",
                  item)
+
+
+def stock_key(community_id: str, item: str) -> str:
+    """The shop item's stock, as PointsLedger.record's `stock` names it: "shop:<community>#<item>"."""
+    return f"{shop_account(community_id)}#{item}"
+
+
+def account_community(account: str) -> str | None:
+    """The community an account belongs to (member:changmu:m06 → changmu)."""
+    parts = account.split(":")
+    return parts[1] if len(parts) >= 2 and parts[0] in ACCOUNT_KINDS and parts[1] else None
+
+
+# -- days and months, in the community's time zone ------------------------------------------------
+
+def day_of(at: float, timezone: str = TIMEZONE) -> str:
+    """The local day of `at`, "YYYY-MM-DD": the daily cap's day."""
+    return datetime.fromtimestamp(at, ZoneInfo(timezone)).strftime("%Y-%m-%d")
+
+
+def day_bounds(at: float, timezone: str = TIMEZONE) -> tuple[float, float]:
+    """[start, end) of the local day of `at`, as epoch seconds."""
+    local = datetime.fromtimestamp(at, ZoneInfo(timezone))
+    start = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    return start.timestamp(), (start + timedelta(days=1)).timestamp()
+
+
+def month_of(at: float, timezone: str = TIMEZONE) -> str:
+    return datetime.fromtimestamp(at, ZoneInfo(timezone)).strftime("%Y-%m")
+
+
+def month_bounds(month: str, timezone: str = TIMEZONE) -> tuple[float, float]:
+    """[start, end) of a local month "YYYY-MM"; ValueError for anything else."""
+    match = MONTH.match(month or "")
+    if not match:
+        raise ValueError(f"a month is YYYY-MM, such as 2026-12, not {month!r}")
+    year, number = int(match.group(1)), int(match.group(2))
+    zone = ZoneInfo(timezone)
+    start = datetime(year, number, 1, tzinfo=zone)
+    end = datetime(year + number // 12, number % 12 + 1, 1, tzinfo=zone)
+    return start.timestamp(), end.timestamp()
+
+
+def credited_on_day(entries: Iterable[Entry], account: str) -> int:
+    """What the daily cap has counted of these entries: the capped credits to the account (a
+    reversal later does not give the day's cap back)."""
+    return sum(e.points for e in entries if e.credit == account and e.reason in CAPPED_REASONS)
+
+
+# -- the SMS answer to 积分 ------------------------------------------------------------------------
+
+SUMMARY = {
+    "zh": {"head": "【{community}】积分余额 {balance}", "month": "；本月 +{earned}（{count}笔）",
+           "spent": "，兑换 -{spent}", "taken": "，扣回 -{taken}", "none": "；本月暂无积分变动", "end": "。"},
+    "en": {"head": "[{community}] Points: {balance}", "month": ". This month +{earned} ({count})",
+           "spent": ", spent -{spent}", "taken": ", taken back -{taken}", "none": ". Nothing this month",
+           "end": "."},
+}
+
+
+def summary_text(*, community: str, account: str, balance: int, month: Iterable[Entry], lang: str = "zh") -> str:
+    """What 积分 by SMS answers: the balance, and this month's totals (earned, with how many
+    entries; spent at the shop; taken back by reversals), never every line, so that it is one
+    SMS segment whatever the numbers. A long community name is shortened to keep it so."""
+    words = SUMMARY.get(lang, SUMMARY["zh"])
+    month = list(month)
+    credits = [e for e in month if e.credit == account]
+    spent = sum(e.points for e in month if e.debit == account and e.reason == "redeemed")
+    taken = sum(e.points for e in month if e.debit == account and e.reason != "redeemed")
+    tail = ""
+    if credits or spent or taken:
+        tail = words["month"].format(earned=sum(e.points for e in credits), count=len(credits))
+        tail += words["spent"].format(spent=spent) if spent else ""
+        tail += words["taken"].format(taken=taken) if taken else ""
+    else:
+        tail = words["none"]
+    name = community
+    while True:
+        text = words["head"].format(community=name, balance=balance) + tail + words["end"]
+        if segments(text) == 1 or not name:
+            return text
+        name = name[:-1]

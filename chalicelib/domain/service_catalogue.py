@@ -6,12 +6,15 @@ policy, read by `ServiceCatalogue.from_dict`. Each item says what it is (its nam
 en, and its kind), who may order it, which post (设岗) a member must hold to claim it, its
 checklist (the documents and steps), how long a claim may wait and how long the work may take
 (in working time where it says so, as the policy's limits), and the points it earns in the
-points bank (积分银行). A wrong file is refused whole, and the error names the item.
+points bank (积分银行). Its `shop` section is the points shop (积分超市): what residents and
+members may take for their points, and for how many (services.points; the stock is kept in
+the points table, not here). A wrong file is refused whole, and the error names the item.
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .policy import PolicyError, parse_limit
@@ -20,9 +23,11 @@ KINDS = ("proxy_service", "care_visit", "help_at_home", "micro_wish")   # 代办
 ORDERERS = ("resident", "household_head", "committee")                  # 群众, 连心户户长, 两委 after a visit
 MAX_CHECKLIST = 12
 MAX_POINTS = 1000
+SHOP_CODE = re.compile(r"^[a-z][a-z0-9_]{0,47}$")     # a shop item's code: the points table's stock key
 _ITEM_KEYS = {"name", "kind", "ordered_by", "post", "checklist", "claim_within", "complete_within", "points",
               "on_time_bonus", "keywords", "max_value_yuan", "note"}
-_FILE_KEYS = {"community", "version", "description", "items"}
+_FILE_KEYS = {"community", "version", "description", "items", "shop"}
+_SHOP_KEYS = {"name", "points", "note"}
 
 
 class CatalogueError(ValueError):
@@ -52,10 +57,20 @@ class CatalogueItem:
 
 
 @dataclass(frozen=True)
+class ShopItem:
+    """One thing the points shop (积分超市) gives for points: a bag of washing powder, a towel."""
+    code: str
+    name: Mapping[str, str]
+    points: int              # what it costs, always positive
+    note: str | None = None
+
+
+@dataclass(frozen=True)
 class ServiceCatalogue:
     community: str
     version: str
     items: Mapping[str, CatalogueItem]
+    shop: Mapping[str, ShopItem] = field(default_factory=dict)
 
     def orderable_by(self, who: str) -> list[CatalogueItem]:
         return [item for item in self.items.values() if who in item.ordered_by]
@@ -81,7 +96,33 @@ class ServiceCatalogue:
         if not isinstance(data["items"], Mapping):
             raise CatalogueError("'items' names each item: {\"medical_insurance_payment\": {...}}")
         items = {str(code): _item(str(code), spec, working_day_seconds) for code, spec in data["items"].items()}
-        return cls(str(data["community"]), str(data["version"]), items)
+        shop = data.get("shop", {})
+        if not isinstance(shop, Mapping):
+            raise CatalogueError("'shop' names each shop item: {\"rice\": {\"name\": {...}, \"points\": 60}}")
+        return cls(str(data["community"]), str(data["version"]), items,
+                   {str(code): _shop_item(str(code), spec) for code, spec in shop.items()})
+
+
+def _shop_item(code: str, spec: Any) -> ShopItem:
+    where = f"shop item {code}"
+    if not SHOP_CODE.match(code):
+        raise CatalogueError(f"{where}: a shop item's code is lower-case letters, digits and _ (at most 48)")
+    if not isinstance(spec, Mapping):
+        raise CatalogueError(f"{where}: must be an object")
+    unknown = sorted(set(spec) - _SHOP_KEYS)
+    if unknown:
+        raise CatalogueError(f"{where}: unknown key(s) {', '.join(map(repr, unknown))}")
+    name = spec.get("name")
+    if not isinstance(name, Mapping) or not all(isinstance(name.get(lang), str) and name[lang].strip()
+                                                for lang in ("zh", "en")):
+        raise CatalogueError(f"{where}: name needs zh and en")
+    points = spec.get("points")
+    if not isinstance(points, int) or isinstance(points, bool) or not 1 <= points <= MAX_POINTS:
+        raise CatalogueError(f"{where}: points is what it costs, a whole number of points, 1 to {MAX_POINTS}")
+    note = spec.get("note")
+    if note is not None and not (isinstance(note, str) and note.strip()):
+        raise CatalogueError(f"{where}: note is a line of text")
+    return ShopItem(code, dict(name), points, note.strip() if note else None)
 
 
 def _item(code: str, spec: Any, working_day_seconds: float) -> CatalogueItem:

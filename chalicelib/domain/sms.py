@@ -52,7 +52,7 @@ QUERY_WORDS = ("查询", "查进度", "进度", "CHECK", "STATUS")
 
 # Longest first where one word begins another (不同意 / 同意 do not, but keep the rule).
 WORDS = {
-    "收到": Action.ACKNOWLEDGE, "OK": Action.ACKNOWLEDGE,
+    "收到": Action.ACKNOWLEDGE, "OK": Action.ACKNOWLEDGE, "接单": Action.ACKNOWLEDGE,
     "完成": Action.RESOLVE, "DONE": Action.RESOLVE,
     "延期": Action.EXTEND, "EXTEND": Action.EXTEND,
     "不同意": Action.REFUSE, "REFUSE": Action.REFUSE,

@@ -24,11 +24,12 @@ from .open311_routes import (
 )
 from .sms_gateways import sms_from_sns, sms_tencent, sms_twilio
 from .web_pages import report_page, status_page, stylesheet, submit_report_page
-from .workers import WORKERS, consume, digest, ops, sweep, weekly_report
+from .workers import WORKERS, care_visits, consume, digest, ops, sweep, weekly_report
 
 __all__ = [
     "FORM_TYPES", "JSON_TYPES", "MAX_BODY_BYTES", "MAX_IDEMPOTENCY_KEY", "WORKERS", "HttpError", "_base_path",
-    "_decode_body", "categories", "consume", "digest", "get_report", "grid", "health", "open311_discovery",
+    "_decode_body", "care_visits", "categories", "consume", "digest", "get_report", "grid", "health",
+    "open311_discovery",
     "open311_request", "open311_requests", "open311_service_definition", "open311_services", "open311_submit",
     "open311_token", "openapi", "ops", "public_view", "report_page", "sms_from_sns", "sms_tencent", "sms_twilio",
     "status_page", "stylesheet", "submit_report", "submit_report_page", "sweep", "weekly_report",

@@ -24,12 +24,18 @@ def _consume(c: Any, purpose: str, event: Any) -> dict:
 
     handle = {
         "intake": lambda body, message_id: c.workflow.route(c.intake.parse_queue_message(body, message_id)),
-        "escalation": lambda body, _: c.workflow.escalate(body),
+        "escalation": lambda body, _: _escalate(c, body),
         "sms-inbound": lambda body, _: c.workflow.reply(body),
     }[purpose]
     return process_batch(event.to_dict(), event.context, handle, c.dead_letters(purpose),
                          c.config.name(purpose), c.config.max_receive_count,
                          retry_later=c.queue(purpose).retry_later, telemetry=c.telemetry)
+
+
+def _escalate(c: Any, body: str) -> Any:
+    """An escalation-queue message: a case's deadline, or an order's timer (services.orders)."""
+    from chalicelib.services.orders import is_order_message
+    return c.orders.escalate(body) if is_order_message(body) else c.workflow.escalate(body)
 
 
 def ops(event: Any, context: Any) -> dict:
@@ -45,9 +51,11 @@ def ops(event: Any, context: Any) -> dict:
 
 def sweep() -> dict:
     with _invocation("escalation_sweep"):
-        queued = bootstrap.container().workflow.sweep()
-        log.info("escalation sweep queued %d cases", queued)
-        return {"queued": queued}
+        c = bootstrap.container()
+        queued = c.workflow.sweep()
+        orders = c.orders.sweep()
+        log.info("escalation sweep queued %d cases and %d orders", queued, orders)
+        return {"queued": queued, "orders": orders}
 
 
 def digest() -> dict:
@@ -72,3 +80,13 @@ def weekly_report() -> dict:
         if result["sent"]:
             log.info("weekly report sent: %s", ", ".join(f"{r['community']}/{r['week']}" for r in result["sent"]))
         return result
+
+
+def care_visits() -> dict:
+    """This month's care visit to each elderly member, assigned to their paired member
+    (services.orders.schedule_care_visits); a run that finds them made changes nothing."""
+    with _invocation("care_visits"):
+        made = bootstrap.container().orders.schedule_care_visits()
+        if made:
+            log.info("care visits made: %s", ", ".join(made))
+        return {"made": made}

@@ -54,12 +54,14 @@ class OpsService:
     def __init__(self, cases: CaseRepository, workflow: Any, notices: NoticeDelivery,
                  directory: Callable[[], Directory], policies: Policies, clock: Callable[[], float],
                  directory_admin: Callable[[], Any], redrive: Redrive, directory_ttl: float = 300,
-                 weekly_reports: Callable[[], Any] | None = None, api_keys: Callable[[], Any] | None = None):
+                 weekly_reports: Callable[[], Any] | None = None, api_keys: Callable[[], Any] | None = None,
+                 points: Callable[[], Any] | None = None):
         self._cases, self._workflow, self._notices = cases, workflow, notices
         self._directory, self._policies, self._clock = directory, policies, clock
         self._directory_admin, self._redriver, self._ttl = directory_admin, redrive, directory_ttl
         self._weekly_reports = weekly_reports      # services.weekly.WeeklyReports, built when asked
         self._api_keys = api_keys                  # services.api_keys.ApiKeys (Open311), built when asked
+        self._points = points                      # services.points.PointsBank, built when asked
 
     def run(self, event: Any, request: str | None = None) -> dict[str, Any]:
         """One command; `request` says where it came from (the Lambda request id, the CLI's host)."""
@@ -282,6 +284,102 @@ class OpsService:
             return _error("unavailable", "this ops function has no API keys", "command")
         return _ok(command, keys=[_api_client(c) for c in self._api_keys().listed()])
 
+    # -- the points bank (docs/points.md) ---------------------------------------------------
+    def _points_statement(self, command: ops.Command, request: str | None) -> dict[str, Any]:
+        """An account's entries of a month (this month unless `month`), and its balance now."""
+        from chalicelib.domain.points import month_of
+
+        account = self._points_account(command)
+        if isinstance(account, dict):
+            return account
+        bank = self._points()
+        month = command.month or month_of(self._clock())
+        entries = bank.statement(account, month)
+        return _ok(command, community=command.community, account=account, month=month,
+                   balance=bank.account_balance(account), count=len(entries),
+                   entries=[_points_entry(e, account) for e in entries])
+
+    def _points_credit(self, command: ops.Command, request: str | None) -> dict[str, Any]:
+        """Points for a community event attended or a civility activity, entered by the
+        committee: once per event and account (run again, changed false)."""
+        from chalicelib.domain.points import PointsRefused, branch_account
+
+        account = self._points_account(command)
+        if isinstance(account, dict):
+            return account
+        bank = self._points()
+        entry_id = f"event:{command.community}:{command.event}:{account}"
+        before = bank.entry(entry_id)
+        try:
+            entry = bank.credit_event(community_id=command.community, account=account, event=command.event,
+                                      points=command.points, at=self._clock())
+        except PointsRefused as refused:
+            return _points_refused(refused, command)
+        if entry is None:
+            return _error("reversed", f"{entry_id} was reversed before it was credited: it cannot be credited",
+                          "event")
+        answer = _ok(command, changed=before is None, account=account, entry=_points_entry(entry, account),
+                     balance=bank.account_balance(account))
+        if before is not None and before.points != command.points:
+            answer["note"] = (f"credited before with {before.points} points (not {command.points}): "
+                              f"an event is credited once; {branch_account(command.community)} issued it")
+        return answer
+
+    def _points_redeem(self, command: ops.Command, request: str | None) -> dict[str, Any]:
+        """A points-shop item taken for points: the receipt is the entry (run again, changed false)."""
+        from chalicelib.domain.points import PointsRefused
+
+        account = self._points_account(command)
+        if isinstance(account, dict):
+            return account
+        bank = self._points()
+        before = bank.entry(f"redeem:{command.community}:{command.receipt}")
+        try:
+            entry = bank.redeem(community_id=command.community, account=account, item=command.item,
+                                receipt=command.receipt, at=self._clock())
+        except PointsRefused as refused:
+            return _points_refused(refused, command, held=bank.account_balance(account))
+        return _ok(command, changed=before is None, account=account, receipt=command.receipt,
+                   entry=_points_entry(entry, account), balance=bank.account_balance(account),
+                   stock=bank.stock(command.community, command.item))
+
+    def _shop_restock(self, command: ops.Command, request: str | None) -> dict[str, Any]:
+        from chalicelib.domain.points import PointsRefused
+
+        if self._points is None:
+            return _error("unavailable", "this ops function has no points bank", "command")
+        try:
+            stock = self._points().restock(command.community, command.item, command.count)
+        except PointsRefused as refused:
+            return _points_refused(refused, command)
+        return _ok(command, community=command.community, item=command.item, added=command.count, stock=stock)
+
+    def _shop_list(self, command: ops.Command, request: str | None) -> dict[str, Any]:
+        from chalicelib.domain.points import PointsRefused
+
+        if self._points is None:
+            return _error("unavailable", "this ops function has no points bank", "command")
+        try:
+            items = self._points().shop(command.community)
+        except PointsRefused as refused:
+            return _points_refused(refused, command)
+        return _ok(command, community=command.community, items=items)
+
+    def _points_account(self, command: ops.Command) -> str | dict[str, Any]:
+        """The account the command names (a member of the community, or a household), or the error."""
+        from chalicelib.domain.points import household_account, member_account
+
+        if self._points is None:
+            return _error("unavailable", "this ops function has no points bank", "command")
+        community = self._directory().communities.get(command.community)
+        if community is None:
+            return _error("not_found", f"no community {command.community}", "community")
+        if command.household:
+            return household_account(command.community, command.household)
+        if command.member not in community.members:
+            return _error("invalid_field", f"{command.member} is not a member of {command.community}", "member")
+        return member_account(command.community, command.member)
+
     # -- views -----------------------------------------------------------------------------
     def _policy(self, case: Case):
         return self._policies.for_case(case.community_id, case.category, case.priority)
@@ -323,6 +421,32 @@ def _api_client(client: Any) -> dict[str, Any]:
     """An API key as operators see it: its id, never the key or its hash."""
     return {"key_id": client.key_id, "client": client.client, "created_at": _iso(client.created_at),
             "created_by": client.created_by, "revoked": client.revoked, "revoked_at": _iso(client.revoked_at)}
+
+
+def _points_entry(entry: Any, account: str) -> dict[str, Any]:
+    """An entry as the account's statement shows it: signed from the account's side."""
+    incoming = entry.credit == account
+    return {"id": entry.id, "at": _iso(entry.at), "points": entry.points if incoming else -entry.points,
+            "reason": entry.reason, "ref": entry.ref, "other": entry.debit if incoming else entry.credit}
+
+
+POINTS_REFUSALS = {
+    "over_balance": ("the account does not hold enough points for it", "item"),
+    "out_of_stock": ("the shop has none of it left: shop-restock adds more", "item"),
+    "unknown_item": ("no such item in the community's shop (shop-list shows them)", "item"),
+    "unknown_community": ("the community has no points bank (no service catalogue)", "community"),
+    "receipt_used": ("that receipt was used for another account or item", "receipt"),
+    "receipt_void": ("that receipt's redemption was reversed before it was recorded", "receipt"),
+    "unknown_account": ("not an account that earns points", "member"),
+}
+
+
+def _points_refused(refused: Any, command: ops.Command, held: int | None = None) -> dict[str, Any]:
+    message, field = POINTS_REFUSALS.get(refused.reason, (f"refused: {refused.reason}", None))
+    answer = _error(refused.reason, message, field)
+    if held is not None:
+        answer["balance"] = held
+    return answer
 
 
 def _ok(command: ops.Command, **fields: Any) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from chalicelib.domain.admission import Admission, Quota
 from chalicelib.domain.case import Case
 from chalicelib.domain.directory import Directory
 from chalicelib.domain.duplicates import OpenReport
+from chalicelib.domain.points import Entry
 
 
 class CodeTaken(Exception):
@@ -262,3 +263,64 @@ class ApiKeyStore(Protocol):
 
     def listed(self) -> list[ApiClient]:
         """Every key issued, oldest first, revoked ones too."""
+
+
+class PointsLedger(Protocol):
+    """The points bank's double-entry ledger (domain.points; adapters.points on the points
+    table). Each entry is kept once by its id, with both accounts' balances changed in the
+    same all-or-nothing write, so a balance is always the sum of its account's entries."""
+
+    def record(self, entry: Entry, *, debit_floor: int | None = 0, stock: tuple[str, int] | None = None,
+               daily: tuple[str, int] | None = None) -> bool:
+        """Append the entry once: True when it is new, False when an entry (or a void: `void`)
+        with its id is there already, and then nothing changes. In the same atomic write:
+        - the debited account's balance may not go below `debit_floor` (None: no floor, the
+          branch that issues points): PointsRefused("over_balance") otherwise;
+        - `stock` (domain.points.stock_key(community, item), n): take n of the shop item,
+          PointsRefused("out_of_stock") when fewer are left;
+        - `daily` (the local day "YYYY-MM-DD", cap): add the points to what the credited account
+          earned that day, PointsRefused("daily_cap") when that would pass the cap.
+        A refused entry records nothing at all."""
+
+    def balance(self, account: str) -> int:
+        """What the account holds now (0 for an account with no entries): one GetItem."""
+
+    def entries(self, account: str, since: float, until: float) -> list[Entry]:
+        """The account's entries with since <= at < until, oldest first: one Query, no Scan."""
+
+    def get(self, entry_id: str) -> Entry | None:
+        """The entry with this id; None when there is none (or it was voided)."""
+
+    def void(self, entry_id: str, at: float) -> bool:
+        """Make sure no entry with this id is ever recorded (a reversal that came before its
+        credit): True when it is now void, False when an entry with the id is already there."""
+
+    def restock(self, community_id: str, item: str, count: int) -> int:
+        """Add `count` to the shop item's stock; returns the stock now."""
+
+    def stock(self, community_id: str, item: str) -> int:
+        """The shop item's stock (0 for one never stocked)."""
+
+    def stocks(self, community_id: str) -> dict[str, int]:
+        """Every stocked shop item of the community → its stock: one Query."""
+
+
+class OrderRepository(Protocol):
+    """The party members' service orders (services.orders), saved as cases are: each write
+    conditional on the version read (ConcurrentUpdate), so the first of two claims wins."""
+
+    def add(self, order: Any) -> None:
+        """Store a new order; CodeTaken when its code is in use."""
+
+    def get(self, code: str) -> Any | None: ...
+
+    def save(self, order: Any, windows: SendWindows | None = None) -> None:
+        """Store a changed order if nobody else changed it since it was read (ConcurrentUpdate
+        otherwise). `windows` is NoticeDelivery's argument: orders take none."""
+
+    def due(self, now: float) -> Iterator[tuple[str, float]]:
+        """(code, due_at) of the open orders whose timer is due."""
+
+    def awaiting_confirmation(self, confirmer_key: str) -> list[str]:
+        """Codes of the orders done and waiting for this confirmer (domain.orders: a phone's
+        pseudonym, or "<community>#<member>"), newest first."""

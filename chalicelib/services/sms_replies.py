@@ -24,7 +24,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Callable
-from typing import Protocol
+from typing import Any, Protocol
 
 from chalicelib.domain import places, resident_sms, sms, sms_intake
 from chalicelib.domain.admission import Blocked, RateLimited
@@ -41,6 +41,8 @@ from .answers import handling
 from .duplicates import Duplicates, followed_case
 from .intake import IntakeService, PermanentFailure
 from .notices import NoticeDelivery
+from .order_replies import OrderReplies
+from .orders import OrderService
 from .ports import (
     BlockList,
     CaseRef,
@@ -77,7 +79,8 @@ class SmsReplies:
                  sms_sender: SmsSender, directory: Callable[[], Directory],
                  policy: EscalationPolicy | Policies, clock: Callable[[], float],
                  intake: IntakeService | None = None, contacts: ContactPreferences | None = None,
-                 blocklist: BlockList | None = None, follows: FollowedCases | None = None):
+                 blocklist: BlockList | None = None, follows: FollowedCases | None = None,
+                 orders: OrderService | None = None, points: Any = None):
         self._workflow = workflow
         self._cases, self._notices, self._sms = cases, notices, sms_sender
         self._directory, self._policy, self._clock = directory, policy, clock
@@ -85,6 +88,9 @@ class SmsReplies:
         self._contacts = contacts or _ProcessContacts()    # opt-outs and rate limits
         self._blocklist = blocklist                        # residents ignored; None: nobody is
         self._follows = follows                            # the cases a phone follows ("me too")
+        # The service loop's words (services.order_replies), asked first; None: no orders here.
+        self._orders = (OrderReplies(orders, directory, sms_sender.send, self._error, clock, points=points)
+                        if orders is not None else None)
 
     # -- inbound SMS -------------------------------------------------------------
     def reply(self, body: str, message_id: str | None = None) -> str:
@@ -116,6 +122,10 @@ class SmsReplies:
                 self._sms.send(phone, render("member_opted_out" if control is resident_sms.Intent.STOP
                                              else "opted_in", member.lang))
             return f"{control.value}:member"
+        if self._orders is not None:
+            handled = self._orders.from_member(member, phone, text)
+            if handled is not None:
+                return handled
         try:
             command = sms.parse(text)
         except sms.Unparsable:
@@ -135,12 +145,21 @@ class SmsReplies:
                 if not held and sms.bare(text) in sms.SHORTCUTS:
                     # 1 / 2 with nothing to work on: the call-back's answer, if they reported something
                     answer = resident_sms.feedback(text)
+                    if answer is not None and self._orders is not None:
+                        confirmed = self._orders.member_feedback(
+                            member, phone, answer.intent is resident_sms.Intent.SATISFIED)
+                        if confirmed is not None:
+                            return confirmed
                     if answer is not None and any(r.awaiting_feedback for r in self._cases.reported_by(phone)):
                         return self._feedback(phone, answer, member.lang, resident=False)
                 self._error(phone, self._open_cases_text(held, member.lang) if held
                             else render("no_open_cases", member.lang))
                 return "ambiguous" if held else "no_open_case"
         case = self._cases.get(code)
+        if case is None and self._orders is not None:     # an order's code: the service loop's
+            handled = self._orders.case_word(member, phone, command)
+            if handled is not None:
+                return handled
         # A case of another community does not exist, as far as this member can tell.
         if case is None or case.community_id != member.community_id:
             self._error(phone, render("unknown_case", member.lang, code=code))
@@ -289,6 +308,10 @@ class SmsReplies:
             return self._feedback(phone, said, written, resident=True)
         if said.intent is Intent.COURTESY:
             return "ignored"
+        if said.intent is Intent.REPORT and self._orders is not None:   # 点单, or asking for a service
+            ordered = self._orders.from_resident(phone, text, lang, sms_seed(message, body, message_id))
+            if ordered is not None:
+                return ordered
         if said.intent is Intent.MEMBER_COMMAND:
             self._error(phone, render("unknown_sender", lang), resident=True)
             return "unknown_sender"
@@ -346,6 +369,8 @@ class SmsReplies:
                 self._error(phone, render("no_reports", lang or "zh"), resident=resident)
                 return "query:no_report"
         case = self._cases.get(code)
+        if case is None and self._orders is not None and self._orders.query(phone, code, lang):
+            return "query:order"
         if case is None:
             self._error(phone, render("unknown_case", lang or "zh", code=code), resident=resident)
             return "query:unknown_case"
@@ -385,6 +410,11 @@ class SmsReplies:
         report (or the one whose code it gives). A repeat changes nothing and gets no answer.
         `lang` None (a bare 1 or 2): answered in the report's language."""
         case = self._feedback_case(phone, answer.code)
+        waiting = case is not None and case.awaits_feedback_from(case.resident_address(phone) or "")
+        if self._orders is not None and not waiting:     # an order done, waiting for this phone's answer
+            confirmed = self._orders.feedback(phone, answer.intent is resident_sms.Intent.SATISFIED)
+            if confirmed is not None:
+                return confirmed
         if case is None:
             self._error(phone, render("no_feedback_case", lang or "zh"), resident=resident)
             return "feedback:none"

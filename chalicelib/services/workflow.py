@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
+from typing import Any
 
 from chalicelib.domain import sms_intake
 from chalicelib.domain.case import Case, Status
@@ -43,7 +44,7 @@ class CaseWorkflow:
                  policy: EscalationPolicy | Policies, clock: Callable[[], float],
                  intake: IntakeService | None = None, contacts: ContactPreferences | None = None,
                  blocklist: BlockList | None = None, telemetry: Telemetry | None = None,
-                 follows: FollowedCases | None = None):
+                 follows: FollowedCases | None = None, orders: Any = None, points: Any = None):
         self._cases, self._notices = cases, notices
         self._escalations, self._directory = escalations, directory
         self._policy, self._clock = policy, clock
@@ -52,7 +53,8 @@ class CaseWorkflow:
         self.duplicates = Duplicates(cases, notices, directory, policy, clock, self._change, follows=follows)
         # Every inbound SMS (reply, status_text): it routes and changes cases through this workflow.
         self._replies = SmsReplies(self, cases, notices, sms_sender, directory, policy, clock,
-                                   intake=intake, contacts=contacts, blocklist=blocklist, follows=follows)
+                                   intake=intake, contacts=contacts, blocklist=blocklist, follows=follows,
+                                   orders=orders, points=points)
 
     # -- the case worker -------------------------------------------------------
     def route(self, case: Case) -> Case:

@@ -44,7 +44,7 @@ def test_nothing_is_escalated_before_the_deadline(client, aws_stack, clock):
     code = routed_report(client, aws_stack)
     clock.advance(29 * MINUTE)
 
-    assert sweep(client) == {"queued": 0}
+    assert sweep(client) == {"queued": 0, "orders": 0}
     assert receive_all(aws_stack, "escalation") == []
     assert case(aws_stack, code).level == 1
 
@@ -56,7 +56,7 @@ def test_an_unacknowledged_case_climbs_to_the_grid_member_after_30_minutes(clien
     clock.advance(30 * MINUTE + 1)
 
     # WHEN the scheduled sweep runs and the escalation worker takes what it queued
-    assert sweep(client) == {"queued": 1}
+    assert sweep(client) == {"queued": 1, "orders": 0}
     records = run_queue(client, aws_stack, "escalation")
 
     # THEN the case is at level 2 with the grid member
@@ -102,9 +102,9 @@ def test_a_duplicate_or_stale_escalation_message_does_nothing(client, aws_stack,
 def test_two_sweeps_before_the_worker_runs_escalate_once(client, aws_stack, clock):
     code = routed_report(client, aws_stack)
     clock.advance(31 * MINUTE)
-    assert sweep(client) == {"queued": 1}
+    assert sweep(client) == {"queued": 1, "orders": 0}
     clock.advance(MINUTE)
-    assert sweep(client) == {"queued": 1}
+    assert sweep(client) == {"queued": 1, "orders": 0}
 
     records = run_queue(client, aws_stack, "escalation")
 
@@ -146,7 +146,7 @@ def test_an_acknowledged_case_is_never_escalated_before_its_resolve_limit(client
     # stairwell leader's one-day resolve limit) and the sweep runs again and again
     for _ in range(3):
         clock.advance(6 * 60 * MINUTE)
-        assert sweep(client) == {"queued": 0}
+        assert sweep(client) == {"queued": 0, "orders": 0}
 
     # THEN nothing was queued and the case is still the stairwell leader's
     assert receive_all(aws_stack, "escalation") == []
@@ -166,7 +166,7 @@ def test_an_acknowledged_but_unresolved_case_draws_yellow_then_red_supervision(c
     assert acknowledged.resolve_due_at == policy.resolve_deadlines(1, clock.now)[1]
     # WHEN 80% of it has passed
     clock.now = acknowledged.due_at + 1
-    assert sweep(client) == {"queued": 1}
+    assert sweep(client) == {"queued": 1, "orders": 0}
     run_queue(client, aws_stack, "escalation")
     # THEN the grid member above gets a yellow card and the leader a warning; the leader keeps it
     stored = case(aws_stack, code)
@@ -198,20 +198,20 @@ def test_an_acknowledged_but_unresolved_case_draws_yellow_then_red_supervision(c
     assert len(sms_to(grid_member)) == grid_member_sms
     assert "满意回复1" in sms_to(RESIDENT)[-1] and code in sms_to(RESIDENT)[-1]
     clock.now = resolved_at + 3 * DAY - 1
-    assert sweep(client) == {"queued": 0}
+    assert sweep(client) == {"queued": 0, "orders": 0}
     # AND with no answer in three days it closes; then nothing is ever queued again
     clock.now = resolved_at + 3 * DAY
     assert escalate_due(client, aws_stack) == 1
     assert case(aws_stack, code).status.value == "closed"
     clock.advance(30 * DAY)
-    assert sweep(client) == {"queued": 0}
+    assert sweep(client) == {"queued": 0, "orders": 0}
 
 
 def test_an_acknowledgement_between_the_sweep_and_the_worker_wins(client, aws_stack, clock):
     # GIVEN the sweep queued an escalation of an overdue case
     code = routed_report(client, aws_stack)
     clock.advance(31 * MINUTE)
-    assert sweep(client) == {"queued": 1}
+    assert sweep(client) == {"queued": 1, "orders": 0}
 
     # WHEN the stairwell leader acknowledges before the escalation worker runs
     text_in(aws_stack, member_phone(aws_stack, STAIRWELL_LEADER), f"收到 {code}", client)
@@ -237,7 +237,7 @@ def test_a_resolved_case_is_never_escalated_and_closes_when_the_reporter_does_no
     # WHEN the sweep runs for almost three days: nothing is queued, nobody is told
     for _ in range(3):
         clock.now = min(clock.now + DAY, resolved_at + 3 * DAY - 1)
-        assert sweep(client) == {"queued": 0}
+        assert sweep(client) == {"queued": 0, "orders": 0}
     assert case(aws_stack, code).status.value == "resolved"
 
     # WHEN the call-back time has passed with no answer
@@ -253,7 +253,7 @@ def test_a_resolved_case_is_never_escalated_and_closes_when_the_reporter_does_no
     assert sent_sms() == sms_before
     # AND it is never queued again
     clock.advance(10 * DAY)
-    assert sweep(client) == {"queued": 0}
+    assert sweep(client) == {"queued": 0, "orders": 0}
 
 
 @pytest.mark.parametrize("body,hint", [
@@ -299,7 +299,7 @@ def test_the_sweep_reads_only_cases_with_a_running_clock(client, aws_stack, cloc
     result = sweep(client)
 
     # THEN it queues exactly the one open, overdue case
-    assert result == {"queued": 1}
+    assert result == {"queued": 1, "orders": 0}
     [message] = receive_all(aws_stack, "escalation")
     assert open_code in message["Body"]
     for code in resolved + [acknowledged]:
@@ -378,7 +378,7 @@ def test_a_case_keeps_the_limits_it_started_under_when_the_policy_changes(client
     aws_stack.__dict__.pop("workflow", None)   # rebuilt with the new policy
     clock.advance(6 * MINUTE)
     # THEN the running case is not escalated before its own 30 minutes
-    assert sweep(client) == {"queued": 0}
+    assert sweep(client) == {"queued": 0, "orders": 0}
     clock.advance(25 * MINUTE)
     sweep(client)
     run_queue(client, aws_stack, "escalation")

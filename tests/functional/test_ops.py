@@ -236,6 +236,8 @@ def run_every_ops_command(client, stack, clock) -> None:
     assert ops(client, command="weekly-report", community="changmu", html=True)["ok"]
     assert ops(client, command="weekly-report", community="changmu", week="2026-W01",
                stored=True)["error"]["code"] == "not_found"
+    from tests.functional.test_points_ops import run_every_points_command  # the points bank's commands
+    run_every_points_command(client, stack)
 
 
 def test_given_a_week_of_cases_when_the_weekly_report_is_asked_for_then_it_comes_with_its_page(

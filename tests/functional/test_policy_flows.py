@@ -103,7 +103,7 @@ def test_an_approved_extension_moves_the_deadline(client, aws_stack, clock):
     assert after.extension is None and "已获同意" in sms_to(leader)[-1]
     # AND at the old deadline nothing happens
     clock.now = before.resolve_due_at + 1
-    assert sweep(client) == {"queued": 0}
+    assert sweep(client) == {"queued": 0, "orders": 0}
 
 
 def test_a_refused_extension_keeps_the_deadline(client, aws_stack):

@@ -241,6 +241,10 @@ def run_every_flow(client, stack, recorder, clock, patch) -> None:
         resources=[f"arn:aws:events:{REGION}:{ACCOUNT}:rule/gridloop-local-weekly_report"])).payload
     assert [r["week"] for r in weekly["sent"]] == ["2026-W39"], weekly
 
+    # -- the service loop: sms_reply_worker, escalation_sweep and escalation_worker, care_visits
+    from tests.functional.test_orders_by_sms import run_every_order_flow
+    run_every_order_flow(client, stack, clock)
+
     # -- ops: every operator's command (tests/functional/test_ops.py)
     from tests.functional.test_ops import run_every_ops_command
     run_every_ops_command(client, stack, clock)

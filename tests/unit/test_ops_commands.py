@@ -90,3 +90,60 @@ def test_given_a_bad_command_when_parsed_then_it_is_rejected_naming_the_field(ev
                                    "document": {"a.csv": 1}, **WHO}])
 def test_given_anything_when_parsed_then_no_exception(junk):
     assert isinstance(parse(junk), Rejected)
+
+
+POINTS_ACCEPTED = [
+    ({"command": "points-statement", "community": "changmu", "member": "m06"},
+     {"member": "m06", "household": None, "month": None}),
+    ({"command": "points-statement", "community": "changmu", "household": "changmu-03-2-301", "month": "2026-12"},
+     {"household": "changmu-03-2-301", "month": "2026-12"}),
+    ({"command": "points-credit", "community": "changmu", "member": "m06", "event": "2026-12-05-free-clinic",
+      "points": 5}, {"event": "2026-12-05-free-clinic", "points": 5}),
+    ({"command": "points-redeem", "community": "changmu", "household": "changmu-03-2-301", "item": "rice",
+      "receipt": "R-0001"}, {"item": "rice", "receipt": "R-0001"}),
+    ({"command": "shop-restock", "community": "changmu", "item": "rice", "count": 20}, {"count": 20}),
+    ({"command": "shop-list", "community": "changmu"}, {"community": "changmu"}),
+]
+
+POINTS_REJECTED = [
+    ({"command": "points-statement", "community": "changmu"}, "missing_field", "member"),
+    ({"command": "points-statement", "community": "changmu", "member": "m06", "household": "changmu-03-2-301"},
+     "invalid_field", "household"),
+    ({"command": "points-statement", "community": "changmu", "member": "@reporter"}, "invalid_field", "member"),
+    ({"command": "points-statement", "community": "changmu", "member": "m06", "month": "2026-13"},
+     "invalid_field", "month"),
+    ({"command": "points-statement", "community": "changmu", "household": "+8613800138000"},
+     "invalid_field", "household"),
+    ({"command": "points-credit", "community": "changmu", "member": "m06", "event": "e1"}, "missing_field", "points"),
+    ({"command": "points-credit", "community": "changmu", "member": "m06", "event": "e1", "points": 0},
+     "invalid_field", "points"),
+    ({"command": "points-credit", "community": "changmu", "member": "m06", "event": "e1", "points": "5"},
+     "invalid_field", "points"),
+    ({"command": "points-credit", "community": "changmu", "member": "m06", "event": "义诊", "points": 5},
+     "invalid_field", "event"),
+    ({"command": "points-redeem", "community": "changmu", "member": "m06", "item": "Rice", "receipt": "R-1"},
+     "invalid_field", "item"),
+    ({"command": "points-redeem", "community": "changmu", "member": "m06", "item": "rice", "receipt": "R 1"},
+     "invalid_field", "receipt"),
+    ({"command": "points-redeem", "community": "changmu", "member": "m06", "item": "rice"}, "missing_field", "receipt"),
+    ({"command": "shop-restock", "community": "changmu", "item": "rice", "count": 0}, "invalid_field", "count"),
+    ({"command": "shop-restock", "community": "changmu", "item": "rice", "count": 10**6}, "invalid_field", "count"),
+    ({"command": "shop-list", "community": "changmu", "member": "m06"}, "unknown_field", "member"),
+    ({"command": "shop-list"}, "missing_field", "community"),
+]
+
+
+@pytest.mark.parametrize("event, expected", POINTS_ACCEPTED, ids=[e["command"] for e, _ in POINTS_ACCEPTED])
+def test_given_a_points_command_when_parsed_then_its_fields_are_there(event, expected):
+    command = parse({**event, **WHO})
+
+    assert isinstance(command, Command) and command.name == event["command"]
+    assert {key: getattr(command, key) for key in expected} == expected
+
+
+@pytest.mark.parametrize("event, code, field", POINTS_REJECTED, ids=[str(i) for i in range(len(POINTS_REJECTED))])
+def test_given_a_bad_points_command_when_parsed_then_it_is_rejected_naming_the_field(event, code, field):
+    rejected = parse({**event, **WHO})
+
+    assert isinstance(rejected, Rejected), rejected
+    assert (rejected.code, rejected.field) == (code, field)

@@ -81,3 +81,40 @@ def test_every_communitys_catalogue_file_reads_on_its_own_working_calendar():
     assert proxy.claim_within.working and proxy.claim_within.seconds == 4 * 3600   # 4 working hours
     changmu_day = catalogues["changmu"].items["subsistence_allowance_application"].claim_within.seconds
     assert changmu_day == Container(_config()).policies.books["changmu"].chains["standard"].calendar.working_day_seconds
+
+
+def test_given_changmus_catalogue_then_its_points_shop_lists_what_each_item_costs():
+    shop = ServiceCatalogue.from_dict(CHANGMU, WORKING_DAY).shop
+    assert list(shop) == ["washing_powder", "towel", "rice", "cooking_oil"]
+    assert [(item.name["zh"], item.points) for item in shop.values()] == [
+        ("洗衣粉（1公斤）", 20), ("毛巾（2条）", 25), ("大米（5公斤）", 60), ("食用油（5升）", 80)]
+    assert all(item.name["en"] for item in shop.values())
+    without = {key: value for key, value in CHANGMU.items() if key != "shop"}
+    assert ServiceCatalogue.from_dict(without, WORKING_DAY).shop == {}      # a community without a shop
+
+
+@pytest.mark.parametrize("change, words", [
+    (lambda item: item.pop("name"), "shop item rice: name needs zh and en"),
+    (lambda item: item.update(name={"zh": "大米"}), "shop item rice: name needs zh and en"),
+    (lambda item: item.update(points=0), "shop item rice: points"),
+    (lambda item: item.update(points=1001), "shop item rice: points"),
+    (lambda item: item.update(points="60"), "shop item rice: points"),
+    (lambda item: item.update(points=False), "shop item rice: points"),
+    (lambda item: item.update(note=" "), "shop item rice: note"),
+    (lambda item: item.update(stock=10), "shop item rice: unknown key"),
+])
+def test_given_a_wrong_shop_item_then_the_catalogue_is_refused_naming_it(change, words):
+    data = copy.deepcopy(CHANGMU)
+    change(data["shop"]["rice"])
+    with pytest.raises(CatalogueError, match=words):
+        ServiceCatalogue.from_dict(data, WORKING_DAY)
+
+
+@pytest.mark.parametrize("shop, words", [
+    (["rice"], "'shop' names each shop item"),
+    ({"Rice Bag": {"name": {"zh": "大米", "en": "Rice"}, "points": 60}}, "shop item Rice Bag: a shop item's code"),
+    ({"rice": 60}, "shop item rice: must be an object"),
+])
+def test_given_a_wrong_shop_then_the_catalogue_is_refused_saying_what(shop, words):
+    with pytest.raises(CatalogueError, match=words):
+        ServiceCatalogue.from_dict({**CHANGMU, "shop": shop}, WORKING_DAY)

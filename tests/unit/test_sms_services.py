@@ -434,7 +434,8 @@ def test_given_nobody_on_triage_duty_then_the_report_waits_and_is_handed_over_la
 
     def everyone(category):
         return [Community.from_dict({**c.to_dict(), "members": [
-            {**m, "category": category} for m in c.to_dict()["members"]]}) if c.id == "changmu" else c
+            {**m, "category": category, "paired_with": None} for m in c.to_dict()["members"]]})
+            if c.id == "changmu" else c
             for c in communities]
 
     services = FakeServices(everyone("away"), clock)

@@ -47,6 +47,9 @@ class _SmsChecks(_Checks):
 
         places = _places(data["buildings"])
         member_phones = {rec.values["_plain"]["phone"]: m for m, rec in self.members.items()}
+        # An elderly member's home is registered on purpose: their monthly care visits go there.
+        elders = {rec.values["_plain"]["phone"] for rec in self.members.values()
+                  if rec.values["_plain"].get("category") == "elderly"}
         elsewhere = {phone: o.id for o in others for phone in getattr(o, "households", {})}
         elsewhere_members = {m.phone: (o.id, m.id) for o in others for m in o.members.values()}
         households, seen = [], {}
@@ -71,7 +74,7 @@ class _SmsChecks(_Checks):
                     phone = None
                 else:
                     seen[phone] = rec.loc[1]
-                    if phone in member_phones or phone in elsewhere_members:
+                    if (phone in member_phones and phone not in elders) or phone in elsewhere_members:
                         owner = member_phones.get(phone) or "{1} of community {0}".format(*elsewhere_members[phone])
                         self.out.warn(rec.at("phone"), f"household phone {phone} is member {owner}'s: their "
                                                        f"SMS are read as member replies, not as reports")
