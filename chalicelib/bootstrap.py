@@ -373,7 +373,7 @@ class Container:
                           redrive=DeadLetterRedrive(lambda: self.sqs_client, self.config.name),
                           directory_ttl=self.config.directory_ttl,
                           weekly_reports=lambda: self.weekly_reports, api_keys=lambda: self.api_keys,
-                          points=lambda: self.points)
+                          points=lambda: self.points, orders=lambda: self.orders)
 
     # -- the civility points bank (文明实践积分银行) ------------------------------------------------
     @cached_property

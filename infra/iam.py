@@ -158,7 +158,7 @@ POLICIES: dict[str, tuple[Grant, ...]] = {
     "ops": (
         _logs(),
         READ_DIRECTORY,
-        CASES, CONTACTS, TEXT_PHONES, POINTS,
+        CASES, CONTACTS, TEXT_PHONES, POINTS, ORDERS,
         Grant("DueCases", ("dynamodb:Query",), (index("cases", "open-due"),)),
         Grant("DirectoryImport", ("dynamodb:PutItem", "dynamodb:ConditionCheckItem"), (table("directory"),)),
         # An import adds a version to the history (PutItem) after the latest (Query, for a

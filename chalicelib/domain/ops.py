@@ -63,6 +63,10 @@ COMMANDS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     "points-redeem": (frozenset({"community", "item", "receipt"}), frozenset({"member", "household"})),
     "shop-restock": (frozenset({"community", "item", "count"}), frozenset()),
     "shop-list": (frozenset({"community"}), frozenset()),
+    # The service orders (services.order_ops): one placed by the committee after a visit, read, called off.
+    "order-place": (frozenset({"community", "item", "place"}), frozenset({"phone", "member", "wish", "value_yuan"})),
+    "order-show": (frozenset({"order"}), frozenset()),
+    "order-cancel": (frozenset({"order", "reason"}), frozenset()),
 }
 POINTS_ACCOUNT = frozenset({"points-statement", "points-credit", "points-redeem"})   # need member | household
 CHANGES_A_CASE = frozenset({"reassign", "escalate", "close", "cancel", "resend", "merge"})
@@ -99,6 +103,11 @@ class Command:
     receipt: str | None = None           # points-redeem: the shop's receipt number (once per receipt)
     count: int | None = None             # shop-restock: how many more
     month: str | None = None             # points-statement: "YYYY-MM"; None: this month
+    order: str | None = None             # order-*: the order's code
+    place: str | None = None             # order-place: the household ("3-2", or a location code)
+    phone: str | None = None             # order-place: the resident's phone (told, and confirms)
+    wish: str | None = None              # order-place: a micro-wish's words
+    value_yuan: int | None = None        # order-place: ... and its value
 
     @property
     def actor(self) -> str:
@@ -168,7 +177,7 @@ def _check(key: str, value: Any) -> Any:
     def bad(message: str) -> Rejected:
         return Rejected("invalid_field", message, key)
 
-    if key in ("case", "into"):
+    if key in ("case", "into", "order"):
         code = normalize_code(value) if isinstance(value, str) else None
         return code or bad(f"{key} is a 6-character code such as 7KQ2XM")
     if key == "reason":
@@ -201,10 +210,25 @@ def _check(key: str, value: Any) -> Any:
                 else bad("event is an id such as 2026-12-05-free-clinic: letters, digits and ._- (at most 64)"))
     if key == "item":
         return (value if isinstance(value, str) and ITEM.match(value)
-                else bad("item is a shop item's code such as rice (shop-list shows them)"))
+                else bad("item is a shop item's code such as rice (shop-list shows them), or a service's "
+                         "such as medical_insurance_payment (order-place)"))
     if key == "receipt":
         return (value if isinstance(value, str) and RECEIPT.match(value)
                 else bad("receipt is the shop's receipt number such as R-0001: letters, digits and ._- (at most 48)"))
+    if key == "place":
+        return (value.strip() if isinstance(value, str) and 0 < len(value.strip()) <= 40
+                else bad("place is the household: building-unit such as 3-2, or a location code"))
+    if key == "phone":
+        from .report import InvalidReport, normalize_phone
+        try:
+            return normalize_phone(value) if isinstance(value, str) else bad("phone is a phone number")
+        except InvalidReport:
+            return bad("phone is the resident's phone number, such as 13912345678")
+    if key == "wish":
+        return (value.strip() if isinstance(value, str) and 0 < len(value.strip()) <= 120
+                else bad("wish is the micro-wish in words, at most 120 characters"))
+    if key == "value_yuan":
+        return value if _integer(value, 1, 100000) else bad("value_yuan is a whole number of yuan")
     if key == "month":
         return value if isinstance(value, str) and MONTH.match(value) else bad("month is YYYY-MM, such as 2026-12")
     if key == "points":

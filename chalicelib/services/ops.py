@@ -24,6 +24,7 @@ from chalicelib.domain.directory import Directory
 from chalicelib.domain.policy import Policies
 
 from .notices import NoticeDelivery
+from .order_ops import OrderOpsMixin
 from .ports import CaseRepository
 
 log = logging.getLogger("gridloop.ops")
@@ -50,18 +51,19 @@ class Redrive(Protocol):
         """Move up to `limit` messages from gridloop-{stage}-{purpose}-dlq back to the queue."""
 
 
-class OpsService:
+class OpsService(OrderOpsMixin):
     def __init__(self, cases: CaseRepository, workflow: Any, notices: NoticeDelivery,
                  directory: Callable[[], Directory], policies: Policies, clock: Callable[[], float],
                  directory_admin: Callable[[], Any], redrive: Redrive, directory_ttl: float = 300,
                  weekly_reports: Callable[[], Any] | None = None, api_keys: Callable[[], Any] | None = None,
-                 points: Callable[[], Any] | None = None):
+                 points: Callable[[], Any] | None = None, orders: Callable[[], Any] | None = None):
         self._cases, self._workflow, self._notices = cases, workflow, notices
         self._directory, self._policies, self._clock = directory, policies, clock
         self._directory_admin, self._redriver, self._ttl = directory_admin, redrive, directory_ttl
         self._weekly_reports = weekly_reports      # services.weekly.WeeklyReports, built when asked
         self._api_keys = api_keys                  # services.api_keys.ApiKeys (Open311), built when asked
         self._points = points                      # services.points.PointsBank, built when asked
+        self._orders = orders                      # services.orders.OrderService (order_ops), built when asked
 
     def run(self, event: Any, request: str | None = None) -> dict[str, Any]:
         """One command; `request` says where it came from (the Lambda request id, the CLI's host)."""

@@ -248,6 +248,8 @@ def run_every_flow(client, stack, recorder, clock, patch) -> None:
     # -- ops: every operator's command (tests/functional/test_ops.py)
     from tests.functional.test_ops import run_every_ops_command
     run_every_ops_command(client, stack, clock)
+    from tests.functional.test_order_ops import run_every_order_command
+    run_every_order_command(client, stack)
     from tests.functional.test_open311_keys import run_every_api_key_command
     run_every_api_key_command(client, stack)
 
