@@ -45,6 +45,13 @@ def cell(text: Any) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
+def difference(text: str) -> str:
+    """A differing path of the end state, with its two values when they are short (a case's
+    or an order's whole history is not: its path says enough)."""
+    path, _, values = text.partition(": ")
+    return text if len(values) <= 80 else path
+
+
 def crash_section(data: dict[str, Any]) -> list[str]:
     lines = ["## 1. A crash at every step", "",
              "Each scenario runs once clean; then, for every AWS request our code makes in it, once "
@@ -52,11 +59,11 @@ def crash_section(data: dict[str, Any]) -> list[str]:
              "**after** it (it took effect, its answer was never used), and every delivery that "
              "crashed is delivered again as AWS would (same SQS records after the visibility "
              "timeout, the sweep a minute later, the client's POST with the same Idempotency-Key, "
-             "the gateway's webhook with the same message id). The run's end state (cases, the "
-             "contacts table, the dead-letter queues) and the SMS sent are compared with the clean "
-             "run's, less what follows from when a delivery came: times, versions, SNS message "
-             "ids, and whether a notice waited for its phone's send window (the texts sent are "
-             "compared all the same).", ""]
+             "the gateway's webhook with the same message id). The run's end state (cases, orders, "
+             "the points ledger and each member's balance, the contacts table, the dead-letter "
+             "queues) and the SMS sent are compared with the clean run's, less what follows from "
+             "when a delivery came: times, versions, SNS message ids, and whether a notice waited "
+             "for its phone's send window (the texts sent are compared all the same).", ""]
     rows = data["rows"]
     total = Counter(o["verdict"] for r in rows for o in r["outcomes"])
     at_send = sum(1 for r in rows for o in r["outcomes"] if o["sent_unrecorded"])
@@ -74,6 +81,15 @@ def crash_section(data: dict[str, Any]) -> list[str]:
     lines += ["", f"In all: {runs} runs with a crash, {total['same']} ended exactly as the clean run, "
               f"{at_send} were at the one boundary left (below), and "
               f"{runs - total['same'] - at_send} ended otherwise.", ""]
+    known = [r for r in rows if r.get("known_bug")]
+    if known:
+        lines += ["**Known faults** (kept as `xfail` tests until fixed; the runs that end otherwise "
+                  "above):", ""]
+        for r in known:
+            wrong = [o["fault"] for o in r["outcomes"] if o["verdict"] not in ("same", "duplicate_sms")]
+            lines.append(f"- *{cell(r['scenario'])}*, {len(wrong)} runs ({', '.join(f'`{w}`' for w in wrong)}): "
+                         f"{cell(r['known_bug'])}.")
+        lines.append("")
     lines += ["### Every boundary", "",
               "`before #k` / `after #k`: the crash, at the k-th request of the clean run. "
               "Outcome: what the run ended with after redelivery; crashes: deliveries that died "
@@ -91,7 +107,7 @@ def crash_section(data: dict[str, Any]) -> list[str]:
                 if o["verdict"] == "duplicate_sms":
                     text += ": " + "; ".join(o["duplicates"])
                 elif o["verdict"] != "same":
-                    text += ": " + "; ".join(o["missing"] + o["differences"])[:200]
+                    text += ": " + "; ".join(o["missing"] + [difference(d) for d in o["differences"]])[:300]
                 return cell(text)
             lines.append(f"| {call['index']} | {cell(call['handler'])} | {cell(call['operation'])} "
                          f"{cell(call['target'])} | {outcome('before')} | {outcome('after')} |")
@@ -104,7 +120,8 @@ def duplicates_section(data: dict[str, Any]) -> list[str]:
              "For each queue, the messages a real run puts on it are delivered once in an order (the "
              "reference), then with every message delivered twice: the copies in the same batch; "
              "again in a later batch, reversed; or shuffled across batches of three. Compared with "
-             "the reference: the cases, the contacts table, the dead-letter queues (distinct "
+             "the reference: the cases, the orders, the points ledger, the contacts table, the "
+             "dead-letter queues (distinct "
              "messages: a poison message delivered twice may be dead-lettered twice) and the SMS "
              "sent.", "",
              "| queue | order | delivery | messages | deliveries | batches | SMS (reference) | outcome |",
@@ -181,7 +198,8 @@ cannot tell whether it went out, and sends it again. Everything around it is exa
 
 - a case's notices are saved in the same write as the transition (the outbox); each text is
   recorded on the case **right after its own send** (not after the last one), and a bundled
-  text on every case it carried in **one** write, with the send window's waiting list;
+  text on every case it carried in **one** write, with the send window's waiting list; an
+  order's notices go through the same outbox (`services.orders.OrderNotices`);
 - the reply worker's direct answers (查询, 帮助, error replies, 退订/订阅 confirmations) have a
   record per inbound SMS and answer, written "sending" just before the send and "sent" just
   after; a redelivery never sends what is "sent", and sends what is "sending" only after 60 s
@@ -192,7 +210,8 @@ cannot tell whether it went out, and sends it again. Everything around it is exa
 The window is one request wide: the send, then its record. Section 1 shows every crash at
 that boundary (after a `sns.Publish`, or before the request right after it in the same
 invocation, the same moment) sending exactly that one text twice, and every other crash
-ending as the clean run. `tests/faults/test_crash_at_every_step.py::
+ending as the clean run, but for the known faults it names.
+`tests/faults/test_crash_at_every_step.py::
 test_the_one_boundary_left_is_a_text_sent_and_not_yet_recorded` keeps it so.
 
 **Why no record before a case's notice.** A "sending" record written before each send

@@ -159,6 +159,7 @@ class OrderReplies:
             if order is None or order.confirmer != confirmer:
                 continue
             if key is not None and order.answer_key == key:
+                self._service.finish_confirmation(order)
                 return "order:answered"
             if order.status is OrderStatus.DONE:
                 self._service.confirm(order, satisfied, actor=actor, key=key)

@@ -228,6 +228,11 @@ class OrderService:
         """1 / 2 from whoever confirms (`key`: the inbound SMS); a verified order's points are
         entered in the ledger."""
         order = self.change(order, lambda current: current.confirm(satisfied, self._clock(), actor, reason, key))
+        return self.finish_confirmation(order)
+
+    def finish_confirmation(self, order: Order) -> Order:
+        """What follows a saved 1 / 2: the credit entered, the notices sent. Also the whole of a
+        redelivered answer's work, which finds the answer saved and may find these undone."""
         order = self.settle_credit(order)
         return self._notices.deliver(order)
 

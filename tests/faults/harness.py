@@ -13,8 +13,9 @@ and every delivery that crashed or failed is delivered again, as AWS would: the 
 records (same messageId, receive count + 1) after the visibility timeout or the retry's
 backoff, the scheduled sweep a minute later, the HTTP request by the client with the same
 Idempotency-Key, the gateway's webhook with the same message id. The end state (every
-case, the contacts table, the dead-letter queues) and the SMS sent are then compared with
-the clean run's (`World.state`, `compare`).
+case and every order, the points ledger with each member's balance, the contacts table,
+the dead-letter queues) and the SMS sent are then compared with the clean run's
+(`World.state`, `compare`).
 
 A crash is `Crash`, a BaseException: no `except Exception` of ours catches it, as none
 catches a Lambda timeout or an out-of-memory kill. After it the process is gone: the next
@@ -290,8 +291,29 @@ class World:
                 bodies.append((message["Body"], reason))
             if bodies:     # distinct: a poison message delivered twice may be dead-lettered twice
                 dead[purpose] = sorted(set(bodies))
-        return {"cases": cases, "contacts": contacts, "dead_letters": dead,
-                "sms": sorted(Counter(sent_sms()).items())}
+        orders = {}
+        for record in self.stack.orders_model.scan():
+            orders[record.code] = _order_facts(self.stack.orders.orders.get(record.code))
+        return {"cases": cases, "orders": orders, "points": self._points(), "contacts": contacts,
+                "dead_letters": dead, "sms": sorted(Counter(sent_sms()).items())}
+
+    def _points(self) -> dict[str, Any]:
+        """The points ledger: every item of its table, less the times (an entry's row is keyed by
+        when it was credited, and a redelivery credits later), and each member's balance as
+        the points bank reads it (PointsBank.balance)."""
+        from boto3.dynamodb.types import TypeDeserializer
+
+        plain = TypeDeserializer().deserialize
+        items, balances = {}, {}
+        for page in self.dynamodb.get_paginator("scan").paginate(TableName=self._config.name("points")):
+            for item in page["Items"]:
+                account, key = item["account"]["S"], _ENTRY_TIME.sub(r"\1<t>\2", item["key"]["S"])
+                items[f"{account} {key}"] = {k: plain(v) for k, v in item.items() if k not in ("account", "key", "at")}
+                kind, _, rest = account.partition(":")
+                if kind == "member" and key == "balance":
+                    community, _, member = rest.partition(":")
+                    balances[account] = self.stack.points.balance(community, member)
+        return {"items": items, "balances": balances}
 
     def _peek(self, url: str) -> list[dict[str, Any]]:
         messages = []
@@ -318,6 +340,19 @@ def _case_facts(case: Any) -> dict[str, Any]:
     data = case.to_dict()
     for key in ("created_at", "updated_at", "due_at", "resolve_due_at", "yellow_at", "version"):
         data.pop(key, None)
+    data["history"] = [(e["event"], e["level"], e["actor"], _MESSAGE_ID.sub(r"\1<id>", e["detail"] or ""))
+                       for e in data["history"] if e["event"] not in TIMING_EVENTS]
+    data["outbox"] = [(n["id"], n["template"], n["member_id"]) for n in data["outbox"]]
+    return _without_times(data)
+
+
+_ENTRY_TIME = re.compile(r"^(at#)[0-9]{15}(#)")
+
+
+def _order_facts(order: Any) -> dict[str, Any]:
+    """An order as data, as _case_facts makes a case: less its times, version and SNS ids."""
+    data = order.to_dict()
+    data.pop("version", None)
     data["history"] = [(e["event"], e["level"], e["actor"], _MESSAGE_ID.sub(r"\1<id>", e["detail"] or ""))
                        for e in data["history"] if e["event"] not in TIMING_EVENTS]
     data["outbox"] = [(n["id"], n["template"], n["member_id"]) for n in data["outbox"]]
@@ -508,7 +543,7 @@ def compare(clean: dict[str, Any], faulty: dict[str, Any]) -> tuple[list[str], l
     duplicates = sorted(f"{to[-4:]}: {text}" for (to, text), n in (got - want).items() for _ in range(n))
     missing = sorted(f"{to[-4:]}: {text}" for (to, text), n in (want - got).items() for _ in range(n))
     differences: list[str] = []
-    for part in ("cases", "contacts", "dead_letters"):
+    for part in ("cases", "orders", "points", "contacts", "dead_letters"):
         _diff(clean[part], faulty[part], part, differences)
     return duplicates, missing, differences
 
@@ -552,6 +587,7 @@ class Sweep:
     calls: list[Call]
     outcomes: list[Outcome]
     seconds: float = 0.0
+    clean: dict[str, Any] = field(default_factory=dict, repr=False)   # the clean run's end state (World.state)
 
     def as_json(self) -> dict[str, Any]:
         return {"scenario": self.scenario, "seconds": round(self.seconds, 1),
@@ -628,7 +664,7 @@ def crash_everywhere(world: World, scenario: Scenario, only: Callable[[Call], bo
                 verdict(duplicates, missing, differences, run.delivery, recorder.fired is not None),
                 run.delivery.crashes, run.delivery.retries, duplicates, missing, differences[:8],
                 sent_unrecorded=sent.sent if sent else ""))
-    return Sweep(scenario.name, calls, outcomes, time.perf_counter() - started)
+    return Sweep(scenario.name, calls, outcomes, time.perf_counter() - started, clean)
 
 
 def write_summary(name: str, payload: dict[str, Any]) -> None:

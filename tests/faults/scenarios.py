@@ -3,17 +3,24 @@
 Each is a function of a `harness.Run`: setup that is not under test runs `unarmed`; the
 rest is delivered through the run's doors, which redeliver until it is handled. Demo
 directory (data/directory/changmu.yaml): changmu-01-1's stairwell leader is m10, its grid
-member m06; m09 is on triage duty; changmu-03-2's stairwell leader is m30.
+member m06; m09 is on triage duty; changmu-03-2's stairwell leader is m30. The service loop
+(services.orders): +8613709741001 is a registered household of changmu-03-2, whose orders
+the committee's m02 dispatches to a pool of three (m06, m03, m07 for 医保).
 """
 from __future__ import annotations
+
+import re
+from dataclasses import dataclass
 
 from chalicelib.services.notices import BUNDLE_SECONDS
 from tests.faults.harness import Run, Scenario
 from tests.functional.conftest import report
 
 MINUTE = 60.0
+DAY = 24 * 3600.0
 RESIDENT = "+8613800138000"        # nobody the directory knows
 OTHER_RESIDENT = "+8613800138001"
+HOUSEHOLD = "+8613709741001"       # a registered household of changmu-03-2: orders by SMS
 
 
 def phone_of(run: Run, member_id: str) -> str:
@@ -155,6 +162,114 @@ def member_merges(run: Run, codes: tuple[str, str]) -> None:
         assert run.stack.cases.get(second).duplicate_of == first
 
 
+# -- the service loop (群众点单 → 支部下单 → 党员接单) ------------------------------------------------
+@dataclass(frozen=True)
+class PlacedOrder:
+    """What a service-loop scenario needs of its order, read in its setup."""
+    code: str
+    dispatcher: str = ""       # the committee member asked to dispatch it
+    pool: tuple[str, ...] = ()  # who may claim it, once dispatched
+    phones: tuple[str, ...] = ()  # the pool's phones, in the pool's order
+
+
+def order_of(run: Run, code: str):
+    with run.unarmed():
+        return run.stack.orders.orders.get(code)
+
+
+def placed_order(run: Run) -> PlacedOrder:
+    """The household texts 点单 医保: an order, its code texted back."""
+    from tests.conftest import sent_sms
+    run.text(HOUSEHOLD, "点单 医保", "gw-order-1")
+    run.drain("sms-inbound")
+    [code] = {m.group(1) for phone, text in sent_sms() if phone == HOUSEHOLD
+              for m in [re.search(r"点单([0-9A-Z]{6})", text)] if m}
+    return PlacedOrder(code, dispatcher=order_of(run, code).dispatcher)
+
+
+def dispatched_order(run: Run) -> PlacedOrder:
+    """... and the committee dispatched it to the pool."""
+    placed = placed_order(run)
+    run.text(phone_of(run, placed.dispatcher), f"派单 {placed.code}", "gw-dispatch-1")
+    run.drain("sms-inbound")
+    pool = tuple(order_of(run, placed.code).pool)
+    assert len(pool) >= 2, pool
+    return PlacedOrder(placed.code, placed.dispatcher, pool, tuple(phone_of(run, m) for m in pool))
+
+
+def claimed_order(run: Run) -> PlacedOrder:
+    """... and the pool's first member claimed it and ticked its first step."""
+    order = dispatched_order(run)
+    run.text(order.phones[0], f"接单 {order.code}", "gw-claim-1")
+    run.text(order.phones[0], f"进度 {order.code} 1", "gw-step-1")
+    run.drain("sms-inbound")
+    run.world.clock.advance(30 * MINUTE)
+    return order
+
+
+def unclaimed_order(run: Run) -> PlacedOrder:
+    """... dispatched, and nobody claimed it within its claim limit (4 working hours)."""
+    order = dispatched_order(run)
+    run.world.clock.advance(3 * DAY)
+    return order
+
+
+def resident_orders(run: Run, _) -> None:
+    """The household texts 点单 医保 (the reply worker): one order, saved with its notices;
+    the resident gets the code and what to have ready, the committee member the request to
+    dispatch it, once each."""
+    run.text(HOUSEHOLD, "点单 医保", "gw-order-1")
+    run.drain("sms-inbound")
+
+
+def committee_dispatches(run: Run, order: PlacedOrder) -> None:
+    """The committee member texts 派单 CODE: the order goes to the pool in one write, and
+    each member of the pool gets one SMS, each recorded right after its send."""
+    run.text(phone_of(run, order.dispatcher), f"派单 {order.code}", "gw-dispatch-1")
+    run.drain("sms-inbound")
+
+
+def member_claims(run: Run, order: PlacedOrder) -> None:
+    """A member of the pool texts 接单 CODE: the claim is one conditional write; a claim
+    that worked gets no answer."""
+    run.text(order.phones[0], f"接单 {order.code}", "gw-claim-1")
+    run.drain("sms-inbound")
+
+
+def two_members_claim(run: Run, order: PlacedOrder) -> None:
+    """Two members of the pool text 接单 CODE, in one batch: the first claim wins, the other
+    is refused on the order's version and told it is taken (a rate-limited answer, once)."""
+    run.text(order.phones[0], f"接单 {order.code}", "gw-claim-1")
+    run.text(order.phones[1], f"接单 {order.code}", "gw-claim-2")
+    run.drain("sms-inbound")
+
+
+def resident_confirms(run: Run, order: PlacedOrder) -> None:
+    """The claimant texts 完成 CODE (the resident is asked to confirm), then the resident's 1:
+    the order is verified with its credit pending in the same write, the ledger enters the
+    credit (one TransactWriteItems: entry, rows, balances, the day's cap), and the order
+    marks it entered. A crash between the two writes leaves the credit pending on the
+    order, and the redelivered 1 must enter it, once."""
+    run.text(order.phones[0], f"完成 {order.code}", "gw-done-1")
+    run.drain("sms-inbound")
+    run.world.clock.advance(10 * MINUTE)
+    run.text(HOUSEHOLD, "1", "gw-confirm-1")
+    run.drain("sms-inbound")
+
+
+def unclaimed_order_climbs(run: Run, _) -> None:
+    """The claim limit has passed: the sweep queues the order's timer on the escalation
+    queue, and the escalation worker takes it to the committee (level 1), who is told."""
+    run.sweep()
+    run.drain("escalation")
+
+
+# Their names, for the tests that check what each does (test_crash_at_every_step).
+ORDER_SCENARIOS = ("resident orders by SMS", "committee dispatches to the pool", "member claims an order",
+                   "two members claim one order", "resident confirms an order",
+                   "an unclaimed order climbs to the committee")
+
+
 SCENARIOS = [
     Scenario("web report", web_report),
     Scenario("console report", console_report, setup=queue_console_report),
@@ -169,4 +284,10 @@ SCENARIOS = [
              config={"bundle_seconds": BUNDLE_SECONDS}),
     Scenario("report folded into an urgent case", folded_report, setup=urgent_report),
     Scenario("member merges by SMS", member_merges, setup=two_cases_of_one_leak),
+    Scenario("resident orders by SMS", resident_orders),
+    Scenario("committee dispatches to the pool", committee_dispatches, setup=placed_order),
+    Scenario("member claims an order", member_claims, setup=dispatched_order),
+    Scenario("two members claim one order", two_members_claim, setup=dispatched_order),
+    Scenario("resident confirms an order", resident_confirms, setup=claimed_order),
+    Scenario("an unclaimed order climbs to the committee", unclaimed_order_climbs, setup=unclaimed_order),
 ]

@@ -351,3 +351,122 @@ def test_a_redrive_from_the_dead_letter_queues_processes_what_is_now_valid_once(
     summary.add(consumer="intake + escalation", fault="redrive from the DLQs (console)", records=3,
                 outcome="console report: one report, notified once; escalation handled meanwhile: "
                         "no change, no SMS; bad JSON: back in the DLQ with its reason")
+
+
+# -- the service loop (orders) in the same consumers ---------------------------------------------------
+HOUSEHOLDS = ("+8613709741001", "+8613709741002", "+8613709741003")   # registered households (data/directory)
+
+
+def order_placed(client: Any, stack: Any, phone: str = HOUSEHOLDS[0]) -> str:
+    """The household texts 点单 医保 and the reply worker places it: its code."""
+    from tests.functional.conftest import text_in
+    text_in(stack, phone, "点单 医保", client)
+    [code] = [o.code for o in orders(stack) if o.orderer_phone == phone]
+    return code
+
+
+def order_dispatched(client: Any, stack: Any) -> str:
+    from tests.functional.conftest import text_in
+    code = order_placed(client, stack)
+    text_in(stack, member_phone(stack, stack.orders.orders.get(code).dispatcher), f"派单 {code}", client)
+    assert stack.orders.orders.get(code).status.value == "pooled"
+    return code
+
+
+def orders(stack: Any) -> list[Any]:
+    return [stack.orders.orders.get(record.code) for record in stack.orders_model.scan()]
+
+
+def order_events(stack: Any, code: str) -> list[str]:
+    return [e.event for e in stack.orders.orders.get(code).history]
+
+
+def test_the_reply_worker_fails_only_the_record_whose_order_notice_failed(client, aws_stack, monkeypatch, summary):
+    # GIVEN three households' 点单 in one batch, and SNS refusing the second household's phone
+    for n, phone in enumerate(HOUSEHOLDS):
+        aws_stack.inbound_sms.accept(phone, "点单 医保", "test", gateway_message_id=f"order-{n}")
+    source = EventSource(client, aws_stack, "sms-inbound")
+    FailTo(monkeypatch, aws_stack.sms, {HOUSEHOLDS[1]})
+
+    response = source.poll()
+
+    # THEN only that record failed: its order is stored with its notices kept and the failure
+    # recorded; the other two households have their code
+    assert len(failed_ids(response)) == 1
+    by_phone = {o.orderer_phone: o for o in orders(aws_stack)}
+    assert set(by_phone) == set(HOUSEHOLDS)
+    assert [len(sms_to(p)) for p in HOUSEHOLDS] == [1, 0, 1]
+    pending = by_phone[HOUSEHOLDS[1]]
+    assert len(pending.outbox) == 2 and "notice_failed" in order_events(aws_stack, pending.code)
+    assert [o.outbox for p, o in by_phone.items() if p != HOUSEHOLDS[1]] == [[], []]
+    # WHEN it comes back and SNS works again THEN it is told its code once, and the committee once
+    monkeypatch.undo()
+    assert failed_ids(source.poll()) == []
+    assert [len(sms_to(p)) for p in HOUSEHOLDS] == [1, 1, 1]
+    assert aws_stack.orders.orders.get(pending.code).outbox == []
+    dispatcher = member_phone(aws_stack, pending.dispatcher)
+    assert len([t for t in sms_to(dispatcher) if f"派单 {pending.code}" in t]) == 1
+    summary.add(consumer="sms_reply_worker (orders)", fault="SNS refuses one household's phone (点单)", records=3,
+                failed=1, outcome="3 orders stored; 2 told at once; 1 notice kept and failed, retried and "
+                                  "told once when SNS came back")
+
+
+def _order_message(client: Any, stack: Any, clock: Any, purpose: str) -> str:
+    """A message on `purpose` whose order notices will not go: 派单 of a placed order (its
+    pool's notices), or the timer of a dispatched order nobody claimed (the committee's)."""
+    if purpose == "sms-inbound":
+        code = order_placed(client, stack)
+        stack.inbound_sms.accept(member_phone(stack, stack.orders.orders.get(code).dispatcher), f"派单 {code}",
+                                 "test", gateway_message_id="dispatch-1")
+        return code
+    code = order_dispatched(client, stack)
+    clock.advance(3 * 24 * 60 * MINUTE)
+    assert sweep(client)["orders"] == 1
+    return code
+
+
+@pytest.mark.parametrize("purpose", ["sms-inbound", "escalation"])
+def test_an_order_notice_failing_for_good_is_dead_lettered_and_a_redrive_sends_it_once(
+        client, aws_stack, clock, monkeypatch, summary, purpose):
+    code = _order_message(client, aws_stack, clock, purpose)
+    source = EventSource(client, aws_stack, purpose)
+    sns = SnsSwitch(monkeypatch, aws_stack.sms)
+    sns.down = True
+    before = Counter(sent_sms())
+
+    rounds = 0
+    while source.poll() is not None:
+        rounds += 1
+        assert rounds <= MAX_RECEIVES
+
+    # THEN it failed on every receive and went to the DLQ with its reason on the last one; the
+    # order's change is saved, its notices kept in its outbox, each try recorded
+    assert rounds == MAX_RECEIVES and source.left() == 0
+    order = aws_stack.orders.orders.get(code)
+    expected = ("pooled", 0) if purpose == "sms-inbound" else ("pooled", 1)
+    assert (order.status.value, order.level) == expected
+    kept = [(n.member_id, n.template) for n in order.outbox]
+    assert kept and order_events(aws_stack, code).count("notice_failed") == MAX_RECEIVES
+    [letter] = dead_letters(aws_stack, purpose)
+    assert letter["reason"].startswith(f"failed {MAX_RECEIVES} times, last: ConnectionError")
+    assert letter["source_queue"] == f"gridloop-local-{purpose}"
+    assert Counter(sent_sms()) == before
+    # WHEN SNS is back and an operator redrives the DLQ, as the console does (a new message id;
+    # dead_letters() took the letter off to read it: it goes back first)
+    sns.down = False
+    send_to(aws_stack, f"{purpose}-dlq", letter["body"])
+    assert redrive(aws_stack, purpose) == 1
+    while source.poll() is not None:
+        pass
+    # THEN every kept notice went out once, and the order changed no more
+    new_texts = Counter(sent_sms()) - before
+    assert sorted(new_texts.values()) == [1] * len(kept)
+    assert sorted(phone for phone, _ in new_texts) == sorted(member_phone(aws_stack, m) for m, _ in kept)
+    again = aws_stack.orders.orders.get(code)
+    assert again.outbox == [] and (again.status.value, again.level) == expected
+    assert dead_letters(aws_stack, purpose) == []
+    what = "派单 (the pool's notices)" if purpose == "sms-inbound" else "an order's timer (the committee's notice)"
+    summary.add(consumer=f"{purpose} (orders)", fault=f"SMS sender failing for good: {what}", receives=rounds,
+                notices_kept=len(kept),
+                outcome=f"dead-lettered on receive {MAX_RECEIVES} with its reason; notices kept on the order; "
+                        f"redriven once SNS was back: each sent once, the order unchanged")
