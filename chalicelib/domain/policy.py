@@ -223,7 +223,7 @@ def parse_limit(text: Any, working_day_seconds: float) -> tuple[int, bool]:
 
 
 _BOOK_KEYS = {"community", "version", "description", "note", "calendar", "routing_grace_minutes", "callback_days",
-              "quiet_hours", "duplicates",
+              "quiet_hours", "duplicates", "points",
               "yellow_at", "chains", "categories", "default"}
 _CHAIN_KEYS = {"description", "levels", "urgent", "together", "yellow_at"}
 _LEVEL_KEYS = {"level", "role", "with", "acknowledge", "resolve", "note"}
@@ -238,6 +238,7 @@ class PolicyBook:
     categories: Mapping[str, Mapping[str, str]]     # category → priority → chain name
     default: str
     duplicates: DuplicateRules = DuplicateRules()   # which reports fold into an open case
+    points: Any = None                              # domain.case_credits.CasePoints: what cases earn
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], calendar: WorkingCalendar | None = None,
@@ -287,7 +288,12 @@ class PolicyBook:
                 data.get("duplicates"), lambda text: max(1, round(_wall_limit(text) / time_scale)), known_categories)
         except (DuplicateRulesError, PolicyError) as error:
             raise PolicyError(str(error)) from None
-        return cls(str(data["community"]), version, chains, categories, default, duplicates)
+        from .case_credits import CasePoints, CasePointsError
+        try:
+            points = CasePoints.from_dict(data.get("points"))
+        except CasePointsError as error:
+            raise PolicyError(str(error)) from None
+        return cls(str(data["community"]), version, chains, categories, default, duplicates, points)
 
     def duplicate_rule(self, category: str) -> DuplicateRule:
         return self.duplicates.for_category(category)

@@ -38,6 +38,7 @@ from chalicelib.domain.report import InvalidReport, normalize_phone
 from chalicelib.domain.segments import segments
 
 from .answers import handling
+from .case_credits import settle_case_credits
 from .duplicates import Duplicates, followed_case
 from .intake import IntakeService, PermanentFailure
 from .notices import NoticeDelivery
@@ -88,6 +89,7 @@ class SmsReplies:
         self._contacts = contacts or _ProcessContacts()    # opt-outs and rate limits
         self._blocklist = blocklist                        # residents ignored; None: nobody is
         self._follows = follows                            # the cases a phone follows ("me too")
+        self._points = points                              # the points bank: what a rated case earns
         # The service loop's words (services.order_replies), asked first; None: no orders here.
         self._orders = (OrderReplies(orders, directory, sms_sender.send, self._error, clock, points=points)
                         if orders is not None else None)
@@ -428,6 +430,8 @@ class SmsReplies:
         except TransitionRefused:
             self._error(phone, render("no_feedback_case", lang), resident=resident)
             return "feedback:refused"
+        # Saved first; a redelivery of this answer (a crash now) settles the points again, once.
+        settle_case_credits(case, self._points, self._policy)
         self._notices.deliver(case)
         return answer.intent.value
 
