@@ -416,7 +416,8 @@ class Container:
         model = self._model(build_digest_model, "digests")
         return DigestService(self.cases, DynamoCasePlaces(self.case_model), WebhookSender(),
                              DynamoDigestLog(model), self.directory, self.categories,
-                             lambda: parse_config(os.environ.get("GRIDLOOP_DIGEST_WEBHOOKS")), self.clock)
+                             lambda: parse_config(os.environ.get("GRIDLOOP_DIGEST_WEBHOOKS")), self.clock,
+                             orders=self.order_repository, points=self.points)
 
     @cached_property
     def weekly_reports(self):
@@ -426,6 +427,7 @@ class Container:
         import os
 
         from chalicelib.adapters.digests import DynamoCasePlaces
+        from chalicelib.adapters.points import DynamoPointsLedger
         from chalicelib.adapters.webhook import WebhookSender
         from chalicelib.adapters.weekly_reports import DynamoWeeklyReportLog, build_weekly_report_model
         from chalicelib.domain.weekly import parse_config
@@ -433,7 +435,8 @@ class Container:
         model = self._model(build_weekly_report_model, "digests")
         return WeeklyReports(self.cases, DynamoCasePlaces(self.case_model), WebhookSender(),
                              DynamoWeeklyReportLog(model), self.directory, self.categories,
-                             lambda: parse_config(os.environ.get("GRIDLOOP_WEEKLY_WEBHOOKS")), self.clock)
+                             lambda: parse_config(os.environ.get("GRIDLOOP_WEEKLY_WEBHOOKS")), self.clock,
+                             orders=self.order_repository, ledger=DynamoPointsLedger(self.points_model))
 
 
 _container: Container | None = None

@@ -104,6 +104,9 @@ POINTS = Grant("PointsBank", ("dynamodb:GetItem", "dynamodb:Query", "dynamodb:Pu
 # (点单, 派单, 接单, ... and the confirmer's 1 / 2, found on the by-confirmer index), the
 # escalation worker (an order's timer) and ops.
 ORDERS = Grant("Orders", ("dynamodb:GetItem", "dynamodb:PutItem"), (table("orders"),))
+# The weekly report's and the daily digest's orders: one Query per community on the by-community
+# index (adapters.orders.created_between: the projected facts), never a Scan.
+ORDER_FACTS = Grant("OrderFacts", ("dynamodb:Query",), (index("orders", "by-community"),))
 
 POLICIES: dict[str, tuple[Grant, ...]] = {
     # Every route of app.py is one function (Chalice's API handler).
@@ -173,6 +176,7 @@ POLICIES: dict[str, tuple[Grant, ...]] = {
         Grant("GridFacts", ("dynamodb:Query",), (index("cases", "by-grid"),)),
         Grant("CasePlaces", ("dynamodb:BatchGetItem",), (table("cases"),)),
         Grant("WeeklyReportLog", ("dynamodb:GetItem",), (table("digests"),)),
+        ORDER_FACTS,      # (its honour roll's Queries on the points table are POINTS')
         # Open311's API keys (services.api_keys): one issued is a TransactWriteItems of its own item
         # (PutItem) and the registry's entry (UpdateItem) on contacts; revoked, two UpdateItems.
         Grant("ApiKeys", ("dynamodb:PutItem",), (table("contacts"),)),
@@ -186,14 +190,20 @@ POLICIES: dict[str, tuple[Grant, ...]] = {
         Grant("GridFacts", ("dynamodb:Query",), (index("cases", "by-grid"),)),
         Grant("CasePlaces", ("dynamodb:BatchGetItem",), (table("cases"),)),
         Grant("DigestLog", ("dynamodb:GetItem", "dynamodb:PutItem"), (table("digests"),)),
+        # The month's orders of the community; each away member's balance (GetItem) and month (Query).
+        ORDER_FACTS,
+        Grant("AwayMembersPoints", ("dynamodb:GetItem", "dynamodb:Query"), (table("points"),)),
     ),
-    # The same reads as the digest; its week's record (and the report sent) on the digests table.
+    # The digest's case reads; its week's record (and the report sent) on the digests table.
     "weekly_report": (
         _logs(),
         READ_DIRECTORY,
         Grant("GridFacts", ("dynamodb:Query",), (index("cases", "by-grid"),)),
         Grant("CasePlaces", ("dynamodb:BatchGetItem",), (table("cases"),)),
         Grant("WeeklyReportLog", ("dynamodb:GetItem", "dynamodb:PutItem"), (table("digests"),)),
+        # The week's orders; the honour roll: one Query per member on the points table.
+        ORDER_FACTS,
+        Grant("HonourRoll", ("dynamodb:Query",), (table("points"),)),
     ),
 }
 

@@ -373,3 +373,19 @@ class InMemoryPointsLedger:
     def stocks(self, community_id: str) -> dict[str, int]:
         self.calls["stocks"] += 1
         return {item: n for (community, item), n in sorted(self.stocked.items()) if community == community_id}
+
+
+class InMemoryOrderFacts:
+    """The orders table's by-community index (adapters.orders.DynamoOrderRepository.created_between):
+    order rows as it projects them (code, community_id, created_at, status, item, kind and the
+    facts), read in [since, until), oldest first. `calls` counts the Queries."""
+
+    def __init__(self, rows: Iterable[dict[str, Any]] = ()) -> None:
+        self.rows = [dict(r) for r in rows]
+        self.calls = 0
+
+    def created_between(self, community_id: str, since: float, until: float) -> list[dict[str, Any]]:
+        self.calls += 1
+        return sorted((dict(r) for r in self.rows
+                       if r["community_id"] == community_id and since <= r["created_at"] < until),
+                      key=lambda r: (r["created_at"], r["code"]))

@@ -135,6 +135,23 @@ class DynamoOrderRepository:
     def awaiting_confirmation(self, confirmer: str) -> list[str]:
         return [r.code for r in self._model.confirmer_index.query(confirmer, scan_index_forward=False, limit=10)]
 
+    def created_between(self, community_id: str, since: float, until: float) -> list[dict]:
+        """The community's orders created in [since, until), oldest first, as the `by-community`
+        index projects them: code, created_at, status, item, kind and the facts (order_facts:
+        claimed_at, done_at, closed_at, dispatched, satisfied, claimant), flattened into one row
+        each. ONE Query on the index (PynamoDB follows its pages), never a Scan; eventually
+        consistent, as every read of a GSI. No location, phone or name: the index has none."""
+        model = self._model
+        rows = []
+        for record in model.community_index.query(community_id, model.created_at.between(since, until)):
+            created_at = float(record.created_at)
+            if created_at >= until:
+                continue                  # between() is inclusive; the range is half-open
+            facts = dict(record.facts or {})
+            rows.append({**facts, "code": record.code, "community_id": community_id, "created_at": created_at,
+                         "status": record.status, "item": record.item, "kind": record.kind})
+        return rows
+
     def _to_record(self, order: Order, version: int | None) -> Model:
         data = order.to_dict()
         for key in (*TOP_LEVEL, "code", "version"):

@@ -6,11 +6,20 @@ webhook (WeCom's JSON, docs/digest-and-weekly.md "Daily digest"): what was repor
 last day, what was resolved, what is still open (with its level) and what is overdue or
 supervised (督办).
 
+Then the month's service orders (三单): the community's orders placed this month, how many
+are completed (verified) and still open, and how many of them the members of this grid
+claimed and completed; and each away member's own points, this month's and the balance,
+as the 积分 SMS tells them (`points_lines`).
+
 Pure: the service gives it the directory, the grid's SLA fact rows (domain.sla.fact_row,
-read from the by-grid index) and where each case is; it gives back the text. No resident's
-personal data ever reaches it or leaves it: a digest names cases by code, category, the
-place's short name ("3号楼2单元"), status and level. Never a phone, a reporter's name, a
-description or a member's name.
+read from the by-grid index), where each case is, the month's order rows (the orders
+table's by-community index) and the away members' points; it gives back the text. No
+resident's personal data ever reaches it or leaves it: a digest names cases by code,
+category, the place's short name ("3号楼2单元"), status and level. Never a phone, a
+reporter's name, a description or a member's name: an away member's points line is
+labelled with the last four digits of their own phone ("尾号6604", as Chinese notices
+label a person's own line), which that member recognises and the robot's platform, or a
+later member of the chat, cannot turn into a name.
 
 Also here: the configuration (GRIDLOOP_DIGEST_WEBHOOKS, `parse_config`), which grids each
 away member follows (`away_followers`) and which day's digest is due (`due_window`).
@@ -19,7 +28,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -39,7 +48,9 @@ STATUS_ZH = {"received": "待派单", "assigned": "待接单", "acknowledged": "
 DEFAULT_HOUR = 8
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 DEFAULT_OPEN_DAYS = 30
-_KEYS = frozenset({"url", "grids", "hour", "timezone", "msgtype", "open_days"})
+_KEYS = frozenset({"url", "grids", "hour", "timezone", "msgtype", "open_days", "points"})
+OPEN_ORDERS = frozenset({"ordered", "pooled", "claimed", "in_progress", "done"})
+TAIL_DIGITS = 4            # an away member's points line: "尾号6604" (more digits if two share them)
 _LOOPBACK_NAMES = frozenset({"localhost"})
 
 
@@ -64,6 +75,7 @@ class DigestConfig:
     timezone: str = DEFAULT_TIMEZONE
     msgtype: str = "markdown"                # or "text": for groups whose members read in WeChat
     open_days: int = DEFAULT_OPEN_DAYS       # how far back "still open" looks
+    points: bool = True                      # each away member's own points this month and balance
 
     @property
     def zone(self) -> ZoneInfo:
@@ -120,7 +132,10 @@ def _community_config(cid: str, value: Any) -> DigestConfig:
     open_days = value.get("open_days", DEFAULT_OPEN_DAYS)
     if isinstance(open_days, bool) or not isinstance(open_days, int) or not 1 <= open_days <= 366:
         raise DigestConfigError(f"{cid}.open_days must be a whole number of days from 1 to 366")
-    return DigestConfig(cid, url, grids, hour, str(zone_name), msgtype, open_days)
+    points = value.get("points", True)
+    if not isinstance(points, bool):
+        raise DigestConfigError(f"{cid}.points must be true or false, got {points!r}")
+    return DigestConfig(cid, url, grids, hour, str(zone_name), msgtype, open_days, points)
 
 
 def _url(value: Any, what: str, optional: bool = False) -> str | None:
@@ -232,16 +247,61 @@ class GridDigest:
         return {"msgtype": self.msgtype, self.msgtype: {"content": self.content}}
 
 
+# -- the month's orders and the away members' points ----------------------------------------------
+def month_orders(community: Community, grid_id: str, rows: Iterable[Mapping[str, Any]]) -> dict[str, int]:
+    """The figures of the month's order rows (the by-community index's: status and the facts)
+    for a grid's digest: the community's orders placed this month (`ordered`), of which
+    `completed` (verified: confirmed done, rated 1) and `open`; and of those, how many a member
+    named on this grid claimed (`grid_claimed`) and completed (`grid_completed`). The index
+    carries no location, so the orders are the community's; the grid's part is its members'."""
+    rows = list(rows)
+    named = community.member_grids()
+    ours = [r for r in rows if r.get("claimant") and grid_id in named.get(r["claimant"], ())
+            and r.get("claimed_at") is not None]
+    return {"ordered": len(rows),
+            "completed": sum(1 for r in rows if r.get("status") == "verified"),
+            "open": sum(1 for r in rows if r.get("status") in OPEN_ORDERS),
+            "grid_claimed": len(ours),
+            "grid_completed": sum(1 for r in ours if r.get("status") == "verified")}
+
+
+def phone_tails(phones: Mapping[str, str]) -> dict[str, str]:
+    """Member id → "尾号6604", the last digits of their phone: four, or more where two of the
+    members given share them (so that each line is one member's)."""
+    digits = {member_id: "".join(ch for ch in phone if ch.isdigit()) for member_id, phone in phones.items()}
+    tails = {}
+    for member_id, number in digits.items():
+        size = TAIL_DIGITS
+        while size < len(number) - 3 and any(other != member_id and d.endswith(number[-size:])
+                                              for other, d in digits.items()):
+            size += 1
+        tails[member_id] = f"尾号{number[-size:]}"
+    return tails
+
+
+def points_lines(community: Community, member_ids: Iterable[str],
+                 points: Mapping[str, tuple[int, int]]) -> list[tuple[str, int, int]]:
+    """(label, earned this month, balance) of each away member given whose points are known,
+    labelled by `phone_tails`, never by name. `points`: member id → (earned, balance)."""
+    ids = [m for m in member_ids if m in points and m in community.members]
+    tails = phone_tails({m: community.members[m].phone for m in ids})
+    return [(tails[m], int(points[m][0]), int(points[m][1])) for m in ids]
+
+
 def grid_digest(community: Community, grid_id: str, rows: Iterable[Mapping[str, Any]], window: Window,
                 places: Mapping[str, str | None], category_names: Mapping[str, str],
-                away: int, open_days: int = DEFAULT_OPEN_DAYS, msgtype: str = "markdown") -> GridDigest:
+                away: int, open_days: int = DEFAULT_OPEN_DAYS, msgtype: str = "markdown", *,
+                orders: Mapping[str, int] | None = None,
+                points: Sequence[tuple[str, int, int]] | None = None) -> GridDigest:
     """One grid's digest.
 
     `rows`: the grid's SLA fact rows (domain.sla.fact_row), as far back as `open_days`
     before `window.until`. `places`: case code → location code. New: created in the
     window. Resolved: resolved in the window and still resolved or closed. Open: every
     open row given (at its level). Overdue or supervised: the open ones with an escalation
-    for lateness, a reminder or a yellow or red card (督办) in their history."""
+    for lateness, a reminder or a yellow or red card (督办) in their history.
+    `orders`: `month_orders`' figures, or None for no orders section; `points`:
+    `points_lines`' lines, or None for no points section."""
     rows = [row for row in rows if row.get("grid_id") in (None, grid_id)]
     new = [r for r in rows if window.since <= float(r["created_at"]) < window.until]
     resolved = [r for r in rows if r.get("status") in DONE and r.get("resolved_at") is not None
@@ -251,6 +311,8 @@ def grid_digest(community: Community, grid_id: str, rows: Iterable[Mapping[str, 
     overdue = sorted((r for r in still_open if _lateness(r)),
                      key=lambda r: (-sum(_lateness(r).values()), float(r["created_at"]), r["code"]))
     counts = {"new": len(new), "resolved": len(resolved), "open": len(still_open), "overdue": len(overdue)}
+    if orders is not None:
+        counts.update(orders=int(orders["ordered"]), orders_completed=int(orders["completed"]))
 
     grid = community.grids[grid_id]
     title = f"【{community.name.get('zh', community.id)}】{grid.name} 每日简报"
@@ -278,6 +340,7 @@ def grid_digest(community: Community, grid_id: str, rows: Iterable[Mapping[str, 
 
     limit = CONTENT_BYTES[msgtype]
     style = _Markdown() if msgtype == "markdown" else _Text()
+    month = f"{datetime.fromtimestamp(window.until, zone).month}月"
     for max_items in range(MAX_ITEMS, -1, -1):
         overdue_count = (style.warn if counts["overdue"] else style.bold)(str(counts["overdue"]))
         lines = [style.heading(title),
@@ -298,6 +361,14 @@ def grid_digest(community: Community, grid_id: str, rows: Iterable[Mapping[str, 
                     lines.append(f"……另有 {len(section) - max_items} 件")
         if not new and not resolved and not still_open:
             lines.append(f"没有新受理的事项，近{open_days}天受理的事项均已办结。")
+        if orders is not None:
+            lines.append(style.section(f"{month}为民服务（三单）"))
+            lines.append(f"本社区点单 {style.bold(str(orders['ordered']))} · 已办结 {orders['completed']}"
+                         f" · 办理中 {orders['open']}")
+            lines.append(f"本网格党员接单 {orders['grid_claimed']} · 已办结 {orders['grid_completed']}")
+        if points:
+            lines.append(style.section("外出党员本月积分"))
+            lines.extend(f"{label}：本月 +{earned} · 余额 {balance}" for label, earned, balance in points)
         content = "\n".join(lines)
         if len(content.encode("utf-8")) <= limit:
             break

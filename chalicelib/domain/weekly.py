@@ -19,6 +19,18 @@ What is in it, and what is not:
   meeting whose purpose is to review who responded how. The markdown summary for the
   group robot names no member, as the daily digest names none (docs/security.md "Personal data").
 
+The service orders (三单: 群众点单, 支部下单, 党员接单), in `orders` and per grid's honour roll:
+- per item kind (proxy_service, care_visit, help_at_home, micro_wish) and in all, of the
+  orders placed in the week (status as of `now`, as the cases): how many were ordered,
+  dispatched, claimed and completed (verified: confirmed done and rated 1); the median time
+  from the order to its claim (接单) and to its completion (the member's 完成 of an order
+  verified since); satisfaction, the share of the confirmations rated 1 (each order's last
+  answer: a 2 put right and then rated 1 counts as a 1);
+- the points honour roll: the members with the most points earned in the week, as the
+  ledger says (credits for orders, cases and events, less the reversals of the week), in all
+  and per grid (the grids a member is named on, Community.member_grids). Members only, by
+  name: a household's account is never on it, and an order's row names no resident at all.
+
 Compliance, from the facts each case keeps (Case.sla_facts):
 - acknowledged in time: acknowledged with no escalation or reminder for lateness; late:
   any escalation or reminder (it missed an acknowledge limit);
@@ -38,6 +50,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from .directory import ROLE_NAMES, Community
+from .points import Entry
+from .service_catalogue import KINDS
 from .sla import OPEN, summarize
 
 # Where they were before the pages had a module of their own: callers import them from here.
@@ -53,6 +67,14 @@ OTHER_ROLE_NAMES = {"building_leader": "楼长"}     # a directory role that is 
 LEVEL_NAMES = {1: "楼道长", 2: "网格员", 3: "网格长", 4: "社区两委", 5: "片长"}
 LONGEST_OPEN = 5           # per grid
 TOP_OPEN = 20              # per grid: a report item stays far below DynamoDB's 400 KB
+HONOUR_ROLL = 10           # in all; HONOUR_ROLL_GRID per grid
+HONOUR_ROLL_GRID = 5
+KIND_NAMES = {"proxy_service": {"zh": "代办服务", "en": "Proxy services"},
+              "care_visit": {"zh": "关爱走访", "en": "Care visits"},
+              "help_at_home": {"zh": "上门帮扶", "en": "Help at home"},
+              "micro_wish": {"zh": "微心愿", "en": "Micro-wishes"}}
+OPEN_ORDERS = frozenset({"ordered", "pooled", "claimed", "in_progress", "done"})
+EARNING_REASONS = frozenset({"order_verified", "case_resolved", "case_followed_up", "event_attended"})
 _WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
 
 
@@ -122,14 +144,18 @@ def due_week(now: float, hour: int, timezone: str = DEFAULT_TIMEZONE) -> Week | 
 # -- the data ----------------------------------------------------------------------------------
 def build_report(community: Community, week: Week, rows: Iterable[Mapping[str, Any]],
                  places: Mapping[str, str | None], categories: Mapping[str, Mapping[str, Any]],
-                 now: float) -> dict[str, Any]:
+                 now: float, *, orders: Iterable[Mapping[str, Any]] = (),
+                 points: Mapping[str, int] | None = None) -> dict[str, Any]:
     """The report as plain JSON-ready data.
 
     `rows`: the SLA fact rows of the community's grids, created up to the week's end and
     as far back as the open cases should be looked for; the week's figures count those
     created in the week, the open lists every open row (status as of `now`, when the
     report is built). `places`: case code → location code, for the listed cases.
-    `categories`: categories.json's entries by code (for their names)."""
+    `categories`: categories.json's entries by code (for their names). `orders`: the
+    community's order rows (the orders table's by-community index: status, item, kind and
+    the order's facts), of which those placed in the week are counted. `points`: member id
+    → the points they earned in the week (`points_earned`), for the honour roll."""
     rows = [dict(r) for r in rows]
     in_week = [r for r in rows if week.since <= float(r["created_at"]) < week.until]
     still_open = [r for r in rows if r.get("status") in OPEN and float(r["created_at"]) < week.until]
@@ -153,6 +179,8 @@ def build_report(community: Community, week: Week, rows: Iterable[Mapping[str, A
     def oldest_first(items: list[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
         return sorted(items, key=lambda r: (float(r["created_at"]), r["code"]))
 
+    named = community.member_grids()
+    roll = honour_roll(community, points or {}, named)
     grids = []
     figures = summarize(in_week, grids=grid_ids)
     member_figures = {g: summarize([r for r in in_week if r.get("grid_id") == g])["members"] for g in grid_ids}
@@ -169,6 +197,7 @@ def build_report(community: Community, week: Week, rows: Iterable[Mapping[str, A
             "open_total": len(open_rows),
             "open_top_levels": [case_line(r) for r in open_rows if int(r.get("level") or 0) in TOP_LEVELS][:TOP_OPEN],
             "longest_open": [case_line(r) for r in open_rows[:LONGEST_OPEN]],
+            "honour_roll": [m for m in roll if grid_id in m["grids"]][:HONOUR_ROLL_GRID],
         })
     total_open = oldest_first(still_open)
     return {
@@ -184,7 +213,86 @@ def build_report(community: Community, week: Week, rows: Iterable[Mapping[str, A
         "open_top_levels": [case_line(r) for r in total_open
                             if int(r.get("level") or 0) in TOP_LEVELS][:TOP_OPEN],
         "longest_open": [case_line(r) for r in total_open[:10]],
+        "orders": orders_section(community, week, orders, roll),
     }
+
+
+# -- the service orders and the points honour roll ------------------------------------------------
+def orders_section(community: Community, week: Week, orders: Iterable[Mapping[str, Any]],
+                   roll: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """The report's section on the service orders: the figures of the orders placed in the
+    week, per item kind (every kind of the catalogue's, with nothing too) and in all, and the
+    honour roll in all (`honour_roll`'s, capped)."""
+    placed = [dict(r) for r in orders if week.since <= float(r["created_at"]) < week.until
+              and r.get("community_id", community.id) == community.id]
+    return {"total": order_figures(placed),
+            "kinds": [{"kind": kind, "name": dict(KIND_NAMES.get(kind, {"zh": kind, "en": kind})),
+                       **order_figures([r for r in placed if r.get("kind") == kind])} for kind in KINDS],
+            "honour_roll": list(roll[:HONOUR_ROLL])}
+
+
+def order_figures(rows: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """What a set of order rows says (see the module's docstring): counts, the medians in
+    seconds (None with nothing to measure) and satisfaction in percent (None with no answer)."""
+    rows = list(rows)
+    claimed = [r for r in rows if r.get("claimed_at") is not None]
+    completed = [r for r in rows if r.get("status") == "verified"]
+    rated = [r for r in rows if r.get("satisfied") is not None]
+    satisfied = sum(1 for r in rated if r["satisfied"] is True)
+    return {
+        "ordered": len(rows),
+        "dispatched": sum(1 for r in rows if r.get("dispatched")),
+        "claimed": len(claimed),
+        "completed": len(completed),
+        "open": sum(1 for r in rows if r.get("status") in OPEN_ORDERS),
+        "refused": sum(1 for r in rows if r.get("status") == "refused"),
+        "cancelled": sum(1 for r in rows if r.get("status") == "cancelled"),
+        "median_seconds_to_claim": _median(float(r["claimed_at"]) - float(r["created_at"]) for r in claimed),
+        "median_seconds_to_complete": _median(float(r.get("done_at") or r.get("closed_at")) - float(r["created_at"])
+                                              for r in completed if r.get("done_at") or r.get("closed_at")),
+        "confirmations": len(rated), "satisfied": satisfied,
+        "satisfaction": _rate(satisfied, len(rated) - satisfied),
+    }
+
+
+def points_earned(entries: Iterable[Entry], account: str) -> int:
+    """What an account earned in these entries: its credits for orders, cases and events, less
+    the reversals taken from it (an earning undone). A redemption spends, it does not unearn;
+    a redemption's reversal gives back, it does not earn."""
+    earned = 0
+    for entry in entries:
+        if entry.credit == account and entry.reason in EARNING_REASONS:
+            earned += entry.points
+        elif entry.debit == account and entry.reason == "reversal":
+            earned -= entry.points
+    return earned
+
+
+def honour_roll(community: Community, points: Mapping[str, int],
+                named: Mapping[str, set[str]] | None = None) -> list[dict[str, Any]]:
+    """The members who earned points, most first (then by id): name, roles, the grids they are
+    named on and their points. Only the community's members: anything else in `points` (a
+    household, an unknown id) is left out."""
+    named = community.member_grids() if named is None else named
+    roll = []
+    for member_id, earned in sorted(points.items(), key=lambda kv: (-kv[1], kv[0])):
+        member = community.members.get(member_id)
+        if member is None or earned <= 0:
+            continue
+        grids = sorted(named.get(member_id) or ())
+        roll.append({"id": member_id, "name": member.name, "roles": _roles(member.roles), "points": int(earned),
+                     "grids": grids,
+                     "grid_names": [community.grids[g].name for g in grids if g in community.grids]})
+    return roll
+
+
+def _median(values: Iterable[float]) -> float | None:
+    ordered = sorted(values)
+    if not ordered:
+        return None
+    middle = len(ordered) // 2
+    value = ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+    return round(value, 1)
 
 
 def listed(rows: Iterable[Mapping[str, Any]], week: Week) -> set[str]:
@@ -239,10 +347,13 @@ def _categories(rows: Sequence[Mapping[str, Any]], categories: Mapping[str, Mapp
             for code, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
 
 
+def _roles(roles: Iterable[str]) -> list[str]:
+    return [ROLE_NAMES.get(role, {}).get("zh", OTHER_ROLE_NAMES.get(role, role)) for role in roles]
+
+
 def _member(community: Community, member_id: str, figures: Mapping[str, Any]) -> dict[str, Any]:
     member = community.members.get(member_id)
-    roles = [ROLE_NAMES.get(role, {}).get("zh", OTHER_ROLE_NAMES.get(role, role))
-             for role in (member.roles if member else ())]
+    roles = _roles(member.roles if member else ())
     return {"id": member_id, "name": member.name if member else member_id, "roles": roles,
             **{k: figures[k] for k in ("acknowledged", "resolved", "median_seconds_to_acknowledge",
                                        "p90_seconds_to_acknowledge", "median_seconds_to_resolve",

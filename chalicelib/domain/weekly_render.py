@@ -55,7 +55,12 @@ def summary_markdown(report: Mapping[str, Any], max_items: int = 8) -> str:
                          f"{c['level_name']} · 已{c['days_open']:g}天" for c in top[:limit])
             if len(top) > limit:
                 lines.append(f"……另有 {len(top) - limit} 件")
-        lines.append("完整周报（图表、各成员响应用时、最久未办结事项）供联席会议使用。")
+        orders = report.get("orders")
+        if orders:
+            o = orders["total"]
+            lines.append(f"**为民服务（三单）** 点单 {o['ordered']} · 派单 {o['dispatched']} · 接单 {o['claimed']}"
+                         f" · 办结 {o['completed']} · 满意率 {_percent(o['satisfaction'])}")
+        lines.append("完整周报（图表、各成员响应用时、最久未办结事项、为民服务积分榜）供联席会议使用。")
         content = "\n".join(lines)
         if len(content.encode("utf-8")) <= SUMMARY_BYTES:
             return content
@@ -191,6 +196,10 @@ def render_html(report: Mapping[str, Any]) -> str:
     out.append("<h2>最久未办结 Longest open</h2>")
     out.append(_cases_table(report["longest_open"], "没有未办结的事项。 None."))
 
+    orders = report.get("orders")
+    if orders:
+        out.extend(_orders_html(orders))
+
     for g in grids:
         out.append(f"<h2>{_e(g['name'])}</h2>")
         out.append(f"<p>受理 {g['cases']} 件 · 已办结 {g['resolved']} · 达标率 {_e(_percent(g['compliance']))}"
@@ -208,12 +217,49 @@ def render_html(report: Mapping[str, Any]) -> str:
              for m in g["members"]], numeric=[2, 3, 8], empty="本周没有成员接单或办结。"))
         out.append("<h3>最久未办结 Longest open</h3>")
         out.append(_cases_table(g["longest_open"], "没有未办结的事项。"))
+        if "honour_roll" in g:
+            out.append("<h3>积分榜 Points honour roll</h3>")
+            out.append(_honour_table(g["honour_roll"], "本周本网格成员没有获得积分。"))
     out.append('<p class="note">达标率 = 接单且无超时的事项 ÷（其与有超时事项之和）；'
                "超时 = 超时升级、顶级提醒或红牌督办。"
                "接单及时率、办结及时率同理（无升级/无红牌）。时间从居民报事起算。"
                " Compliance = met ÷ (met + breached); see docs/digest-and-weekly.md.</p>")
     out.append("</body></html>")
     return "\n".join(out)
+
+
+def _orders_html(orders: Mapping[str, Any]) -> list[str]:
+    """The section on the service orders: per kind and in all, then the honour roll."""
+    total = orders["total"]
+    rows = [[f"{k['name']['zh']} {k['name']['en']}", k["ordered"], k["dispatched"], k["claimed"], k["completed"],
+             duration(k["median_seconds_to_claim"]), duration(k["median_seconds_to_complete"]),
+             _satisfaction(k)] for k in orders["kinds"]]
+    rows.append(["合计 all", total["ordered"], total["dispatched"], total["claimed"], total["completed"],
+                 duration(total["median_seconds_to_claim"]), duration(total["median_seconds_to_complete"]),
+                 _satisfaction(total)])
+    return ["<h2>为民服务（三单）Service orders</h2>",
+            f"<p>本周点单 {total['ordered']} 件 · 已办结（居民确认）{total['completed']} · 办理中 {total['open']}"
+            f" · 未派单 {total['refused']} · 已撤销 {total['cancelled']}</p>",
+            _table(["类别 kind", "点单 ordered", "派单 dispatched", "接单 claimed", "办结 completed",
+                    "接单中位 to claim", "办结中位 to complete", "满意率 satisfied"], rows, numeric=range(1, 5)),
+            "<h3>积分榜 Points honour roll</h3>",
+            _honour_table(orders["honour_roll"], "本周没有成员获得积分。 Nobody earned points this week."),
+            '<p class="note">统计本周点单的事项（状态截至生成时）；接单、办结用时从居民点单起算，'
+            "办结为党员回复“完成”且居民确认；满意率 = 回复1的确认 ÷ 全部确认。"
+            "积分为本周积分银行记入的积分（点单、报事、活动），扣除本周的冲回。"
+            " Orders placed this week; points as the ledger credited them this week.</p>"]
+
+
+def _satisfaction(figures: Mapping[str, Any]) -> str:
+    if not figures["confirmations"]:
+        return "—"
+    return f"{_percent(figures['satisfaction'])}（{figures['satisfied']}/{figures['confirmations']}）"
+
+
+def _honour_table(roll: Sequence[Mapping[str, Any]], empty: str) -> str:
+    return _table(["成员 member", "职责 role", "网格 grid", "积分 points"],
+                  [[m["name"], "、".join(m["roles"]), "、".join(m["grid_names"]) or "—", m["points"]] for m in roll],
+                  numeric=[3], empty=empty)
 
 
 def _hours(seconds: float | None) -> float | None:

@@ -3,7 +3,11 @@ the community's group-robot webhook (domain.digest builds the text).
 
 Reads each grid's cases with one Query on the by-grid index (CaseRepository.sla_facts:
 the cases created in the last `open_days` days, open or not), then the places of the cases
-it names (one BatchGetItem). Never a Scan.
+it names (one BatchGetItem). The month's service orders: one Query per community and run
+on the orders table's by-community index (OrderFacts.created_between, from the first of the
+month), shared by its grids. Each away member's points: one GetItem (the balance) and one
+Query (the month's entries) per away member and run, however many grids they follow (an
+away member named on no grid follows them all). Never a Scan.
 
 Once a day, per community, day and grid: before posting, the digest log is claimed with a
 conditional write; after the webhook answers errcode 0 it is marked sent. A digest already
@@ -23,14 +27,18 @@ from chalicelib.domain.digest import (
     DigestConfig,
     GridDigest,
     Window,
+    away_followers,
     due_window,
     grid_digest,
     grids_to_send,
     mentioned,
+    month_orders,
+    points_lines,
     redact,
     window_until,
 )
-from chalicelib.domain.directory import Directory
+from chalicelib.domain.directory import Community, Directory
+from chalicelib.domain.points import Entry, member_account, month_bounds, month_of
 from chalicelib.services.ports import CaseRepository
 
 log = logging.getLogger(__name__)
@@ -63,6 +71,22 @@ class CasePlaces(Protocol):
         """Case code → its location code (one BatchGetItem per 100 codes)."""
 
 
+class OrderFacts(Protocol):
+    def created_between(self, community_id: str, since: float, until: float) -> list[dict[str, Any]]:
+        """The community's orders created in [since, until), as the by-community index projects
+        them (adapters.orders.DynamoOrderRepository.created_between): one Query."""
+
+
+class MemberPoints(Protocol):
+    """What the digest reads of the points bank (services.points.PointsBank)."""
+
+    def balance(self, community_id: str, member_id: str) -> int:
+        """One GetItem."""
+
+    def statement(self, account: str, month: str) -> list[Entry]:
+        """The account's entries of a local month "YYYY-MM": one Query."""
+
+
 class DigestFailed(Exception):
     """Some digests could not be posted; the rest went out. The message names each one
     (community, grid, the webhook without its key, why)."""
@@ -71,9 +95,11 @@ class DigestFailed(Exception):
 class DigestService:
     def __init__(self, cases: CaseRepository, places: CasePlaces, webhook: Webhook, digest_log: DigestLog,
                  directory: Callable[[], Directory], categories: Mapping[str, Any],
-                 settings: Callable[[], dict[str, DigestConfig]], clock: Callable[[], float]):
+                 settings: Callable[[], dict[str, DigestConfig]], clock: Callable[[], float], *,
+                 orders: OrderFacts | None = None, points: MemberPoints | None = None):
         self._cases, self._places, self._webhook, self._log = cases, places, webhook, digest_log
         self._directory, self._settings, self._clock = directory, settings, clock
+        self._orders, self._points = orders, points    # without them, no orders or points section
         self._category_names = {code: (c.get("name") or {}).get("zh", code) for code, c in categories.items()}
         self._done: set[tuple[str, str, str]] = set()   # sent, as this warm container knows
 
@@ -154,10 +180,33 @@ class DigestService:
         rows = {grid_id: list(self._cases.sla_facts(community.id, grid_id, oldest, until))
                 for grid_id, _, _ in chosen}
         places = self._places.places(sorted(set().union(*(mentioned(r, window) for r in rows.values()))))
+        month = month_of(window.until, config.timezone)
+        orders = None
+        if self._orders is not None and chosen:
+            since = month_bounds(month, config.timezone)[0]
+            orders = self._orders.created_between(community.id, since, until)
+        followers = away_followers(community)
+        points = self._away_points(self._points, community, month, {m for g, _, _ in chosen for m in followers[g]}) \
+            if config.points and self._points is not None else None
         return [(grid_id, url, away,
                  grid_digest(community, grid_id, rows[grid_id], window, places, self._category_names,
-                             away, config.open_days, config.msgtype))
+                             away, config.open_days, config.msgtype,
+                             orders=month_orders(community, grid_id, orders) if orders is not None else None,
+                             points=points_lines(community, followers[grid_id], points) if points else None))
                 for grid_id, url, away in chosen]
+
+    @staticmethod
+    def _away_points(bank: MemberPoints, community: Community, month: str,
+                     member_ids: set[str]) -> dict[str, tuple[int, int]]:
+        """Member id → (points credited this month, balance) of each away member these digests
+        go to: one GetItem and one Query each, once per run whatever grids they follow. This
+        month's is what the 积分 SMS calls 本月 +N: every credit to the account this month."""
+        found = {}
+        for member_id in sorted(member_ids):
+            account = member_account(community.id, member_id)
+            earned = sum(e.points for e in bank.statement(account, month) if e.credit == account)
+            found[member_id] = (earned, bank.balance(community.id, member_id))
+        return found
 
 
 def _summary(digest: GridDigest, day: str) -> dict[str, Any]:

@@ -4,7 +4,10 @@ every week to the committee's group robot, and on demand (the ops function, the 
 Reads, per grid, one Query on the by-grid index (CaseRepository.sla_facts: the cases
 created from `open_days` before the week's end up to its end, so that still-open older
 cases are listed too), then the places of the cases the report lists (one BatchGetItem
-per 100). Never a Scan.
+per 100). The service orders: ONE Query per community on the orders table's by-community
+index for the week (OrderFacts.created_between: the projected facts, no location, phone
+or name). The points honour roll: one Query per member of the community on the points
+ledger, each on that member's key range for the week (see `_week_points`). Never a Scan.
 
 The schedule: once per community and week, as the daily digest is once per day. Before
 posting, the week's record on the digests table is claimed with a conditional write
@@ -20,7 +23,8 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Protocol
 
 from chalicelib.domain.digest import redact
-from chalicelib.domain.directory import Directory
+from chalicelib.domain.directory import Community, Directory
+from chalicelib.domain.points import Entry, member_account
 from chalicelib.domain.weekly import (
     Week,
     WeeklyConfig,
@@ -28,6 +32,7 @@ from chalicelib.domain.weekly import (
     due_week,
     last_week,
     listed,
+    points_earned,
     render_html,
     summary_markdown,
 )
@@ -53,6 +58,17 @@ class CasePlaces(Protocol):
     def places(self, codes: Iterable[str]) -> dict[str, str | None]: ...
 
 
+class OrderFacts(Protocol):
+    def created_between(self, community_id: str, since: float, until: float) -> list[dict[str, Any]]:
+        """The community's orders created in [since, until), as the by-community index projects
+        them (adapters.orders.DynamoOrderRepository.created_between): one Query."""
+
+
+class PointsEntries(Protocol):
+    def entries(self, account: str, since: float, until: float) -> list[Entry]:
+        """An account's ledger entries in [since, until): one Query (services.ports.PointsLedger)."""
+
+
 class WeeklyReportLog(Protocol):
     """Which weeks' reports went out: one record per community and week."""
 
@@ -74,9 +90,11 @@ class WeeklyReportFailed(Exception):
 class WeeklyReports:
     def __init__(self, cases: CaseRepository, places: CasePlaces, webhook: Webhook, report_log: WeeklyReportLog,
                  directory: Callable[[], Directory], categories: Mapping[str, Any],
-                 settings: Callable[[], dict[str, WeeklyConfig]], clock: Callable[[], float]):
+                 settings: Callable[[], dict[str, WeeklyConfig]], clock: Callable[[], float], *,
+                 orders: OrderFacts | None = None, ledger: PointsEntries | None = None):
         self._cases, self._places, self._webhook, self._log = cases, places, webhook, report_log
         self._directory, self._categories, self._settings, self._clock = directory, categories, settings, clock
+        self._orders, self._ledger = orders, ledger    # without them the orders section is empty
         self._done: set[tuple[str, str]] = set()   # sent, as this warm container knows
 
     def build(self, community_id: str, week: str | None = None, timezone: str | None = None,
@@ -138,5 +156,22 @@ class WeeklyReports:
         oldest = week.until - open_days * 86400
         rows = [row for grid_id in sorted(community.grids)
                 for row in self._cases.sla_facts(community_id, grid_id, oldest, week.until)]
+        orders = self._orders.created_between(community_id, week.since, week.until) if self._orders else []
         return build_report(community, week, rows, self._places.places(sorted(listed(rows, week))), self._categories,
-                            self._clock())
+                            self._clock(), orders=orders, points=self._week_points(community, week))
+
+    def _week_points(self, community: Community, week: Week) -> dict[str, int]:
+        """Member id → the points they earned in the week, from the ledger.
+
+        The number of requests is bounded by the directory, not by the week's activity: exactly
+        one Query per member of the community (46 in Changmu), on the range of that member's
+        account rows for the week (`at#<since>` to `at#<until>`), whatever earned the points (an
+        order placed weeks before and verified this week, a case, an event). The orders' facts
+        could not give the same figure: they do not say whether the on-time bonus was earned, or
+        what the daily cap and the own-household rule left. Households are not on the roll and
+        are not read. A member without entries costs one empty Query."""
+        if self._ledger is None:
+            return {}
+        return {member_id: points_earned(self._ledger.entries(account, week.since, week.until), account)
+                for member_id in sorted(community.members)
+                for account in (member_account(community.id, member_id),)}

@@ -196,3 +196,47 @@ def test_the_adapter_reports_an_unreachable_robot(robot):
     with pytest.raises(WebhookError, match="unreachable") as error:
         WebhookSender(timeout=2).post(url, {"msgtype": "text", "text": {"content": "x"}})
     assert KEY not in str(error.value)
+
+
+def test_the_digest_tells_the_month_s_orders_and_each_away_member_s_points(client, aws_stack, clock, configured):
+    from tests.functional.test_orders_by_sms import RESIDENT, order_code
+    from tests.functional.test_personal_data import phone_forms
+
+    robot = configured
+    community = aws_stack.directory().communities["changmu"]
+    # GIVEN an order placed, dispatched, claimed, done and rated 1 by SMS this month, and an away
+    # member (m34, away stairwell leader of grid 1) credited for a community event
+    clock.now = at("2026-09-21 07:00")
+    text_in(aws_stack, RESIDENT, "点单 医保", client)
+    code = order_code(RESIDENT)
+    order = aws_stack.orders.orders.get(code)
+    text_in(aws_stack, member_phone(aws_stack, order.dispatcher), f"派单 {code}", client)
+    claimant = aws_stack.orders.orders.get(code).pool[0]
+    for text in (f"接单 {code}", f"完成 {code}"):
+        text_in(aws_stack, member_phone(aws_stack, claimant), text, client)
+    text_in(aws_stack, RESIDENT, "1", client)
+    assert aws_stack.orders.orders.get(code).status.value == "verified"
+    aws_stack.points.credit_event(community_id="changmu", account="member:changmu:m34", event="2026-09-05-clinic",
+                                  points=5, at=at("2026-09-05 10:00"))
+
+    # WHEN the digest goes out at 08:00
+    clock.now = at("2026-09-21 08:00")
+    sent = run_schedule(client)["sent"]
+
+    # THEN every grid's digest counts the community's order of the month, and the grid of its
+    # claimant says its member took it
+    assert [(d["grid"], d["orders"], d["orders_completed"]) for d in sent] == [
+        (g, 1, 1) for g in ("g1", "g2", "g3", "g4")]
+    contents = dict(zip(("g1", "g2", "g3", "g4"), robot.contents(), strict=True))
+    assert all("**9月为民服务（三单）**\n本社区点单 **1** · 已办结 1 · 办理中 0" in c for c in contents.values())
+    theirs = sorted(community.member_grids()[claimant])
+    assert all("本网格党员接单 1 · 已办结 1" in contents[g] for g in theirs)
+    # AND grid 1's away members each have their line: m34's +5, by the tail of their phone
+    assert f"尾号{community.members['m34'].phone[-4:]}：本月 +5 · 余额 5" in contents["g1"]
+    assert contents["g1"].count("尾号") == 3                               # m34, m36, m37
+    # AND no resident's phone, nor any member's name or whole phone
+    for content in contents.values():
+        assert not any(form in content for form in phone_forms(RESIDENT))
+        for member in community.members.values():
+            assert member.name not in content
+            assert not any(form in content for form in phone_forms(member.phone))

@@ -9,6 +9,12 @@ import pytest
 from tests.functional.conftest import member_phone, routed_report, text_in
 from tests.functional.test_digest import KEY, Robot, at
 from tests.functional.test_digest import run_schedule as run_digest_schedule
+from tests.functional.test_orders_by_sms import order_code
+from tests.functional.test_personal_data import phone_forms
+
+# Registered households of changmu (data/directory): 3-2, 1-1 and 11-2.
+RESIDENTS = ("+8613709741001", "+8613709741002", "+8613709741003")
+WISH = "想要一副老花镜"
 
 
 @pytest.fixture
@@ -106,6 +112,79 @@ def test_without_a_setting_the_schedule_does_nothing(client, aws_stack, clock, m
     monkeypatch.delenv("GRIDLOOP_WEEKLY_WEBHOOKS", raising=False)
     clock.now = at("2026-11-23 08:00")
     assert run_schedule(client) == {"sent": []}
+
+
+def a_week_of_orders(client, stack, clock) -> dict[str, str]:
+    """In week 2026-W47, by SMS through the real handlers: a proxy service ordered, dispatched,
+    claimed, done and rated 1; another rated 2 (back to its claimant); a micro-wish not
+    dispatched. Returns order code → who claimed it (or "")."""
+    def placed(phone: str, text: str) -> str:
+        text_in(stack, phone, text, client)
+        return order_code(phone)
+
+    def served(code: str, answer: str, resident: str) -> str:
+        order = stack.orders.orders.get(code)
+        text_in(stack, member_phone(stack, order.dispatcher), f"派单 {code}", client)
+        claimant = stack.orders.orders.get(code).pool[0]
+        clock.advance(1800)
+        text_in(stack, member_phone(stack, claimant), f"接单 {code}", client)
+        clock.advance(3600)
+        text_in(stack, member_phone(stack, claimant), f"完成 {code}", client)
+        clock.advance(600)
+        text_in(stack, resident, answer, client)
+        return claimant
+
+    clock.now = at("2026-11-17 10:00")
+    first = placed(RESIDENTS[0], "点单 医保")
+    claimants = {first: served(first, "1", RESIDENTS[0])}
+    clock.now = at("2026-11-18 10:00")
+    second = placed(RESIDENTS[1], "点单 低保")
+    claimants[second] = served(second, "2", RESIDENTS[1])
+    clock.now = at("2026-11-19 10:00")
+    claimants[placed(RESIDENTS[2], f"点单 心愿 {WISH}")] = ""
+    assert stack.orders.orders.get(first).status.value == "verified"
+    assert stack.orders.orders.get(second).status.value == "in_progress"
+    return claimants
+
+
+def test_the_week_s_orders_and_points_are_in_the_report_and_no_resident_is(client, aws_stack, clock, configured):
+    robot = configured
+    # GIVEN a week of orders placed, claimed and verified by SMS through the real handlers
+    claimants = a_week_of_orders(client, aws_stack, clock)
+    first = next(iter(claimants))
+
+    # WHEN the weekly report goes out on Monday
+    clock.now = at("2026-11-23 08:00")
+    assert [r["week"] for r in run_schedule(client)["sent"]] == ["2026-W47"]
+
+    # THEN its orders section counts them per kind
+    report = aws_stack.weekly_reports.stored("changmu", "2026-W47")
+    kinds = {k["kind"]: k for k in report["orders"]["kinds"]}
+    proxy, wish = kinds["proxy_service"], kinds["micro_wish"]
+    assert (proxy["ordered"], proxy["dispatched"], proxy["claimed"], proxy["completed"]) == (2, 2, 2, 1)
+    assert (proxy["confirmations"], proxy["satisfaction"]) == (2, 50.0)
+    assert proxy["median_seconds_to_claim"] == 1800.0 and proxy["median_seconds_to_complete"] == 5400.0
+    assert (wish["ordered"], wish["dispatched"], wish["claimed"]) == (1, 0, 0)
+    # AND the member who served the verified order is on the honour roll with the points the ledger credited
+    community = aws_stack.directory().communities["changmu"]
+    credited = aws_stack.points.entry(f"order:{first}:verified")
+    assert credited is not None
+    roll = report["orders"]["honour_roll"]
+    assert roll[0] == {**roll[0], "id": claimants[first], "name": community.members[claimants[first]].name,
+                       "points": credited.points}
+    assert any(m["id"] == claimants[first] for g in report["grids"] for m in g["honour_roll"])
+    # AND the summary to the chat counts the orders and names nobody
+    summary = robot.received[0]["json"]["markdown"]["content"]
+    assert "**为民服务（三单）** 点单 3 · 派单 2 · 接单 2 · 办结 1 · 满意率 50%" in summary
+    assert community.members[claimants[first]].name not in summary
+    # AND no resident's phone, in any form, nor the wish they wrote, is in the report, its page or the summary
+    page = aws_stack.weekly_reports.html(report)
+    assert community.members[claimants[first]].name in page and "积分榜" in page
+    for text in (json.dumps(report, ensure_ascii=False), page, summary):
+        for phone in RESIDENTS:
+            for form in phone_forms(phone):
+                assert form not in text
+        assert WISH not in text and "老花镜" not in text
 
 
 # -- the CLI --------------------------------------------------------------------------------------------

@@ -18,7 +18,10 @@ from chalicelib.domain.digest import (
     grid_digest,
     grids_to_send,
     mentioned,
+    month_orders,
     parse_config,
+    phone_tails,
+    points_lines,
     redact,
     window_until,
 )
@@ -279,3 +282,76 @@ def test_only_the_cases_a_digest_may_name_need_their_place():
             row("DONE33", "resolved", created="2026-09-19 10:00", resolved="2026-09-20 18:00"),
             row("GONE55", "closed", created="2026-09-01 10:00", resolved="2026-09-02 10:00")]
     assert mentioned(rows, WINDOW) == {"NEW111", "OLD222", "DONE33"}
+
+
+# -- the month's orders and the away members' points ---------------------------------------------------
+def test_the_points_section_is_on_unless_a_community_turns_it_off():
+    assert parse_config(json.dumps({"changmu": URL}))["changmu"].points is True
+    assert parse_config(json.dumps({"changmu": {"url": URL, "points": False}}))["changmu"].points is False
+    with pytest.raises(DigestConfigError, match="changmu.points must be true or false"):
+        parse_config(json.dumps({"changmu": {"url": URL, "points": "yes"}}))
+
+
+def order_row(code, status="ordered", claimant=None, created="2026-09-10 10:00"):
+    return {"code": code, "community_id": "tiny", "created_at": at(created), "status": status,
+            "item": "medical_insurance_payment", "kind": "proxy_service", "dispatched": status != "ordered",
+            "claimant": claimant, "claimed_at": at(created) + 600 if claimant else None,
+            "done_at": None, "closed_at": None, "satisfied": True if status == "verified" else None}
+
+
+MONTH_ORDERS = [order_row("O00001", "verified", "gm"), order_row("O00002", "claimed", "gm"),
+                order_row("O00003", "verified", "gm2"), order_row("O00004"), order_row("O00005", "refused")]
+
+
+def test_given_the_month_s_orders_when_counted_for_a_grid_then_the_community_s_and_the_grid_members_show():
+    # GIVEN two grids: gm is g1's grid member, gm2 g2's
+    community = two_grids()
+    # WHEN the month's orders are counted for each grid
+    g1, g2 = month_orders(community, "g1", MONTH_ORDERS), month_orders(community, "g2", MONTH_ORDERS)
+    # THEN both see the community's five (two completed, three open or waiting), and each its members' claims
+    assert g1 == {"ordered": 5, "completed": 2, "open": 2, "grid_claimed": 2, "grid_completed": 1}
+    assert (g2["ordered"], g2["grid_claimed"], g2["grid_completed"]) == (5, 1, 1)
+    assert month_orders(community, "g1", []) == {"ordered": 0, "completed": 0, "open": 0, "grid_claimed": 0,
+                                                  "grid_completed": 0}
+
+
+def test_away_members_are_labelled_by_their_phone_s_last_digits_and_never_by_name():
+    # GIVEN two away members whose phones end alike, and one who is not known
+    community = tiny(away=("sl", "sl2"))
+    assert phone_tails({"a": "+8613900001234", "b": "+8613900011234", "c": "+8613900000007"}) == \
+        {"a": "尾号01234", "b": "尾号11234", "c": "尾号0007"}
+    lines = points_lines(community, ["sl", "sl2", "ghost"], {"sl": (12, 40), "sl2": (0, 5), "ghost": (1, 1)})
+    # THEN each known one has a line, by the tail of their own phone
+    assert lines == [("尾号0007", 12, 40), ("尾号0008", 0, 5)]
+
+
+@pytest.mark.parametrize("msgtype", ["markdown", "text"])
+def test_a_digest_with_orders_and_points_tells_them_and_still_names_no_one(msgtype):
+    # GIVEN the month's orders and two away members' points
+    community = two_grids(sl="away", free="away")
+    orders = month_orders(community, "g1", MONTH_ORDERS)
+    points = points_lines(community, ["free", "sl"], {"sl": (12, 40), "free": (0, 0)})
+    # WHEN g1's digest is made
+    result = grid_digest(community, "g1", [row("NEW111")], WINDOW, PLACES, CATEGORIES, 2, 30, msgtype,
+                         orders=orders, points=points)
+    content = result.content
+    # THEN it says the month's orders and each away member's own points
+    section = "**9月为民服务（三单）**" if msgtype == "markdown" else "【9月为民服务（三单）】"
+    assert section in content
+    assert ("本社区点单 **5**" if msgtype == "markdown" else "本社区点单 5") + " · 已办结 2 · 办理中 2" in content
+    assert "本网格党员接单 2 · 已办结 1" in content
+    assert "尾号0007：本月 +12 · 余额 40" in content and "尾号0099：本月 +0 · 余额 0" in content
+    assert (result.counts["orders"], result.counts["orders_completed"]) == (2 + 3, 2)
+    # AND no member's name or whole phone
+    for member in community.members.values():
+        assert member.name not in content and member.phone[3:] not in content
+
+
+def test_a_busy_digest_with_orders_and_points_still_fits_one_robot_message():
+    community = two_grids(sl="away", free="away")
+    rows = [row(f"C{i:05d}", created="2026-09-21 07:00", escalations={"1": 1}) for i in range(200)]
+    result = grid_digest(community, "g1", rows, WINDOW, {r["code"]: "tiny-01-1" for r in rows}, CATEGORIES, 2,
+                         30, "text", orders=month_orders(community, "g1", MONTH_ORDERS),
+                         points=points_lines(community, ["free", "sl"], {"sl": (1, 2), "free": (3, 4)}))
+    assert len(result.content.encode("utf-8")) <= CONTENT_BYTES["text"]
+    assert "尾号0007：本月 +1 · 余额 2" in result.content and "……另有" in result.content

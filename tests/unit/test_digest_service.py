@@ -224,3 +224,66 @@ def test_a_preview_shows_the_digests_without_sending(services, digest):
     previews = digest.preview("changmu")
     assert [p.grid_id for p in previews] == ["g1", "g2", "g3", "g4"]
     assert digest.webhook.posts == []
+
+
+# -- the month's orders and the away members' points ------------------------------------------------
+def order_row(code, created, status="ordered", claimant=None):
+    return {"code": code, "community_id": "changmu", "created_at": at(created), "status": status,
+            "item": "medical_insurance_payment", "kind": "proxy_service", "dispatched": claimant is not None,
+            "claimant": claimant, "claimed_at": at(created) + 600 if claimant else None, "done_at": None,
+            "closed_at": None, "satisfied": True if status == "verified" else None}
+
+
+@pytest.fixture
+def with_orders(services, setting):
+    from chalicelib.domain.points import Entry, member_account
+    from chalicelib.services.points import PointsBank
+    from tests.fakes import InMemoryOrderFacts, InMemoryPointsLedger
+
+    # GIVEN September's orders (and one of August), and m34's credits: one in September, one in August
+    orders = InMemoryOrderFacts([order_row("AUG001", "2026-08-31 10:00", "verified", "m03"),
+                                 order_row("SEP001", "2026-09-02 10:00", "verified", "m03"),
+                                 order_row("SEP002", "2026-09-15 10:00", "claimed", "m20"),
+                                 order_row("SEP003", "2026-09-20 10:00")])
+    ledger = InMemoryPointsLedger()
+    account = member_account("changmu", "m34")
+    for entry_id, when, points in (("event:changmu:a:" + account, "2026-08-20 10:00", 5),
+                                   ("event:changmu:b:" + account, "2026-09-05 10:00", 3)):
+        ledger.record(Entry(entry_id, at(when), "branch:changmu", account, points, "event_attended", "x"),
+                      debit_floor=None)
+    ledger.calls.clear()
+    services.clock.now = at("2026-09-21 08:00")
+    service = DigestService(services.cases, Places(services.cases), FakeWebhook(), InMemoryDigestLog(),
+                            services.directory, services.categories, lambda: parse_config(setting["raw"]),
+                            services.clock, orders=orders, points=PointsBank(ledger, {}, services.clock))
+    return service, orders, ledger
+
+
+def test_each_grid_s_digest_tells_the_month_s_orders_and_its_away_members_points(with_orders, services):
+    service, orders, ledger = with_orders
+    # WHEN the schedule runs
+    result = service.run()
+    # THEN the community's orders were one Query, and each away member's points one GetItem and one
+    # Query, though m36 and m37 follow all four grids
+    assert orders.calls == 1
+    assert (ledger.calls["balance"], ledger.calls["entries"]) == (4, 4)
+    assert [(d["grid"], d["orders"], d["orders_completed"]) for d in result["sent"]] == [
+        (g, 3, 1) for g in ("g1", "g2", "g3", "g4")]
+    g1, g3 = service._webhook.contents()[0], service._webhook.contents()[2]
+    community = services.directory().communities["changmu"]
+    tail = community.members["m34"].phone[-4:]
+    # AND g1 (grid of m03, who completed SEP001) shows it; m34's line is September's +3 of a balance of 8
+    assert "本社区点单 **3** · 已办结 1 · 办理中 2" in g1 and "本网格党员接单 1 · 已办结 1" in g1
+    assert f"尾号{tail}：本月 +3 · 余额 8" in g1 and f"尾号{tail}" not in g3
+    assert "本网格党员接单 1 · 已办结 0" in g3                         # m20's claim, in grid 3
+    assert g1.count("尾号") == 3 and g3.count("尾号") == 3               # m34 / m35, m36, m37
+    for member in community.members.values():
+        assert all(member.name not in content for content in service._webhook.contents())
+
+
+def test_a_community_that_turns_points_off_reads_no_points(with_orders, setting):
+    service, orders, ledger = with_orders
+    setting["raw"] = json.dumps({"changmu": {"url": URL, "hour": 8, "points": False}})
+    service.run()
+    assert ledger.calls["balance"] == ledger.calls["entries"] == 0
+    assert all("外出党员本月积分" not in c and "为民服务" in c for c in service._webhook.contents())

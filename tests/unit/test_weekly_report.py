@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from chalicelib.domain.points import Entry
 from chalicelib.domain.sla import fact_row
 from chalicelib.domain.weekly import (
     InvalidWeek,
@@ -17,8 +18,11 @@ from chalicelib.domain.weekly import (
     build_report,
     due_week,
     duration,
+    honour_roll,
     listed,
+    order_figures,
     parse_config,
+    points_earned,
     render_html,
     summary_markdown,
 )
@@ -232,3 +236,161 @@ def test_the_configuration_takes_a_url_or_settings_and_names_what_is_wrong():
 @pytest.mark.parametrize("seconds, said", [(None, "—"), (600, "10分钟"), (5400, "1.5小时"), (190000, "2.2天")])
 def test_durations_read_as_people_say_them(seconds, said):
     assert duration(seconds) == said
+
+
+# -- the service orders and the points honour roll -------------------------------------------------
+
+HOUR = 3600.0
+RESIDENT_PHONE = "+8613709741001"          # a household of changmu: never in an order's row
+
+
+def order(code, kind, created, *, status="ordered", dispatched=False, claim=None, done=None, closed=None,
+          satisfied=None, claimant=None, item="medical_insurance_payment"):
+    """A row as the orders table's by-community index projects it: `claim`, `done` and `closed`
+    are seconds after `created`."""
+    start = at(created)
+    return {"code": code, "community_id": "changmu", "created_at": start, "status": status, "item": item,
+            "kind": kind, "dispatched": dispatched, "claimant": claimant, "satisfied": satisfied,
+            "claimed_at": None if claim is None else start + claim, "done_at": None if done is None else start + done,
+            "closed_at": None if closed is None else start + closed}
+
+
+ORDERS = [
+    # proxy services: one verified (rated 1), one rated 2 and back in progress, one waiting for dispatch
+    order("P00001", "proxy_service", "2026-11-16 09:00", status="verified", dispatched=True, claim=HOUR,
+          done=5 * HOUR, closed=6 * HOUR, satisfied=True, claimant="m03"),
+    order("P00002", "proxy_service", "2026-11-17 09:00", status="in_progress", dispatched=True, claim=3 * HOUR,
+          satisfied=False, claimant="m06"),
+    order("P00003", "proxy_service", "2026-11-20 09:00"),
+    # a care visit assigned and verified; a micro-wish refused
+    order("C00001", "care_visit", "2026-11-18 10:00", status="verified", dispatched=True, claim=0, done=2 * HOUR,
+          closed=3 * HOUR, satisfied=True, claimant="m20", item="care_visit"),
+    order("W00001", "micro_wish", "2026-11-19 10:00", status="refused", item="micro_wish"),
+    # before and after the week: in nothing
+    order("P00000", "proxy_service", "2026-11-15 23:00", status="verified", dispatched=True, claim=60, done=120,
+          closed=180, satisfied=True, claimant="m03"),
+    order("P00009", "proxy_service", "2026-11-23 00:00"),
+]
+POINTS = {"m03": 12, "m06": 10, "m20": 5, "m10": 0, "household:changmu:changmu-03-2": 30, "nobody": 40}
+
+
+@pytest.fixture
+def with_orders(changmu):
+    return build_report(changmu, WEEK, ROWS, PLACES, CATEGORIES, BUILT, orders=ORDERS, points=POINTS)
+
+
+def test_given_the_week_s_orders_when_reported_then_each_kind_counts_ordered_dispatched_claimed_completed(
+        with_orders):
+    # GIVEN five orders placed in the week (and one just before, one just after)
+    # WHEN the report is built
+    orders = with_orders["orders"]
+    kinds = {k["kind"]: k for k in orders["kinds"]}
+    # THEN every kind of the catalogue has its line, in the catalogue's order, with nothing too
+    assert [k["kind"] for k in orders["kinds"]] == ["proxy_service", "care_visit", "help_at_home", "micro_wish"]
+    assert kinds["proxy_service"]["name"] == {"zh": "代办服务", "en": "Proxy services"}
+    proxy = kinds["proxy_service"]
+    assert (proxy["ordered"], proxy["dispatched"], proxy["claimed"], proxy["completed"], proxy["open"]) == \
+        (3, 2, 2, 1, 2)
+    assert (kinds["care_visit"]["ordered"], kinds["care_visit"]["completed"]) == (1, 1)
+    assert (kinds["micro_wish"]["ordered"], kinds["micro_wish"]["refused"], kinds["micro_wish"]["claimed"]) == \
+        (1, 1, 0)
+    assert kinds["help_at_home"]["ordered"] == 0 and kinds["help_at_home"]["satisfaction"] is None
+    # AND the total is the week's five
+    total = orders["total"]
+    assert (total["ordered"], total["dispatched"], total["claimed"], total["completed"]) == (5, 3, 3, 2)
+
+
+def test_the_medians_run_from_the_order_and_satisfaction_is_the_share_of_answers_rated_1(with_orders):
+    kinds = {k["kind"]: k for k in with_orders["orders"]["kinds"]}
+    proxy, total = kinds["proxy_service"], with_orders["orders"]["total"]
+    # claims after 1 h and 3 h; the one completed was done 5 h after it was ordered
+    assert (proxy["median_seconds_to_claim"], proxy["median_seconds_to_complete"]) == (2 * HOUR, 5 * HOUR)
+    assert (total["median_seconds_to_claim"], total["median_seconds_to_complete"]) == (HOUR, 3.5 * HOUR)
+    # one rated 1, one rated 2: 50%; the care visit's 1 makes the total 2 of 3
+    assert (proxy["confirmations"], proxy["satisfied"], proxy["satisfaction"]) == (2, 1, 50.0)
+    assert (total["confirmations"], total["satisfied"], total["satisfaction"]) == (3, 2, 66.7)
+    assert order_figures([])["median_seconds_to_claim"] is None
+
+
+def test_the_honour_roll_names_members_with_the_most_points_in_all_and_per_grid(with_orders, changmu):
+    roll = with_orders["orders"]["honour_roll"]
+    # GIVEN points for three members, a member with none, a household and an unknown id
+    # THEN only the members who earned are on it, most first, by name with their grids
+    assert [(m["id"], m["points"]) for m in roll] == [("m03", 12), ("m06", 10), ("m20", 5)]
+    assert roll[0]["name"] == changmu.members["m03"].name and roll[1]["grid_names"] == ["第一网格", "第二网格"]
+    # AND each grid lists the members named on it
+    grids = {g["id"]: g for g in with_orders["grids"]}
+    assert [m["id"] for m in grids["g1"]["honour_roll"]] == ["m03", "m06"]
+    assert [m["id"] for m in grids["g2"]["honour_roll"]] == ["m06"]
+    assert [m["id"] for m in grids["g3"]["honour_roll"]] == ["m20"]
+    assert grids["g4"]["honour_roll"] == []
+    assert honour_roll(changmu, {f"m{n:02d}": n for n in range(1, 40)})[0]["id"] == "m39"
+
+
+def test_the_orders_section_carries_no_resident_data(with_orders, changmu):
+    text = json.dumps(with_orders, ensure_ascii=False)
+    assert json.loads(text) == with_orders
+    for secret in (RESIDENT_PHONE, RESIDENT_PHONE[3:], "household", "changmu-03-2"):
+        assert secret not in text
+    for key in ("phone", "orderer", "location", "wish"):
+        assert f'"{key}"' not in text
+
+
+def test_the_points_earned_are_credits_less_the_reversals_of_earnings():
+    account = "member:changmu:m03"
+    entries = [Entry("order:A:verified", 1.0, "branch:changmu", account, 12, "order_verified", "A"),
+               Entry("case:B:m03", 2.0, "branch:changmu", account, 5, "case_resolved", "B"),
+               Entry("event:changmu:e:" + account, 3.0, "branch:changmu", account, 3, "event_attended", "e"),
+               Entry("reversal:case:B:m03", 4.0, account, "branch:changmu", 5, "reversal", "case:B:m03"),
+               Entry("redeem:changmu:R1", 5.0, account, "shop:changmu", 20, "redeemed", "rice"),
+               Entry("reversal:redeem:changmu:R1", 6.0, "shop:changmu", account, 20, "reversal", "redeem:changmu:R1")]
+    assert points_earned(entries, account) == 15
+    assert points_earned(entries, "member:changmu:m06") == 0
+
+
+def test_the_page_has_the_orders_section_and_the_honour_rolls(with_orders, changmu):
+    page = render_html(with_orders)
+    assert page.count("<svg ") == 4
+    assert "为民服务（三单）Service orders" in page and "代办服务 Proxy services" in page
+    assert "50%（1/2）" in page and "66.7%（2/3）" in page
+    assert page.count("积分榜 Points honour roll") == 1 + len(with_orders["grids"])
+    assert changmu.members["m03"].name in page and RESIDENT_PHONE[3:] not in page
+
+
+def test_the_summary_counts_the_orders_but_names_no_member(with_orders, changmu):
+    text = summary_markdown(with_orders)
+    assert "**为民服务（三单）** 点单 5 · 派单 3 · 接单 3 · 办结 2 · 满意率 66.7%" in text
+    for member in ("m03", "m06", "m20"):
+        assert changmu.members[member].name not in text
+
+
+def test_a_report_without_orders_says_so_rather_than_failing(report):
+    orders = report["orders"]
+    assert orders["total"]["ordered"] == 0 and orders["honour_roll"] == []
+    assert "本周没有成员获得积分" in render_html(report)
+
+
+# -- the service over fakes: what it reads -------------------------------------------------------------
+def test_the_service_reads_the_week_s_orders_in_one_query_and_each_member_s_week_once(services, changmu):
+    from chalicelib.domain.points import member_account
+    from chalicelib.services.weekly import WeeklyReports
+    from tests.fakes import InMemoryOrderFacts, InMemoryPointsLedger
+
+    # GIVEN the week's orders on the index and m03's credits in the ledger, one of them last week
+    orders, ledger = InMemoryOrderFacts(ORDERS), InMemoryPointsLedger()
+    account = member_account("changmu", "m03")
+    ledger.record(Entry("order:P00001:verified", at("2026-11-16 15:00"), "branch:changmu", account, 12,
+                        "order_verified", "P00001"), debit_floor=None)
+    ledger.record(Entry("order:P00000:verified", at("2026-11-15 23:03"), "branch:changmu", account, 10,
+                        "order_verified", "P00000"), debit_floor=None)
+    services.clock.now = BUILT
+    weekly = WeeklyReports(services.cases, type("NoPlaces", (), {"places": lambda self, codes: {}})(), None, None,
+                           services.directory, CATEGORIES, dict, services.clock, orders=orders, ledger=ledger)
+
+    # WHEN the report of the week is built
+    report = weekly.build("changmu", "2026-W47")
+
+    # THEN the orders were one Query, the ledger one Query per member of the community
+    assert orders.calls == 1 and ledger.calls["entries"] == len(changmu.members)
+    assert report["orders"]["total"]["ordered"] == 5
+    assert [(m["id"], m["points"]) for m in report["orders"]["honour_roll"]] == [("m03", 12)]
