@@ -20,10 +20,12 @@ IMPORT_BUDGET = 1.15
 REPORT_PAGE_BUDGET = 30 * 1024   # bytes, gzip, the report page with its stylesheet
 STATUS_PAGE_BUDGET = 15 * 1024   # bytes, gzip, the status page with its stylesheet
 PAGE_REQUESTS = 200              # timed requests per page
+ORDER_SEGMENTS_BUDGET = 4       # a standard order's life: code, dispatch request, pool notice, confirmation
+ORDER_REQUESTS_BUDGET = 5       # per order, its 点单 SMS to the first pool notice
 LOAD_P95_BUDGET = 5.0        # seconds, POST → first SMS, at time scale 1, tables on DynamoDB Local
 EPSILON = 1e-9
 
-FIGURES = ("requests", "sweep", "coldstart", "segments", "load", "pages", "followers")
+FIGURES = ("requests", "sweep", "coldstart", "segments", "load", "pages", "followers", "orders")
 
 
 def _ops(counter: Counter, per: int) -> str:
@@ -201,6 +203,82 @@ def followers_figure(args: argparse.Namespace) -> bool:
     return ok
 
 
+def orders_figure(args: argparse.Namespace) -> bool:
+    from bench import orders
+    from chalicelib.domain.segments import segments
+
+    r = orders.run(args.orders)
+    life = r.life
+    # 1. SMS segments over the standard order's life, each pool member's copy counted once.
+    seg_ok = life.segments <= ORDER_SEGMENTS_BUDGET and life.status == "verified"
+    line("PASS" if seg_ok else "FAIL", "SMS segments per order, a standard order's whole life", str(life.segments),
+         f"budget <= {ORDER_SEGMENTS_BUDGET}")
+    for step, text, phones in life.messages():
+        info(f"{step}: {segments(text)} × {text}" + (f"   (to {len(phones)} pool members: fan-out, counted once)"
+                                                       if len(phones) > 1 else ""))
+    info(f"order {life.code} ended {life.status}; the operator bills {life.billed} segments with the pool's "
+         f"{len(life.pool)} copies; the other steps sent nothing")
+    over = {t: by_lang for t, by_lang in r.templates.items() if max(n for n, *_ in by_lang.values()) > 1}
+    line("PASS" if not over else "FAIL", "order templates longer than one segment, at their longest",
+         str(len(over)), "budget: none")
+    info(", ".join(f"{t} {'/'.join(f'{lang} {n}' for lang, (n, *_) in by_lang.items())}"
+                   for t, by_lang in r.templates.items()))
+    cut = [f"{t} {lang}" for t, by_lang in r.templates.items() for lang, (_, was_cut, *_) in by_lang.items()
+           if was_cut]
+    info(f"cut to fit by render_order (checklist, reason, item or place): {', '.join(cut) or 'none'}")
+    for t, by_lang in r.templates.items():
+        for lang, (n, _, text, to_ucs2) in by_lang.items():
+            if n > 1:
+                info(f"!! {t} {lang}: {n} segments: {text}")
+            elif to_ucs2:
+                info(f"note (not budgeted): {t} {lang} kept one character of a cut field: {text}")
+
+    # 2. AWS requests from the 点单 SMS to the first pool notice.
+    req_ok = (r.to_pool_notice <= ORDER_REQUESTS_BUDGET + EPSILON and r.first_pool_ok == r.orders
+              and not r.problems)
+    line("PASS" if req_ok else "FAIL", "AWS requests per order, its 点单 SMS to the first pool notice",
+         f"{r.to_pool_notice:.3f}", f"budget <= {ORDER_REQUESTS_BUDGET}")
+    info(f"点单 SMS, to and including the committee's dispatch request: {r.per_place:.3f} "
+         f"({_ops(r.place, r.orders)})")
+    info(f"派单 SMS, to and including the first pool notice's Publish: {r.per_dispatch:.3f} "
+         f"({_ops(r.dispatch, r.orders)})"
+         + (f"; outside any order: {_ops(r.unattributed, r.orders)}" if r.unattributed else ""))
+    for step, labels in life.path[:2]:
+        info(f"{step}, in order (order {life.code}): {' → '.join(labels) or 'none'}")
+    info(f"after the dispatch request (not budgeted): the rest of the 点单 {_ops(r.place_after, r.orders)} "
+         f"(the resident's code, each SMS recorded as sent)")
+    info(f"after the first pool notice (not budgeted): the rest of the 派单 {_ops(r.dispatch_after, r.orders)}, "
+         f"pool of {sum(r.pool_sizes) / len(r.pool_sizes):.2f} members on average "
+         f"({min(r.pool_sizes)} to {max(r.pool_sizes)})")
+    info(f"the 点单's and the 派单's whole handling, every SMS and record (not budgeted): "
+         f"{r.whole_place_and_dispatch:.3f} per order")
+    info("the rest of the life (not budgeted): " + "; ".join(
+        f"{word} {sum(c.values()) / r.orders:g} ({_ops(c, r.orders)})" for word, c in r.later.items()))
+    info(f"averaged over {r.orders:,} orders on moto ({', '.join(orders.ITEMS)} from the {len(orders.RESIDENTS)} "
+         f"registered households in turn), each SMS through inbound_sms.accept and sms_reply_worker, one a batch; "
+         f"HTTP attempts incl. retries {r.attempts:.3f}/order to the pool notice, {r.attempts_all:.3f} over the life")
+    inbound_sms = r.orders * (2 + len(orders.LATER))
+    info(f"not counted: the gateway's side, {_ops(r.inbound, inbound_sms)} per inbound SMS; warm container: "
+         f"directory and queue URLs loaded first, a cold one adds {_ops(r.warmup, 1)} once")
+    for problem in r.problems[:5]:
+        info(f"!! {problem}")
+
+    # 3. The points reads.
+    reads = r.reads
+    read_ok = (reads.balance == {"dynamodb.GetItem": 1} and reads.empty_balance == {"dynamodb.GetItem": 1}
+               and reads.statement == {"dynamodb.Query": 1} and reads.entries > 0 and reads.points > 0)
+    line("PASS" if read_ok else "FAIL", "points reads: a balance / a month's statement",
+         f"{_ops(reads.balance, 1)} / {_ops(reads.statement, 1)}", "budget: 1 GetItem / 1 Query, no Scan")
+    info(f"member {reads.member}: balance {reads.points}, {reads.entries} entries in {reads.month} "
+         f"(container.points.balance / .statement on the real ledger); a member with nothing: "
+         f"{_ops(reads.empty_balance, 1)}; the statement's request {reads.statement_request}")
+    if not (reads.entries and reads.points):
+        info("!! the member's statement or balance was empty: the reads were not measured on earned points")
+    info(f"积分 by SMS (sms_summary) reads {_ops(reads.summary, 1)} (not budgeted)")
+    info(f"({r.seconds:.1f}s)")
+    return seg_ok and not over and req_ok and read_ok
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -210,6 +288,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=9, help="fresh interpreters per import statement")
     parser.add_argument("--load-reports", type=int, default=1000, help="reports for the load figure")
     parser.add_argument("--load-clients", type=int, default=16, help="concurrent clients for the load figure")
+    parser.add_argument("--orders", type=int, default=60, help="orders for the service loop's figure")
     parser.add_argument("--sweep-on-moto", action="store_true",
                         help="skip DynamoDB Local (its read units are then meaningless)")
     args = parser.parse_args(argv)
@@ -218,7 +297,7 @@ def main(argv: list[str] | None = None) -> int:
     figures: dict[str, Callable[[argparse.Namespace], bool]] = {
         "requests": requests_figure, "sweep": sweep_figure, "coldstart": coldstart_figure,
         "segments": segments_figure, "load": load_figure, "pages": pages_figure,
-        "followers": followers_figure}
+        "followers": followers_figure, "orders": orders_figure}
     started = time.perf_counter()
     over, broken = [], []
     for name in args.only or FIGURES:

@@ -119,7 +119,7 @@ class NoticeDelivery:
                 if not phone:
                     sent.append((notice, None, recipient))   # nobody to tell: done with it
                     continue
-                if self._withheld(notice, phone):
+                if self._withheld(notice, phone, case):
                     sent.append((notice, WITHHELD, recipient))
                     continue
                 if notice.not_before is not None and self._bundles(case):
@@ -171,7 +171,7 @@ class NoticeDelivery:
                 their_phone, _, their_recipient = self._recipient(other, n, directory)
                 if their_phone != phone:
                     continue
-                if self._withheld(n, phone):
+                if self._withheld(n, phone, other):
                     theirs.append((n, WITHHELD, their_recipient))
                     continue
                 parts.append((other, n))
@@ -247,7 +247,7 @@ class NoticeDelivery:
             case.hold(notice, until, now)
         return held
 
-    def _withheld(self, notice: Notice, phone: str) -> bool:
+    def _withheld(self, notice: Notice, phone: str, case: Any = None) -> bool:
         """A resident who replied 退订 / STOP gets nothing more about their reports; the
         code of a report they have just made is the answer to it, and still goes out."""
         return (is_resident_address(notice.member_id) and notice.template not in ANSWERS

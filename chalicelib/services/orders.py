@@ -48,6 +48,14 @@ class OrderNotices(NoticeDelivery):
         super().__init__(orders, sms, directory, {}, clock, contacts=contacts, bundle_seconds=0)   # type: ignore[arg-type]
         self._catalogues = catalogues
 
+    def _withheld(self, notice: Any, phone: str, case: Any = None) -> bool:
+        """The code of an order a resident has just texted or sent from the page is the answer
+        to it, as a report's code is: it goes out even to a phone that replied 退订, and asks
+        nothing of the contacts table. One the committee entered is withheld as any notice."""
+        if notice.template == "order_received" and getattr(case, "source", None) in ("sms", "web"):
+            return False
+        return super()._withheld(notice, phone, case)
+
     def text_for(self, case: Any, notice: Any, directory: Directory, lang: str, as_brief: bool = False) -> str:
         order: Order = case
         community = directory.communities[order.community_id]

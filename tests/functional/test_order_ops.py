@@ -69,3 +69,18 @@ def test_cancelling_an_order_tells_its_pool_and_a_second_cancel_changes_nothing(
     assert (first["order"]["status"], first["changed"], again["changed"]) == ("cancelled", True, False)
     for member_id in order.pool:
         assert any("已撤销" in t for t in sms_to(member_phone(aws_stack, member_id)))
+
+
+def test_an_order_entered_for_a_resident_who_replied_stop_is_not_texted_to_them(client, aws_stack):
+    # GIVEN a resident who replied 退订
+    from tests.functional.conftest import text_in
+    text_in(aws_stack, RESIDENT, "退订", client)
+    before = len(sms_to(RESIDENT))
+    # WHEN the office enters an order for them
+    placed = ops(client, command="order-place", community="changmu", item="subsistence_allowance_application",
+                 place="3-2", phone="13912340000")
+    # THEN the order stands and the committee is asked to dispatch it, but the resident gets no SMS
+    assert placed["ok"], placed
+    assert len(sms_to(RESIDENT)) == before
+    assert any(f"派单 {placed['order']['code']}" in t
+               for t in sms_to(member_phone(aws_stack, placed["order"]["dispatcher"])))

@@ -61,6 +61,17 @@ def test_a_resident_orders_by_sms_and_is_told_the_code_and_what_to_have_ready(cl
     assert f"派单 {code}" in ask
 
 
+def test_a_resident_who_replied_stop_still_gets_the_code_of_the_order_they_text(client, aws_stack):
+    # GIVEN a resident who replied 退订
+    text_in(aws_stack, RESIDENT, "退订", client)
+    before = len(sms_to(RESIDENT))
+    # WHEN they text 点单 医保
+    text_in(aws_stack, RESIDENT, "点单 医保", client)
+    # THEN its code is the answer to that SMS: it goes out
+    assert len(sms_to(RESIDENT)) == before + 1
+    assert order_code(RESIDENT)
+
+
 def test_the_same_sms_delivered_twice_makes_one_order(client, aws_stack):
     aws_stack.inbound_sms.accept(RESIDENT, "点单 低保", "test-gateway")
     records = records_from(receive_all(aws_stack, "sms-inbound"), "sms-inbound")

@@ -8,7 +8,7 @@ from chalicelib.domain import sms
 from chalicelib.domain.orders import commands
 from chalicelib.domain.orders.commands import OrderAction, OrderCommand
 from chalicelib.domain.orders.texts import ORDER_TEMPLATES, render_order
-from chalicelib.domain.segments import segments
+from chalicelib.domain.segments import encoding, segments
 
 
 @pytest.mark.parametrize(("text", "expected"), [
@@ -77,3 +77,16 @@ def test_every_order_text_fits_one_segment_and_keeps_its_code(template, lang):
     assert segments(text) == 1, text
     if "{code}" in ORDER_TEMPLATES[template][lang]:
         assert "ABC234" in text
+
+
+def test_an_english_text_cut_to_fit_stays_gsm7_and_keeps_most_of_its_checklist():
+    # GIVEN an English order receipt whose checklist is far too long for one segment
+    text = render_order("order_received", "en", **WORST_EN)
+    # THEN the cut is marked "..." (GSM-7): the text keeps 160 characters, not UCS-2's 70
+    assert encoding(text) == "gsm7" and segments(text) == 1, text
+    assert "Please have ready: ID card, Household" in text and "..." in text
+
+
+def test_a_chinese_text_cut_to_fit_is_marked_with_one_ellipsis_character():
+    text = render_order("order_received", "zh", **WORST)
+    assert segments(text) == 1 and "…" in text and "..." not in text

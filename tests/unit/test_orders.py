@@ -39,11 +39,12 @@ def claimed(member="m10") -> Order:
 def test_a_new_order_tells_the_resident_its_code_and_asks_the_committee_to_dispatch():
     # WHEN a resident orders
     order = placed()
-    # THEN it waits for dispatch, on the dispatch timer, and two notices go
+    # THEN it waits for dispatch, on the dispatch timer, and two notices go: the dispatch
+    # request first (it moves the order on), then the resident's code with what to bring
     assert order.status is OrderStatus.ORDERED
     assert (order.timer, order.due_at) == (DISPATCH, T0 + 4 * HOUR)
-    assert templates(order) == [(ORDERER, "order_received"), ("m02", "order_to_dispatch")]
-    assert order.outbox[0].params == {"bring": "身份证、户口本"}
+    assert templates(order) == [("m02", "order_to_dispatch"), (ORDERER, "order_received")]
+    assert order.outbox[1].params == {"bring": "身份证、户口本"}
 
 
 def test_dispatch_publishes_to_the_pool_once_each_and_a_second_dispatch_changes_nothing():
@@ -184,7 +185,7 @@ def test_refusal_needs_a_reason_and_tells_the_resident():
 def test_an_order_placed_by_a_household_head_is_confirmed_by_them():
     order = placed(orderer_phone=None, ordered_by="household_head", placed_by="m30")
     assert order.confirmer == "m30"
-    assert templates(order) == [("m30", "order_received"), ("m02", "order_to_dispatch")]
+    assert templates(order) == [("m02", "order_to_dispatch"), ("m30", "order_received")]
 
 
 def test_the_plain_form_round_trips():

@@ -79,11 +79,13 @@ class Order(OutboxMixin):
                     dedupe_key=dedupe_key, dispatcher=dispatcher, visit=visit)
         order._record(now, "ordered", actor=placed_by, detail=source)
         order._timer(DISPATCH, dispatch_due)
+        # The dispatch request first: it is what moves the order on (the resident's code follows
+        # it in the same handling).
+        order._notify(dispatcher, "order_to_dispatch")
         if orderer_phone:    # their code, and what to have ready: told once, in one message
             order._notify(ORDERER, "order_received", bring=bring)
         elif placed_by and ordered_by == "household_head":
             order._notify(placed_by, "order_received", bring=bring)
-        order._notify(dispatcher, "order_to_dispatch")
         return order
 
     # -- queries -------------------------------------------------------------------

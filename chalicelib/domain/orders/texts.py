@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..segments import segments
+from ..segments import encoding, segments
 
 ORDER_TEMPLATES: dict[str, dict[str, str]] = {
     # to the resident who ordered (or the household head who ordered for them)
@@ -114,14 +114,26 @@ CUTTABLE = ("bring", "reason", "item", "location")   # cut in this order until t
 
 
 def render_order(template: str, lang: str, **params: Any) -> str:
-    """The template in one segment: a long checklist, reason or name is cut ("…") to fit."""
+    """The template in one segment: a long checklist, reason or name is cut to fit, marked "…"
+    in a UCS-2 text and "..." in a GSM-7 one ("…" is not GSM-7: it would make an English text
+    UCS-2, 70 characters instead of 160)."""
     texts = ORDER_TEMPLATES[template]
     text_of = texts.get(lang, texts["zh"])
     params = {key: str(value) for key, value in params.items()}
     text = text_of.format(**params)
     for key in CUTTABLE:
-        while segments(text) > 1 and key in params and len(params[key]) > 1:
-            params[key] = params[key][:-2] + "…" if len(params[key]) > 2 else params[key][:1]
+        if key not in params:
+            continue
+        original = params[key]
+        keep = len(original)
+        while segments(text) > 1 and keep > 1:
+            keep -= 1
+            params[key] = original[:keep] + "..."
+            if encoding(text_of.format(**params)) != "gsm7":
+                params[key] = original[:keep] + "…"
+            text = text_of.format(**params)
+        if segments(text) > 1:
+            params[key] = original[:1]
             text = text_of.format(**params)
     return text
 
