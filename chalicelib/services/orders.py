@@ -131,7 +131,9 @@ class OrderService:
             except CodeTaken:
                 existing = self._orders.get(order.code)
                 if existing is not None and existing.dedupe_key == seed:
-                    return self._notices.deliver(existing), False
+                    # The same SMS twice at once (a gateway's retry): the first may be sending
+                    # its notices now; wait for it, as a change does, so as not to send them too.
+                    return self._notices.deliver(self._settled(existing)), False
                 continue
             return self._notices.deliver(order), True
         raise RuntimeError(f"no free order code after {MAX_CODE_ATTEMPTS} attempts")
