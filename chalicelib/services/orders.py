@@ -37,6 +37,7 @@ SWEEP_BATCH = 10
 ORDER_MESSAGE = "order"      # the escalation-queue message kind of an order's timer
 CHINA_OFFSET = 8 * 3600      # the month of a visit is China's (UTC+8)
 IN_FLIGHT_SECONDS, IN_FLIGHT_WAIT = 10.0, 3.0   # as services.workflow's
+CONFIRM_SECONDS = 3 * 86400  # the confirmer's time to answer 完成 when the policy gives none
 
 
 class OrderNotices(NoticeDelivery):
@@ -231,7 +232,13 @@ class OrderService:
         return self._notices.deliver(self.change(order, lambda current: current.tick(member_id, step, self._clock())))
 
     def complete(self, order: Order, member_id: str) -> Order:
-        return self._notices.deliver(self.change(order, lambda current: current.complete(member_id, self._clock())))
+        """完成 CODE: the confirmer has the policy's call-back time to answer (the case loop's
+        `callback_days`), then a reminder and as long again (Order.escalate, CONFIRM)."""
+        def complete(current: Order) -> bool:
+            now = self._clock()
+            callback = int(getattr(self._policy(current.community_id), "callback_seconds", 0) or CONFIRM_SECONDS)
+            return current.complete(member_id, now, self.after(current.community_id, Limit(callback, False), now))
+        return self._notices.deliver(self.change(order, complete))
 
     def confirm(self, order: Order, satisfied: bool, actor: str | None = None, reason: str = "",
                 key: str | None = None) -> Order:

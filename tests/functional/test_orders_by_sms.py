@@ -168,6 +168,29 @@ def test_a_claim_not_started_returns_to_the_pool(client, aws_stack, clock):
     assert any("超时未开始" in t for t in sms_to(claimant_phone))
 
 
+def test_a_done_order_the_resident_never_answers_is_reminded_then_verified_and_credited(client, aws_stack, clock):
+    # GIVEN an order claimed and done
+    code, order = dispatched(client, aws_stack)
+    claimant = order.pool[0]
+    text_in(aws_stack, member_phone(aws_stack, claimant), f"接单 {code}", client)
+    text_in(aws_stack, member_phone(aws_stack, claimant), f"完成 {code}", client)
+    before = len(sms_to(RESIDENT))
+    # WHEN the policy's call-back time passes without a 1 or a 2
+    clock.advance(4 * 24 * HOUR)
+    assert escalate_due(client, aws_stack) >= 1
+    # THEN the resident is reminded once, and it is still theirs to answer
+    assert aws_stack.orders.orders.get(code).status.value == "done"
+    assert len([t for t in sms_to(RESIDENT)[before:] if "逾期未回复视为办好" in t]) == 1
+    # WHEN as long again passes
+    clock.advance(4 * 24 * HOUR)
+    escalate_due(client, aws_stack)
+    # THEN it is verified without a rating, and the claimant credited, once
+    order = aws_stack.orders.orders.get(code)
+    assert (order.status.value, order.satisfied, order.credit) == ("verified", None, None)
+    assert aws_stack.points.balance("changmu", claimant) > 0
+    assert escalate_due(client, aws_stack) == 0
+
+
 def test_an_unclaimed_order_reaches_the_committee(client, aws_stack, clock):
     code, order = dispatched(client, aws_stack)
     committee_phone = member_phone(aws_stack, order.dispatched_by)

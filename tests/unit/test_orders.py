@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.domain.orders import CLAIM, COMPLETE, DISPATCH, ORDERER, START, Order, OrderRefused, OrderStatus
+from chalicelib.domain.orders import (
+    CLAIM,
+    COMPLETE,
+    CONFIRM,
+    DISPATCH,
+    ORDERER,
+    START,
+    Order,
+    OrderRefused,
+    OrderStatus,
+)
 
 T0 = 1_790_000_000.0
 HOUR = 3600.0
@@ -192,3 +202,54 @@ def test_the_plain_form_round_trips():
     order = claimed()
     order.tick("m10", 1, T0 + 3 * HOUR)
     assert Order.from_dict(order.to_dict()) == order
+
+
+DAY = 86400.0
+
+
+def done_awaiting(confirm_in=3 * DAY) -> Order:
+    order = claimed()
+    order.complete("m10", T0 + 4 * HOUR, confirm_due=T0 + 4 * HOUR + confirm_in)
+    order.outbox.clear()
+    return order
+
+
+def fire(order: Order, now: float) -> bool:
+    return order.escalate(order.due_at, now, claim_due=now + HOUR, committee="m02", area_chief="m01")
+
+
+def test_a_done_order_nobody_confirms_is_reminded_once_then_verified_unrated_and_credited():
+    # GIVEN an order done, with three days for the resident to answer
+    order = done_awaiting()
+    assert (order.timer, order.due_at) == (CONFIRM, T0 + 4 * HOUR + 3 * DAY)
+    # WHEN the three days pass THEN the resident is reminded, with as long again
+    first = order.due_at
+    assert fire(order, first)
+    assert order.status is OrderStatus.DONE and templates(order) == [(ORDERER, "order_confirm_reminder")]
+    assert (order.timer, order.due_at) == (CONFIRM, first + 3 * DAY)
+    assert fire(order, first) is False                          # the same timer again: stale
+    # WHEN those pass too THEN it is verified without a rating, and the claimant's points are due
+    order.outbox.clear()
+    assert fire(order, order.due_at)
+    assert order.status is OrderStatus.VERIFIED and order.satisfied is None
+    assert (order.history[-1].event, order.history[-1].detail) == ("verified", "no_answer")
+    assert order.credit == {"member": "m10", "on_time": True} and order.outbox == []
+    assert (order.timer, order.due_at) == (None, None)
+
+
+def test_an_answer_after_the_reminder_counts_and_stops_the_timer():
+    order = done_awaiting()
+    assert fire(order, order.due_at)
+    assert order.confirm(True, order.due_at - HOUR)
+    assert order.status is OrderStatus.VERIFIED and order.satisfied is True
+    assert (order.timer, order.due_at) == (None, None)
+
+
+def test_a_2_then_done_again_gets_its_own_reminder():
+    order = done_awaiting()
+    assert fire(order, order.due_at)                           # reminded
+    order.confirm(False, order.due_at - HOUR, reason="没办好")
+    order.complete("m10", T0 + 5 * DAY, confirm_due=T0 + 8 * DAY)
+    order.outbox.clear()
+    assert fire(order, T0 + 8 * DAY)
+    assert order.status is OrderStatus.DONE and templates(order) == [(ORDERER, "order_confirm_reminder")]

@@ -4,6 +4,7 @@ from .aggregate import Order
 from .model import (
     CLAIM,
     COMPLETE,
+    CONFIRM,
     DISPATCH,
     OPEN_ORDER_STATUSES,
     ORDERER,
@@ -12,5 +13,5 @@ from .model import (
     OrderStatus,
 )
 
-__all__ = ["CLAIM", "COMPLETE", "DISPATCH", "OPEN_ORDER_STATUSES", "ORDERER", "START", "Order", "OrderRefused",
-           "OrderStatus"]
+__all__ = ["CLAIM", "COMPLETE", "CONFIRM", "DISPATCH", "OPEN_ORDER_STATUSES", "ORDERER", "START", "Order",
+           "OrderRefused", "OrderStatus"]

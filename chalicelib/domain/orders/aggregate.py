@@ -15,7 +15,17 @@ from typing import Any
 
 from ..case.model import Event, Notice
 from ..case.outbox import OutboxMixin
-from .model import CLAIM, COMPLETE, DISPATCH, OPEN_ORDER_STATUSES, ORDERER, START, OrderRefused, OrderStatus
+from .model import (
+    CLAIM,
+    COMPLETE,
+    CONFIRM,
+    DISPATCH,
+    OPEN_ORDER_STATUSES,
+    ORDERER,
+    START,
+    OrderRefused,
+    OrderStatus,
+)
 
 
 @dataclass
@@ -202,8 +212,9 @@ class Order(OutboxMixin):
         self._start(now)
         return True
 
-    def complete(self, member_id: str, now: float) -> bool:
-        """完成 CODE: the confirmer is asked to confirm and rate it."""
+    def complete(self, member_id: str, now: float, confirm_due: float | None = None) -> bool:
+        """完成 CODE: the confirmer is asked to confirm and rate it, by `confirm_due` (the
+        CONFIRM timer: see escalate)."""
         if self.status is OrderStatus.DONE and self.claimant == member_id:
             return False
         self._claimant_only(member_id)
@@ -213,6 +224,8 @@ class Order(OutboxMixin):
         self.status, self.done_at = OrderStatus.DONE, now
         self._record(now, "done", actor=member_id)
         self._stop()
+        if confirm_due is not None:
+            self._timer(CONFIRM, max(confirm_due, now))
         self._notify(self.confirmer, "order_confirm")
         return True
 
@@ -231,6 +244,7 @@ class Order(OutboxMixin):
             self.status, self.closed_at = OrderStatus.VERIFIED, now
             self._record(now, "verified", actor=actor or self.confirmer)
             self.credit = {"member": self.claimant, "on_time": self.on_time()}
+            self._stop()
             return True
         self.reason = reason.strip() or None
         self.status, self.done_at = OrderStatus.IN_PROGRESS, None
@@ -255,7 +269,10 @@ class Order(OutboxMixin):
         - DISPATCH: nobody dispatched it: the area chief hears of it, once;
         - CLAIM: nobody claimed it: it climbs to the committee (level 1), which may name a member;
         - START: the claim was not started: it lapses, the claimant is told, the pool hears again;
-        - COMPLETE: not done in time: the committee hears of it (督办), once."""
+        - COMPLETE: not done in time: the committee hears of it (督办), once;
+        - CONFIRM: done, and the confirmer has not answered: reminded once, with as long again
+          to answer; then verified without a rating (默认满意, as 12345 work orders are), which
+          credits the claimant as a 1 does, and counts as unrated in the reports."""
         if self.due_at is None or abs(self.due_at - due_at) > 1e-3 or self.due_at > now or not self.is_open:
             return False
         timer = self.timer
@@ -291,6 +308,17 @@ class Order(OutboxMixin):
             self._record(now, "complete_overdue", level=1, actor=committee)
             self._stop()
             self._notify(committee, "order_overdue")
+        elif timer == CONFIRM and self.status is OrderStatus.DONE:
+            done = max((i for i, e in enumerate(self.history) if e.event == "done"), default=0)
+            if not any(e.event == "confirm_reminded" for e in self.history[done:]):
+                self._record(now, "confirm_reminded", actor=self.confirmer)
+                self._timer(CONFIRM, now + max(due_at - (self.done_at or due_at), 0.0))
+                self._notify(self.confirmer, "order_confirm_reminder")
+            else:
+                self.status, self.closed_at = OrderStatus.VERIFIED, now
+                self._record(now, "verified", detail="no_answer")
+                self.credit = {"member": self.claimant, "on_time": self.on_time()}
+                self._stop()
         else:
             return False
         return True

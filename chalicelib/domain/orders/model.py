@@ -23,6 +23,7 @@ DISPATCH = "dispatch"    # ordered, not dispatched: the area chief hears of it
 CLAIM = "claim"          # pooled, nobody claimed: it climbs to the committee
 START = "start"          # claimed, not started: the claim lapses and the order returns to the pool
 COMPLETE = "complete"    # started, not done: the committee hears of it (督办)
+CONFIRM = "confirm"      # done, not confirmed: the confirmer is reminded once, then it is verified (默认满意)
 # The resident who ordered, on the outbox: the same address as a case's reporter, so that
 # delivery (services.notices) finds their phone and honours 退订 the same way.
 ORDERER = "@reporter"

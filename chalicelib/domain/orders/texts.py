@@ -24,6 +24,10 @@ ORDER_TEMPLATES: dict[str, dict[str, str]] = {
         "zh": "【{community}】{item}{code}已办完。办好了回复1，没办好回复2",
         "en": "[{community}] {item} {code} is done. Reply 1 if it was, 2 if it was not.",
     },
+    "order_confirm_reminder": {
+        "zh": "【{community}】{item}{code}已办完，请确认：办好了回复1，没办好回复2。逾期未回复视为办好",
+        "en": "[{community}] {item} {code} was done: reply 1 if it was, 2 if not. No answer soon counts as done.",
+    },
     # to the committee
     "order_to_dispatch": {
         "zh": "【{community}】新点单{code}：{location}，{item}。回复“派单 {code}”或“拒单 {code} 原因”",
