@@ -38,6 +38,7 @@ import json
 import os
 import socket
 import sys
+import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -138,7 +139,9 @@ def main(argv: Sequence[str] | None = None, container: Any = None) -> int:
         event.setdefault("operator", os.environ.get("GRIDLOOP_ACTOR") or getpass.getuser())
     if container is None:
         container = _container()
-    answer = container.ops.run(event, request=f"cli:{socket.gethostname()}")
+    # One run is one request: an order-place run twice places two orders (as two console
+    # test events do), while the Lambda service's retry of one invocation keeps its id.
+    answer = container.ops.run(event, request=f"cli:{socket.gethostname()}:{uuid.uuid4().hex[:12]}")
     print(json.dumps(answer, ensure_ascii=False, indent=2))
     return 0 if answer.get("ok") else 1
 

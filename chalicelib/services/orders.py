@@ -165,7 +165,14 @@ class OrderService:
                     lang=elder.lang, source="schedule", visit=f"{elder.id}:{period}", dispatcher=False)
                 if order.claimant is None and order.status is OrderStatus.ORDERED:
                     # The committee member on duty is its dispatcher of record (source: schedule).
-                    order = self.dispatch(order, self.dispatcher_for(community, home, now), to_member=partner)
+                    try:
+                        order = self.dispatch(order, self.dispatcher_for(community, home, now), to_member=partner)
+                    except OrderRefused as refused:
+                        # The partner is on leave (or gone): the visit waits, ordered, and its
+                        # dispatch timer tells the area chief; the next run assigns it if the
+                        # partner is back. The other elders' visits go on.
+                        log.warning("care visit %s for %s not assigned to %s: %s", order.code, elder.id, partner,
+                                    refused.reason)
                 if created:
                     made.append(order.code)
         return made

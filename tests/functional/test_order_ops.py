@@ -84,3 +84,18 @@ def test_an_order_entered_for_a_resident_who_replied_stop_is_not_texted_to_them(
     assert len(sms_to(RESIDENT)) == before
     assert any(f"派单 {placed['order']['code']}" in t
                for t in sms_to(member_phone(aws_stack, placed["order"]["dispatcher"])))
+
+
+def test_two_runs_of_the_cli_place_two_orders(aws_stack, capsys):
+    # GIVEN the office's terminal WHEN it places an order twice, one run each
+    import json
+
+    from tools.ops import main
+    event = json.dumps({"command": "order-place", "community": "changmu", "item": "subsistence_allowance_application",
+                        "place": "3-2", "phone": "13912340000"})
+    codes = []
+    for _ in range(2):
+        assert main([event, "--operator", "wangwu"], container=aws_stack) == 0
+        codes.append(json.loads(capsys.readouterr().out)["order"]["code"])
+    # THEN they are two orders: each run is its own request
+    assert len(set(codes)) == 2

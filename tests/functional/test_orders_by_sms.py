@@ -271,6 +271,31 @@ def test_an_elders_monthly_visit_is_made_once_assigned_to_the_paired_member_and_
     assert any("超时未办完" in t for t in sms_to(member_phone(aws_stack, visit.dispatched_by)))
 
 
+def test_a_paired_member_on_leave_holds_back_only_their_elders_visit(client, aws_stack, clock, monkeypatch):
+    from chalicelib.domain.directory import Member
+    community = aws_stack.directory().communities["changmu"]
+    elders = [m for m in community.members.values()
+              if m.category.value == "elderly" and m.paired_with and m.phone in community.households]
+    assert len(elders) >= 2
+    # GIVEN the first elder's paired member is on leave
+    away = elders[0].paired_with
+    available = Member.available
+    monkeypatch.setattr(Member, "available", lambda self, at=None: self.id != away and available(self, at))
+    # WHEN the schedule runs
+    made = care_visits(client)["made"]
+    # THEN every elder has this month's visit; the others' are assigned, and that one waits, ordered
+    visits = {aws_stack.orders.orders.get(code).visit.split(":")[0]: aws_stack.orders.orders.get(code)
+              for code in made}
+    assert set(visits) == {e.id for e in elders}
+    assert visits[elders[0].id].status.value == "ordered"
+    assert all(visits[e.id].status.value == "claimed" for e in elders[1:] if e.paired_with != away)
+    # WHEN the partner is back and the schedule runs again THEN the visit is theirs
+    monkeypatch.undo()
+    assert care_visits(client)["made"] == []
+    visit = aws_stack.orders.orders.get(visits[elders[0].id].code)
+    assert (visit.status.value, visit.claimant) == ("claimed", away)
+
+
 def run_every_order_flow(client, stack, clock) -> None:
     """What the service loop does in each function (tests/infra/test_iam_policies.py): the reply
     worker's 点单, 派单, 接单, 进度, 完成 and the resident's 1; the sweep and the escalation
