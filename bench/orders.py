@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bench.hooks import hook_every_client, operation_of
-from bench.requests_per_report import SteppingClock, _env, _lambda_event, bootstrap_app
+from bench.requests_per_report import SteppingClock, _env, _lambda_event, bootstrap_app, queue_endpoint
 
 # The demo directory's registered residents (data/directory/changmu.yaml `households`):
 # their SMS need no place.
@@ -228,9 +228,7 @@ def _run(orders: int) -> Result:
         bootstrap.use(container)
         # The Lambda service's side: its own client, never counted.
         lambda_service = boto3.session.Session().client("sqs", region_name="us-east-1")
-        inbound_url = lambda_service.get_queue_url(QueueName=config.name("sms-inbound"))["QueueUrl"]
-        inbound_arn = lambda_service.get_queue_attributes(
-            QueueUrl=inbound_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        inbound_url, inbound_arn = queue_endpoint(lambda_service, config.name("sms-inbound"))
         try:
             # Warm the container as a warm Lambda container is; counted apart.
             tally.counting, tally.bucket = True, "warmup"

@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from bench.requests_per_report import _env, _lambda_event
+from bench.requests_per_report import _env, _lambda_event, queue_endpoint
 
 REPORT_PAGE = "/?community=changmu"
 STYLESHEET = re.compile(rb'<link rel="stylesheet" href="([^"]+)"')
@@ -117,8 +117,7 @@ def _routed_report(client: Any, container: Any, config: Any) -> str:
     if response.status_code != 202:
         raise RuntimeError(f"POST /reports answered {response.status_code}: {response.body!r}")
     sqs = boto3.session.Session().client("sqs", region_name="us-east-1")
-    url = sqs.get_queue_url(QueueName=config.name("intake"))["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    url, arn = queue_endpoint(sqs, config.name("intake"))
     messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["All"])["Messages"]
     answer = client.lambda_.invoke("case_worker", _lambda_event(messages, arn)).payload
     if (answer or {}).get("batchItemFailures"):

@@ -104,6 +104,12 @@ def _env() -> None:
     os.environ.pop("GRIDLOOP_AWS_ENDPOINT", None)
 
 
+def queue_endpoint(sqs: Any, name: str) -> tuple[str, str]:
+    """(URL, ARN) of a queue, as the Lambda service's side looks them up (never counted)."""
+    url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
+    return url, sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+
+
 def _lambda_event(messages: list[dict[str, Any]], queue_arn: str) -> dict[str, Any]:
     """What the Lambda service hands the function for these received SQS messages."""
     return {"Records": [{
@@ -181,9 +187,7 @@ def run(reports: int = 1000, via: str = "api") -> Result:
         # The Lambda service's side: its own client; hooked like every client, but
         # counting is always off while it is used.
         lambda_service = boto3.session.Session().client("sqs", region_name="us-east-1")
-        intake_url = lambda_service.get_queue_url(QueueName=config.name("intake"))["QueueUrl"]
-        intake_arn = lambda_service.get_queue_attributes(
-            QueueUrl=intake_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        intake_url, intake_arn = queue_endpoint(lambda_service, config.name("intake"))
 
         # Each record's handling starts with routing: that is where attribution moves on.
         workflow = container.workflow

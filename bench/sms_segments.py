@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from bench.requests_per_report import _env, _lambda_event, bootstrap_app
+from bench.requests_per_report import _env, _lambda_event, bootstrap_app, queue_endpoint
 
 REPORTER_PHONE = "13800138000"
 LOCATION = "changmu-03-2"
@@ -67,8 +67,7 @@ def run() -> Result:
         try:
             with Client(bootstrap_app(), stage_name="local") as client:
                 def drain(purpose: str, function: str) -> None:
-                    url = sqs.get_queue_url(QueueName=config.name(purpose))["QueueUrl"]
-                    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+                    url, arn = queue_endpoint(sqs, config.name(purpose))
                     while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10,
                                                           AttributeNames=["All"]).get("Messages", []):
                         answer = client.lambda_.invoke(function, _lambda_event(messages, arn)).payload
@@ -141,7 +140,7 @@ def template_segments(container: Any) -> dict[str, dict[str, int]]:
             longest.update(codes="、".join(["ABC234", "DEF567", "GHJ892"]) if lang == "zh" else
                            "ABC234, DEF567, GHJ892",
                            text="三号楼二单元楼道里煤气味很大快来看看吧谢…" if lang == "zh" else "楼道里煤气味很大快…",
-                           phone="13912345678")
+                           phone="13912345678", into="DEF567", duplicate="DEF567", affected="120")   # merges
             wanted = {n for _, n, _, _ in string.Formatter().parse(texts[lang]) if n}
             result[template][lang] = segments(render(template, lang, **{k: longest[k] for k in wanted}))
     return result

@@ -36,6 +36,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .directory import Community, MemberCategory
+from .orders.model import OPEN_ORDER_WORDS
 
 # WeCom's limits on a group robot's message content, in UTF-8 bytes.
 CONTENT_BYTES = {"markdown": 4096, "text": 2048}
@@ -49,7 +50,6 @@ DEFAULT_HOUR = 8
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 DEFAULT_OPEN_DAYS = 30
 _KEYS = frozenset({"url", "grids", "hour", "timezone", "msgtype", "open_days", "points"})
-OPEN_ORDERS = frozenset({"ordered", "pooled", "claimed", "in_progress", "done"})
 TAIL_DIGITS = 4            # an away member's points line: "尾号6604" (more digits if two share them)
 _LOOPBACK_NAMES = frozenset({"localhost"})
 
@@ -260,7 +260,7 @@ def month_orders(community: Community, grid_id: str, rows: Iterable[Mapping[str,
             and r.get("claimed_at") is not None]
     return {"ordered": len(rows),
             "completed": sum(1 for r in rows if r.get("status") == "verified"),
-            "open": sum(1 for r in rows if r.get("status") in OPEN_ORDERS),
+            "open": sum(1 for r in rows if r.get("status") in OPEN_ORDER_WORDS),
             "grid_claimed": len(ours),
             "grid_completed": sum(1 for r in ours if r.get("status") == "verified")}
 

@@ -50,6 +50,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from .directory import ROLE_NAMES, Community
+from .orders.model import OPEN_ORDER_WORDS
 from .points import Entry
 from .service_catalogue import KINDS
 from .sla import OPEN, summarize
@@ -73,7 +74,6 @@ KIND_NAMES = {"proxy_service": {"zh": "代办服务", "en": "Proxy services"},
               "care_visit": {"zh": "关爱走访", "en": "Care visits"},
               "help_at_home": {"zh": "上门帮扶", "en": "Help at home"},
               "micro_wish": {"zh": "微心愿", "en": "Micro-wishes"}}
-OPEN_ORDERS = frozenset({"ordered", "pooled", "claimed", "in_progress", "done"})
 EARNING_REASONS = frozenset({"order_verified", "case_resolved", "case_followed_up", "event_attended"})
 _WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
 
@@ -244,7 +244,7 @@ def order_figures(rows: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
         "dispatched": sum(1 for r in rows if r.get("dispatched")),
         "claimed": len(claimed),
         "completed": len(completed),
-        "open": sum(1 for r in rows if r.get("status") in OPEN_ORDERS),
+        "open": sum(1 for r in rows if r.get("status") in OPEN_ORDER_WORDS),
         "refused": sum(1 for r in rows if r.get("status") == "refused"),
         "cancelled": sum(1 for r in rows if r.get("status") == "cancelled"),
         "median_seconds_to_claim": _median(float(r["claimed_at"]) - float(r["created_at"]) for r in claimed),

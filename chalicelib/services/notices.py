@@ -87,7 +87,7 @@ class NoticeDelivery:
             return []
         going = []
         for notice in case.outbox:
-            if notice.not_before is None and notice.template not in ANSWERS:
+            if notice.not_before is None and not self._answers(case, notice):
                 phone = self._recipient(case, notice, directory)[0]
                 if phone:
                     going.append((notice, phone))
@@ -247,10 +247,15 @@ class NoticeDelivery:
             case.hold(notice, until, now)
         return held
 
-    def _withheld(self, notice: Notice, phone: str, case: Any = None) -> bool:
-        """A resident who replied 退订 / STOP gets nothing more about their reports; the
-        code of a report they have just made is the answer to it, and still goes out."""
-        return (is_resident_address(notice.member_id) and notice.template not in ANSWERS
+    def _answers(self, case: Any, notice: Notice) -> bool:
+        """Whether the notice is the direct answer to what the resident just did (the code of
+        the report they have just made): it takes no send window and goes out even after 退订."""
+        return notice.template in ANSWERS
+
+    def _withheld(self, notice: Notice, phone: str, case: Any) -> bool:
+        """A resident who replied 退订 / STOP gets nothing more about their reports, but the
+        direct answers (`_answers`)."""
+        return (is_resident_address(notice.member_id) and not self._answers(case, notice)
                 and self._contacts is not None and self._contacts.opted_out(phone))
 
     def text_for(self, case: Case, notice: Notice, directory: Directory, lang: str,

@@ -49,13 +49,11 @@ class OrderNotices(NoticeDelivery):
         super().__init__(orders, sms, directory, {}, clock, contacts=contacts, bundle_seconds=0)   # type: ignore[arg-type]
         self._catalogues = catalogues
 
-    def _withheld(self, notice: Any, phone: str, case: Any = None) -> bool:
+    def _answers(self, case: Any, notice: Any) -> bool:
         """The code of an order a resident has just texted or sent from the page is the answer
         to it, as a report's code is: it goes out even to a phone that replied 退订, and asks
-        nothing of the contacts table. One the committee entered is withheld as any notice."""
-        if notice.template == "order_received" and getattr(case, "source", None) in ("sms", "web"):
-            return False
-        return super()._withheld(notice, phone, case)
+        nothing of the contacts table. One the committee entered is not."""
+        return notice.template == "order_received" and getattr(case, "source", None) in ("sms", "web")
 
     def text_for(self, case: Any, notice: Any, directory: Directory, lang: str, as_brief: bool = False) -> str:
         order: Order = case

@@ -18,6 +18,8 @@ class OrderStatus(str, Enum):   # noqa: UP042 - as case.Status
 
 OPEN_ORDER_STATUSES = frozenset({OrderStatus.ORDERED, OrderStatus.POOLED, OrderStatus.CLAIMED,
                                  OrderStatus.IN_PROGRESS, OrderStatus.DONE})
+# The same as the words an order's row carries (the by-community index's `status`).
+OPEN_ORDER_WORDS = frozenset(status.value for status in OPEN_ORDER_STATUSES)
 # The timers an open order runs (Order.timer), and what happens when one fires (Order.escalate).
 DISPATCH = "dispatch"    # ordered, not dispatched: the area chief hears of it
 CLAIM = "claim"          # pooled, nobody claimed: it climbs to the committee
