@@ -38,6 +38,14 @@ _PATTERNS = (
 )
 
 
+# The flat after a unit: 3-2-501, 3号楼2单元501室. Only ever after a unit: "501" alone is
+# no flat (it may be a sum, a bus, a phone's tail).
+_DOORS = (
+    re.compile(r"(?<![\d\-.:：/])\d{1,2}\s*[-—–]\s*[1-9]\d?\s*[-—–]\s*(\d{3,4})(?!\d)"),
+    re.compile(rf"{_NUM}\s*{_BUILDING_WORD}{_GAP}{_NUM}\s*{_UNIT_WORD}{_GAP}(\d{{3,4}})(?!\d)\s*(?:室|号|號)?"),
+)
+
+
 @dataclass(frozen=True)
 class Mention:
     building: int
@@ -75,6 +83,17 @@ def find(text: str | None) -> Mention | None:
                 best = (match.start(), Mention(building, unit, explicit))
             break
     return best[1] if best else None
+
+
+def door(text: str | None) -> str | None:
+    """The flat a text names after its unit ("501" of "3-2-501" or "3号楼2单元501室"), or None.
+    The directory knows stairwell units, not flats: a flat is said to whoever goes there."""
+    cleaned = unicodedata.normalize("NFKC", text or "")
+    for pattern in _DOORS:
+        match = pattern.search(cleaned)
+        if match:
+            return match.group(match.lastindex)
+    return None
 
 
 def location_code(community: Any, mention: Mention | None) -> str | None:

@@ -9,8 +9,9 @@ words is still a report:
 |---|---|
 | `退订`, `TD`, `STOP`, `UNSUBSCRIBE` | STOP: no more SMS to this phone |
 | `订阅`, `START`, `UNSTOP` | START: SMS again |
-| `1`, `满意` (with a code or not) | SATISFIED, the answer to the call-back |
-| `2`, `不满意`, `没修好` (with a code or not) | UNSATISFIED |
+| `1`, `满意`, `办好了` (with a code or not) | SATISFIED, the answer to the call-back |
+| `2`, `不满意`, `没修好`, `没办好` (with a code or not) | UNSATISFIED |
+| `2 没人来` (an answer with its reason) | REPORT, unless an order awaits this phone's answer (services.order_replies) |
 | `查询 CODE`, `查询`, `CHECK CODE` | QUERY: the status of that case, or of the phone's latest report |
 | `帮助`, `HELP`, `?` | HELP: how to report by SMS |
 | `谢谢`, `好的`, `收到`, `OK` ... | COURTESY: a thank-you needs no answer and is no report |
@@ -52,8 +53,9 @@ STOP_WORDS = frozenset({"退订", "TD", "T", "STOP", "UNSUBSCRIBE", "STOPALL", "
 # Latin letters that Chinese SMS users write too: a Chinese carrier's unsubscribe (回复TD退订).
 CHINESE_IN_LATIN = frozenset({"TD", "T"})
 START_WORDS = frozenset({"订阅", "START", "UNSTOP", "恢复订阅", "重新订阅"})
-SATISFIED_WORDS = ("满意", "很满意", "非常满意", "满意了", "1")
-UNSATISFIED_WORDS = ("不满意", "很不满意", "非常不满意", "没修好", "还没修好", "没有修好", "没解决", "还没解决", "2")
+SATISFIED_WORDS = ("满意", "很满意", "非常满意", "满意了", "办好了", "1")
+UNSATISFIED_WORDS = ("不满意", "很不满意", "非常不满意", "没修好", "还没修好", "没有修好", "没解决", "还没解决",
+                     "没办好", "没有办好", "还没办好", "2")
 COURTESY_WORDS = frozenset({
     "谢谢", "谢谢你", "谢谢您", "多谢", "感谢", "好", "好的", "好的谢谢", "好谢谢", "嗯", "嗯嗯", "哦", "知道了",
     "收到", "收到谢谢", "收到了", "OK", "OKAY", "THANKS", "THANKYOU", "THX", "辛苦了", "辛苦", "👍",
@@ -96,6 +98,20 @@ def feedback(text: str | None) -> ResidentMessage | None:
     if match and match.group(2) in UNSATISFIED_WORDS[:-1]:
         return ResidentMessage(Intent.UNSATISFIED, match.group(1))
     return None
+
+
+# "2 没人来", "没办好：材料没交": the answer with why, which is more than a bare 2.
+_REASONED_NO = re.compile(
+    r"^\s*(?:2|不满意|没办好|没有办好|还没办好|没修好)(?:\s*[,，:：。;；!！、]\s*|\s+)(?![号栋楼单元层\-\d])(\S.*)$",
+    re.DOTALL)      # "2 号楼灯坏了", "2 3 单元" name a place: a report
+
+
+def not_done_reason(text: str | None) -> str | None:
+    """The reason of a "not done" answer given with one ("2 没人来"), or None. A text that
+    only starts so is still a report: the caller tries it as an answer first, and only where
+    an answer is awaited."""
+    match = _REASONED_NO.match(unicodedata.normalize("NFKC", text or ""))
+    return match.group(1).strip()[:200] if match else None
 
 
 def language_of(text: str | None, code: str | None = None) -> str | None:

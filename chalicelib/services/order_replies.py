@@ -24,6 +24,7 @@ from chalicelib.domain.orders import ORDERER, Order, OrderRefused, OrderStatus
 from chalicelib.domain.orders import commands as order_sms
 from chalicelib.domain.orders.texts import render_order, state_of
 from chalicelib.domain.report import InvalidReport, normalize_phone
+from chalicelib.domain.resident_sms import not_done_reason
 
 from .orders import OrderService
 
@@ -42,7 +43,8 @@ class OrderReplies:
     def from_member(self, member: Member, phone: str, text: str) -> str | None:
         command = order_sms.parse(text)
         if command is None:
-            return None
+            reason = not_done_reason(text)      # "2 没人来": an order's "not done", with why
+            return self.member_feedback(member, phone, False, reason) if reason else None
         community = self._directory().communities[member.community_id]
         if command.action is A.POINTS:
             return self._points_summary(member, phone)
@@ -96,10 +98,13 @@ class OrderReplies:
         except OrderRefused as refused:
             return self._refused(phone, member.lang, order, refused)
 
-    def member_feedback(self, member: Member, phone: str, satisfied: bool) -> str | None:
+    def member_feedback(self, member: Member, phone: str, satisfied: bool, reason: str = "") -> str | None:
         """A bare 1 / 2 from a member with no case to apply it to: their answer to an order
-        they placed for a household (代点) and must confirm."""
-        return self._answer(f"{member.community_id}#{member.id}", member.id, satisfied, actor=member.id)
+        they placed for a household (代点) and must confirm, else to one their own household
+        ordered from this phone, as a resident does."""
+        answered = self._answer(f"{member.community_id}#{member.id}", member.id, satisfied, actor=member.id,
+                                reason=reason)
+        return answered if answered is not None else self.feedback(phone, satisfied, reason)
 
     def _order_for(self, member: Member, phone: str, community: Community, command: Any) -> str:
         """代点 3-2-501 医保: a household head orders for a household linked to them."""
@@ -110,7 +115,8 @@ class OrderReplies:
         if not community.linked_head_for(member.id, location):
             self._error(phone, render_order("order_not_linked", member.lang))
             return "order:not_linked"
-        return self._place(phone, member.lang, community, location, command, "household_head", member.id, None)
+        return self._place(phone, member.lang, community, location, command, "household_head", member.id, None,
+                           door=places.door(command.place))
 
     def _order_own(self, member: Member, phone: str, community: Community, command: Any) -> str:
         """A member orders for their own household, as a resident does."""
@@ -118,7 +124,8 @@ class OrderReplies:
         if location is None:
             self._error(phone, render_order("order_needs_place", member.lang, community=_name(community, member.lang)))
             return "order:needs_place"
-        return self._place(phone, member.lang, community, location, command, "resident", None, phone)
+        return self._place(phone, member.lang, community, location, command, "resident", None, phone,
+                           door=places.door(command.words))
 
     # -- residents -----------------------------------------------------------------------
     def from_resident(self, phone: str, text: str, lang: str, seed: str) -> str | None:
@@ -143,13 +150,16 @@ class OrderReplies:
         if location is None:
             self._error(phone, render_order("order_needs_place", lang, community=_name(community, lang)), resident=True)
             return "order:needs_place"
-        return self._place(phone, lang, community, location, command, "resident", None, phone, seed=seed)
+        return self._place(phone, lang, community, location, command, "resident", None, phone, seed=seed,
+                           door=places.door(words))
 
-    def feedback(self, phone: str, satisfied: bool) -> str | None:
-        """A resident's 1 / 2 when an order of theirs waits for it (and no case does)."""
-        return self._answer(phone_key(phone), ORDERER, satisfied)
+    def feedback(self, phone: str, satisfied: bool, reason: str = "") -> str | None:
+        """A resident's 1 / 2 (or "2 没人来", with its reason) when an order of theirs waits for
+        it (and no case does)."""
+        return self._answer(phone_key(phone), ORDERER, satisfied, reason=reason)
 
-    def _answer(self, confirmer_key: str, confirmer: str, satisfied: bool, actor: str | None = None) -> str | None:
+    def _answer(self, confirmer_key: str, confirmer: str, satisfied: bool, actor: str | None = None,
+                reason: str = "") -> str | None:
         """The newest order waiting for this confirmer's answer gets it; a redelivered answer
         finds the order it already changed and changes nothing (no answer either)."""
         from .answers import current_key
@@ -162,7 +172,7 @@ class OrderReplies:
                 self._service.finish_confirmation(order)
                 return "order:answered"
             if order.status is OrderStatus.DONE:
-                self._service.confirm(order, satisfied, actor=actor, key=key)
+                self._service.confirm(order, satisfied, actor=actor, reason=reason, key=key)
                 return "order:verified" if satisfied else "order:not_done"
         return None
 
@@ -182,12 +192,17 @@ class OrderReplies:
 
     # -- shared ----------------------------------------------------------------------------
     def _place(self, phone: str, lang: str, community: Community, location: str, command: Any, ordered_by: str,
-               placed_by: str | None, orderer_phone: str | None, seed: str | None = None) -> str:
+               placed_by: str | None, orderer_phone: str | None, seed: str | None = None,
+               door: str | None = None) -> str:
         from .answers import current_key
         catalogue = self._service.catalogue(community.id)
         item = catalogue.item_for(command.words) if catalogue else None
         if item is None:
-            self._error(phone, render_order("order_unknown_item", lang, community=_name(community, lang)),
+            # What they may order, a word each (the first keyword, which the parser knows)
+            offered = catalogue.orderable_by(ordered_by) if catalogue else []
+            words = " / ".join(i.keywords[0] if i.keywords else i.name.get(lang, i.code) for i in offered)
+            self._error(phone, render_order("order_unknown_item", lang, community=_name(community, lang),
+                                            items=words or "-"),
                         resident=orderer_phone is not None and placed_by is None)
             return "order:unknown_item"
         wish = command.words if item.kind == "micro_wish" else None
@@ -195,7 +210,7 @@ class OrderReplies:
             order, _ = self._service.place(
                 community_id=community.id, item=item, location=location, seed=seed or current_key(),
                 ordered_by=ordered_by, placed_by=placed_by, orderer_phone=orderer_phone, lang=lang,
-                wish=wish, value_yuan=command.value_yuan if wish else None)
+                wish=wish, value_yuan=command.value_yuan if wish else None, door=door)
         except OrderRefused as refused:
             self._error(phone, render_order("order_refused_reply", lang, code=""))
             return f"order:refused:{refused.reason}"

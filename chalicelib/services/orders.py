@@ -61,14 +61,20 @@ class OrderNotices(NoticeDelivery):
         item = self._catalogues[order.community_id].items.get(order.item) if order.community_id in self._catalogues \
             else None
         location = community.locations.get(order.location)
+        # The members who go there are told the flat; the resident knows where they live.
+        door = order.door if order.door and notice.member_id != ORDERER else ""
         params = dict(notice.params)
         name = community.members[order.claimant].name if order.claimant in community.members else ""
         return render_order(
             notice.template, lang, community=community.name.get(lang, community.name.get("zh", community.id)),
             code=order.code, item=(item.name.get(lang, item.name["zh"]) if item else order.item) + _wish(order, lang),
-            location=location.short_name.get(lang, location.code) if location else order.location,
+            location=(location.short_name.get(lang, location.code) if location else order.location) + _door(door, lang),
             bring=params.pop("bring", ""), reason=params.pop("reason", ""), name=name,
             steps=order.checklist_size, **{k: v for k, v in params.items() if k not in ("name",)})
+
+
+def _door(door: str, lang: str) -> str:
+    return "" if not door else (f"{door}室" if lang == "zh" else f" flat {door}")
 
 
 def _wish(order: Order, lang: str) -> str:
@@ -102,7 +108,7 @@ class OrderService:
               ordered_by: str, placed_by: str | None = None, orderer_phone: str | None = None,
               lang: str = "zh", source: str = "sms", wish: str | None = None,
               value_yuan: int | None = None, visit: str | None = None,
-              dispatcher: bool = True) -> tuple[Order, bool]:
+              dispatcher: bool = True, door: str | None = None) -> tuple[Order, bool]:
         """Store a new order (or find the one this seed made: a redelivered SMS, a retried form)
         and tell the resident their code and the committee member who dispatches it."""
         community = self._community(community_id)
@@ -124,7 +130,7 @@ class OrderService:
                 dispatch_due=self.after(community_id, item.claim_within, now), ordered_by=ordered_by,
                 placed_by=placed_by, orderer_phone=orderer_phone, orderer_lang=lang, source=source,
                 wish=wish, value_yuan=value_yuan, catalogue_version=catalogue.version,
-                dedupe_key=seed, bring=checklist_text(item, lang), visit=visit)
+                dedupe_key=seed, bring=checklist_text(item, lang), visit=visit, door=door)
             try:
                 self._orders.add(order)
             except CodeTaken:

@@ -310,6 +310,10 @@ class SmsReplies:
             return self._feedback(phone, said, written, resident=True)
         if said.intent is Intent.COURTESY:
             return "ignored"
+        if said.intent is Intent.REPORT and self._orders is not None and resident_sms.not_done_reason(text):
+            answered = self._orders.feedback(phone, False, resident_sms.not_done_reason(text) or "")
+            if answered is not None:     # "2 没人来" to an order waiting for this phone's answer
+                return answered
         if said.intent is Intent.REPORT and self._orders is not None:   # 点单, or asking for a service
             ordered = self._orders.from_resident(phone, text, lang, sms_seed(message, body, message_id))
             if ordered is not None:

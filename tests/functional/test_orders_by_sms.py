@@ -315,3 +315,70 @@ def run_every_order_flow(client, stack, clock) -> None:
     assert care_visits(client)["made"] == []          # made once a month: the second run finds them
     clock.advance(3 * 24 * HOUR)
     assert escalate_due(client, stack) >= 1
+
+
+def test_a_flat_named_in_the_order_is_told_to_the_pool_who_go_there(client, aws_stack):
+    # GIVEN a household head linked to a household, who names its flat
+    community = aws_stack.directory().communities["changmu"]
+    head = next(m for m in community.members.values() if m.linked_units)
+    unit = community.unit_label(head.linked_units[0])
+    text_in(aws_stack, head.phone, f"代点 {unit}-501 医保", client)
+    code = re.search(r"点单([0-9A-Z]{6})", [t for t in sms_to(head.phone) if "点单" in t][-1]).group(1)
+    order = aws_stack.orders.orders.get(code)
+    assert (order.location, order.door) == (head.linked_units[0], "501")
+    # WHEN it is dispatched THEN the pool's SMS says the flat
+    text_in(aws_stack, member_phone(aws_stack, order.dispatcher), f"派单 {code}", client)
+    order = aws_stack.orders.orders.get(code)
+    assert order.pool
+    for member_id in order.pool:
+        [pooled] = [t for t in sms_to(member_phone(aws_stack, member_id)) if f"接单 {code}" in t]
+        assert "501室" in pooled
+
+
+def test_a_2_with_its_reason_sends_the_reason_back_and_makes_no_report(client, aws_stack):
+    code, order = dispatched(client, aws_stack)
+    claimant_phone = member_phone(aws_stack, order.pool[0])
+    text_in(aws_stack, claimant_phone, f"接单 {code}", client)
+    text_in(aws_stack, claimant_phone, f"完成 {code}", client)
+    cases_before = len(aws_stack.cases.reported_by(RESIDENT))
+    # WHEN the resident answers "2 收入证明没交"
+    text_in(aws_stack, RESIDENT, "2 收入证明没交", client)
+    # THEN the claimant has it again with the reason, the committee hears it, and no case was made of it
+    order = aws_stack.orders.orders.get(code)
+    assert order.status.value == "in_progress"
+    assert any("收入证明没交" in t for t in sms_to(claimant_phone))
+    assert any("收入证明没交" in t for t in sms_to(member_phone(aws_stack, order.dispatched_by)))
+    assert len(aws_stack.cases.reported_by(RESIDENT)) == cases_before
+
+
+def test_the_same_words_with_no_order_waiting_are_a_report(client, aws_stack):
+    # GIVEN no order waits for this resident's answer WHEN they text "不满意，楼道灯又坏了"
+    text_in(aws_stack, RESIDENT, "不满意，3号楼2单元楼道灯又坏了", client)
+    # THEN it is a report, as before
+    assert len(aws_stack.cases.reported_by(RESIDENT)) == 1
+
+
+def test_an_unknown_service_is_answered_with_what_may_be_ordered(client, aws_stack):
+    text_in(aws_stack, RESIDENT, "点单 修电视", client)
+    [answer] = sms_to(RESIDENT)
+    # the resident's items, a word each; the care visit is for household heads and the committee
+    assert "医保 / 低保 / 理发 / 心愿" in answer and "看望" not in answer
+
+
+def test_a_member_confirms_what_their_own_household_ordered_with_a_bare_1(client, aws_stack):
+    # GIVEN a member who ordered for their own household (written without a space, as typed)
+    community = aws_stack.directory().communities["changmu"]
+    member = next(m for m in community.members.values() if m.available() and m.id not in community.committee_ids)
+    text_in(aws_stack, member.phone, "ORDER医保 3-2", client)
+    code = re.search(r"(?:点单|Order )([0-9A-Z]{6})", sms_to(member.phone)[-1]).group(1)
+    order = aws_stack.orders.orders.get(code)
+    assert (order.location, order.orderer_phone) == (community.place_of("3-2"), member.phone)
+    text_in(aws_stack, member_phone(aws_stack, order.dispatcher), f"派单 {code}", client)
+    order = aws_stack.orders.orders.get(code)
+    claimant = next(m for m in order.pool if m != member.id)
+    text_in(aws_stack, member_phone(aws_stack, claimant), f"接单 {code}", client)
+    text_in(aws_stack, member_phone(aws_stack, claimant), f"完成 {code}", client)
+    # WHEN they answer a bare 1
+    text_in(aws_stack, member.phone, "1", client)
+    # THEN the order is verified
+    assert aws_stack.orders.orders.get(code).status.value == "verified"

@@ -18,6 +18,9 @@ from chalicelib.domain.segments import encoding, segments
     ("点单 心愿 给孙子买个书包 80元", OrderCommand(OrderAction.ORDER, words="心愿 给孙子买个书包 80元", value_yuan=80)),
     ("代点 3-2-501 医保", OrderCommand(OrderAction.ORDER_FOR, place="3-2-501", words="医保")),
     ("代点3号楼2单元 低保", OrderCommand(OrderAction.ORDER_FOR, place="3号楼2单元", words="低保")),
+    ("代点 3号楼2单元501室 医保", OrderCommand(OrderAction.ORDER_FOR, place="3号楼2单元501室", words="医保")),
+    ("代点 12-3-1201 理发", OrderCommand(OrderAction.ORDER_FOR, place="12-3-1201", words="理发")),
+    ("ORDER医保", OrderCommand(OrderAction.ORDER, words="医保")),
     ("派单 ABC234", OrderCommand(OrderAction.DISPATCH, "ABC234")),
     ("派单abc234 139 1234 5678", OrderCommand(OrderAction.DISPATCH, "ABC234", phone="13912345678")),
     ("DISPATCH ABC234", OrderCommand(OrderAction.DISPATCH, "ABC234")),
@@ -60,12 +63,14 @@ def test_a_problem_report_does_not_ask_for_a_service():
 
 WORST = {
     "community": "常牧家园", "code": "ABC234", "item": "低保申请代办“给孙子买个书包和几本课外书吧谢谢”",
-    "location": "20号楼3单元", "bring": "身份证、户口本、家庭收入证明、申请表（社区提供）、材料交到民政窗口",
+    "location": "20号楼3单元1201室", "items": "医保 / 低保 / 理发 / 看望 / 心愿 / 体检 / 代买药 / 修家电",
+    "bring": "身份证、户口本、家庭收入证明、申请表（社区提供）、材料交到民政窗口",
     "reason": "回执没有给我，而且钱好像交错了，麻烦再来一趟看看吧谢谢您啦辛苦", "name": "央金卓玛拉姆", "steps": "12",
     "state": "已派单，待党员接单",
 }
 WORST_EN = dict(WORST, community="Changmu Homeland", item="Subsistence-allowance application made for you",
-                location="Building 20, unit 3", bring="ID card, Household register, Proof of the household's income, "
+                location="Building 20, unit 3 flat 1201", items="医保 / 低保 / 理发 / 心愿",
+                bring="ID card, Household register, Proof of the household's income, "
                 "The application form (from the community office), The papers handed in", state="dispatched, "
                 "waiting for a claim")
 

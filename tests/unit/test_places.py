@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.domain.places import Mention, find, location_code, number, parse_place
+from chalicelib.domain.places import Mention, door, find, location_code, number, parse_place
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -91,3 +91,12 @@ def test_given_a_mention_then_the_communitys_location_if_it_has_it(communities, 
 def test_given_what_a_triage_member_types_then_the_place(communities, typed, code):
     changmu = next(c for c in communities if c.id == "changmu")
     assert parse_place(changmu, typed) == code
+
+
+@pytest.mark.parametrize("text, flat", [
+    ("代点 3-2-501 医保", "501"), ("3号楼2单元501室", "501"), ("三号楼二单元 1201", "1201"), ("12－3－1201", "1201"),
+    # no flat: a unit alone, a number alone, a date, a phone
+    ("3-2", None), ("501", None), ("3号楼2单元", None), ("2026-12-05", None), ("13912345678", None), (None, None),
+])
+def test_given_a_text_then_the_flat_it_names_after_its_unit(text, flat):
+    assert door(text) == flat

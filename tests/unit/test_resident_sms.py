@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.domain.resident_sms import Intent, ResidentMessage, classify, control, feedback
+from chalicelib.domain.resident_sms import Intent, ResidentMessage, classify, control, feedback, not_done_reason
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -84,3 +84,17 @@ def test_given_any_sms_then_control_finds_only_stop_and_start(text, intent):
 ])
 def test_given_a_text_then_feedback_reads_only_the_call_back_answers(text, expected):
     assert feedback(text) == expected
+
+
+@pytest.mark.parametrize("text, reason", [
+    ("2 没人来", "没人来"), ("不满意，材料没交", "材料没交"), ("没办好: 还差收入证明", "还差收入证明"),
+    # a bare answer has no reason; a text naming a place after "2" is a report
+    ("2", None), ("2没人来", None), ("2 号楼灯坏了", None), ("2 3单元漏水", None), ("no one came", None),
+])
+def test_given_an_answer_with_why_then_its_reason(text, reason):
+    assert not_done_reason(text) == reason
+
+
+@pytest.mark.parametrize("text", ["办好了", "没办好"])
+def test_the_order_confirmations_words_are_answers(text):
+    assert classify(text).intent in (Intent.SATISFIED, Intent.UNSATISFIED)

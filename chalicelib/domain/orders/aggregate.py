@@ -35,8 +35,9 @@ class Order(OutboxMixin):
     community_id: str
     item: str                            # the catalogue item's code
     kind: str                            # its kind: proxy_service, care_visit, help_at_home, micro_wish
-    location: str                        # the household it is for
+    location: str                        # the household it is for (its unit, or its building)
     created_at: float
+    door: str | None = None              # its flat ("501" of 3-2-501), when the orderer gave one
     ordered_by: str = "resident"         # resident, household_head (代点) or committee (after a visit)
     placed_by: str | None = None         # the member who placed it (代点, a committee member, a schedule)
     orderer_phone: str | None = None     # the resident who ordered it, if by their own phone
@@ -81,8 +82,9 @@ class Order(OutboxMixin):
               ordered_by: str = "resident", placed_by: str | None = None, orderer_phone: str | None = None,
               orderer_lang: str = "zh", source: str = "sms", wish: str | None = None,
               value_yuan: int | None = None, catalogue_version: str | None = None,
-              dedupe_key: str | None = None, bring: str = "", visit: str | None = None) -> Order:
-        order = cls(id=id, code=code, community_id=community_id, item=item, kind=kind, location=location,
+              dedupe_key: str | None = None, bring: str = "", visit: str | None = None,
+              door: str | None = None) -> Order:
+        order = cls(id=id, code=code, community_id=community_id, item=item, kind=kind, location=location, door=door,
                     created_at=now, updated_at=now, ordered_by=ordered_by, placed_by=placed_by,
                     orderer_phone=orderer_phone, orderer_lang=orderer_lang, source=source, wish=wish,
                     value_yuan=value_yuan, checklist_size=checklist_size, catalogue_version=catalogue_version,

@@ -62,7 +62,8 @@ ASKING = ("点单", "预约", "代办", "帮我办", "帮忙办", "想要", "心
 _MOBILE = re.compile(r"^[\s,，:：]*((?:\+?86[\s\-]?)?1\d(?:[\s\-]?\d){9})(?!\d)")
 _STEP = re.compile(r"^[\s,，:：#第]*(\d{1,2})(?:\s*[步项])?\s*$")
 _YUAN = re.compile(r"(\d{1,5})\s*(?:元|块|YUAN|RMB)")
-_PLACE = re.compile(r"^[\s,，:：]*([0-9]{1,3}(?:\s*(?:号楼|[-－—号栋楼])\s*[0-9]{1,3}){0,2}(?:\s*(?:单元|室|号))?)")
+_PLACE = re.compile(
+    r"^[\s,，:：]*([0-9]{1,4}(?:\s*(?:号楼|单元|[-－—号栋楼])\s*[0-9]{1,4}){0,2}(?:\s*(?:单元|室|号))?)")
 
 
 def _clean(text: str | None) -> str:
@@ -80,8 +81,8 @@ def parse(text: str | None) -> OrderCommand | None:
             if not cleaned.startswith(word):
                 continue
             rest, original_rest = cleaned[len(word):], original[len(word):]
-            if word.isascii() and rest[:1].isalnum():
-                continue      # "FORM…", "ORDERLY": not the word
+            if word.isascii() and rest[:1].isascii() and rest[:1].isalnum():
+                continue      # "FORM…", "ORDERLY": not the word ("ORDER医保" is)
             return _arguments(action, rest, original_rest)
     return None
 

@@ -2,7 +2,8 @@
 part holds (the checklist, a reason, a wish) is cut to fit, never the code or the reply word.
 
 Parameters: community, code, item (the catalogue's name), location (the household's short
-place), bring (the checklist), reason, name (a member's name), steps (the checklist's length).
+place), items (what may be ordered, a word each), bring (the checklist), reason, name (a
+member's name), steps (the checklist's length).
 """
 from __future__ import annotations
 
@@ -84,8 +85,8 @@ ORDER_TEMPLATES: dict[str, dict[str, str]] = {
         "en": "Order {code} has already been claimed. Thank you!",
     },
     "order_unknown_item": {
-        "zh": "【{community}】未识别要点的服务。可回复：点单 医保 / 低保 / 理发 / 心愿 内容",
-        "en": "[{community}] Which service? Reply ORDER and the name of the service.",
+        "zh": "【{community}】未识别要点的服务。可回复“点单”加：{items}",
+        "en": "[{community}] Which service? Reply ORDER and one of: {items}",
     },
     "order_needs_place": {
         "zh": "【{community}】请注明住址，如“点单 医保 3-2-501”",
@@ -114,7 +115,7 @@ STATES: dict[str, dict[str, str]] = {
     "refused": {"zh": "未派单", "en": "not dispatched"},
     "cancelled": {"zh": "已撤销", "en": "called off"},
 }
-CUTTABLE = ("bring", "reason", "item", "location")   # cut in this order until the text fits
+CUTTABLE = ("bring", "reason", "items", "item", "location")   # cut in this order until the text fits
 
 
 def render_order(template: str, lang: str, **params: Any) -> str:
