@@ -428,8 +428,14 @@ def template_segments(container: Any) -> dict[str, dict[str, tuple[int, bool, st
                 "code": "ABC234",
                 "item": longest(i.name.get(lang, i.name["zh"]) + (wish if i.kind == "micro_wish" else "")
                                 for i in items),
+                # with the longest flat a member is told (services.orders._door)
                 "location": longest(loc.short_name.get(lang, loc.code) for c in communities
-                                    for loc in c.locations.values()),
+                                    for loc in c.locations.values()) + ("1201室" if lang == "zh" else " flat 1201"),
+                # what a sender may order, a word each (services.order_replies._place)
+                "items": longest(" / ".join(i.keywords[0] if i.keywords else i.name.get(lang, i.code)
+                                            for i in catalogue.orderable_by(who))
+                                 for catalogue in catalogues if catalogue
+                                 for who in ("resident", "household_head", "committee")),
                 "bring": longest(checklist_text(i, lang) for i in items),
                 "reason": "居民说办事人员没有上门，材料也没有交回来，请尽快处理" if lang == "zh"
                           else "the resident says nobody came and the papers were not returned",
