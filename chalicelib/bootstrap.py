@@ -339,7 +339,8 @@ class Container:
     @cached_property
     def order_repository(self):
         from chalicelib.adapters.orders import DynamoOrderRepository
-        return DynamoOrderRepository(self.orders_model, self.config.due_shards)
+        return DynamoOrderRepository(self.orders_model, self.config.due_shards,
+                                     admission_models=(self.contacts_model, self.blocklist_model))
 
     @cached_property
     def order_notices(self):
@@ -354,7 +355,7 @@ class Container:
         from chalicelib.services.orders import OrderService
         return OrderService(self.order_repository, self.order_notices,
                             self.queue("escalation"), self.directory, self.service_catalogues, self.policies,
-                            self.clock, points=getattr(self, "points", None))
+                            self.clock, points=getattr(self, "points", None), limits=self.config.order_limits)
 
     @cached_property
     def directory_admin(self):

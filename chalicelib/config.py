@@ -4,9 +4,10 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from chalicelib.domain.admission import LookupLimits, ReportLimits
+from chalicelib.domain.admission import LookupLimits, OrderLimits, ReportLimits
 
 _LIMITS = ReportLimits()     # the defaults
+_ORDERS = OrderLimits()
 _LOOKUPS = LookupLimits()
 
 
@@ -37,6 +38,11 @@ class Config:
     reports_per_phone: int = _LIMITS.per_phone
     reports_per_ip: int = _LIMITS.per_ip
     report_window_seconds: float = _LIMITS.window
+    # New service orders (点单) from one phone, and from one source address, per window of
+    # their own (domain.admission.OrderLimits); 0: no limit.
+    orders_per_phone: int = _ORDERS.per_phone
+    orders_per_ip: int = _ORDERS.per_ip
+    order_window_seconds: float = _ORDERS.window
     # Look-ups by code on the residents' status page (GET /r/{code}) from one source address,
     # per window of the same length (domain.admission.LookupLimits); 0: no limit.
     lookups_per_ip: int = _LOOKUPS.per_ip
@@ -64,6 +70,9 @@ class Config:
             reports_per_phone=int(env.get("GRIDLOOP_REPORTS_PER_PHONE", _LIMITS.per_phone)),
             reports_per_ip=int(env.get("GRIDLOOP_REPORTS_PER_IP", _LIMITS.per_ip)),
             report_window_seconds=float(env.get("GRIDLOOP_REPORT_WINDOW_SECONDS", _LIMITS.window)),
+            orders_per_phone=int(env.get("GRIDLOOP_ORDERS_PER_PHONE", _ORDERS.per_phone)),
+            orders_per_ip=int(env.get("GRIDLOOP_ORDERS_PER_IP", _ORDERS.per_ip)),
+            order_window_seconds=float(env.get("GRIDLOOP_ORDER_WINDOW_SECONDS", _ORDERS.window)),
             lookups_per_ip=int(env.get("GRIDLOOP_LOOKUPS_PER_IP", _LOOKUPS.per_ip)),
             open311_calls_per_key=int(env.get("GRIDLOOP_OPEN311_CALLS_PER_KEY", "600")),
             dynamodb_endpoint_url=env.get("GRIDLOOP_DYNAMODB_ENDPOINT") or None,
@@ -76,6 +85,10 @@ class Config:
     @property
     def report_limits(self) -> ReportLimits:
         return ReportLimits(self.reports_per_phone, self.reports_per_ip, self.report_window_seconds)
+
+    @property
+    def order_limits(self) -> OrderLimits:
+        return OrderLimits(self.orders_per_phone, self.orders_per_ip, self.order_window_seconds)
 
     @property
     def lookup_limits(self) -> LookupLimits:

@@ -129,7 +129,7 @@ def aws_credentials(monkeypatch):
 # Functional tests post many reports from one phone, all from chalice's 127.0.0.1: the
 # limits are checked (in the same write) but not reached, except where a test asks for its
 # own (tests/functional/test_report_floods.py).
-ROOMY_REPORT_LIMITS = {"reports_per_phone": 1000, "reports_per_ip": 1000}
+ROOMY_LIMITS = {"reports_per_phone": 1000, "reports_per_ip": 1000, "orders_per_phone": 1000, "orders_per_ip": 1000}
 
 
 @contextmanager
@@ -149,7 +149,7 @@ def moto_stack(clock, **config):
 
     with mock_aws():
         create_all(boto3.session.Session(), "local")
-        container = bootstrap.Container(_config(**{"bundle_seconds": 0.0, **ROOMY_REPORT_LIMITS, **config}), clock)
+        container = bootstrap.Container(_config(**{"bundle_seconds": 0.0, **ROOMY_LIMITS, **config}), clock)
         load_demo_directory(container.directory_store)
         bootstrap.use(container)
         try:

@@ -17,6 +17,7 @@ from pynamodb.indexes import GlobalSecondaryIndex, IncludeProjection, KeysOnlyPr
 from pynamodb.models import Model
 
 from chalicelib.adapters.dynamo import is_condition_failure, table_meta
+from chalicelib.domain.admission import Admission
 from chalicelib.domain.contacts import phone_key
 from chalicelib.domain.orders import ORDERER, Order, OrderStatus
 from chalicelib.services.ports import CodeTaken, ConcurrentUpdate, SendWindows
@@ -91,14 +92,25 @@ def build_order_model(table_name: str, region: str, host: str | None) -> type[Mo
 
 
 class DynamoOrderRepository:
-    def __init__(self, model: type[Model], due_shards: int = 4):
+    def __init__(self, model: type[Model], due_shards: int = 4,
+                 admission_models: tuple[type[Model], type[Model]] | None = None):
         self._model, self._shards = model, due_shards
+        self._admission_models = admission_models   # (contacts, block list): add() with an Admission
 
     def shard_of(self, code: str) -> str:
         return str(int(hashlib.sha1(code.encode(), usedforsecurity=False).hexdigest(), 16) % self._shards)
 
-    def add(self, order: Order) -> None:
+    def add(self, order: Order, admission: Admission | None = None) -> None:
+        """Store a new order; CodeTaken when its code is in use. With an admission (a
+        resident's order: domain.admission), in the same one write as a report's."""
         record = self._to_record(order, version=None)
+        if admission:
+            if self._admission_models is None:
+                raise ValueError("this repository was built without the contacts and block list models")
+            from chalicelib.adapters.admission import add_admitted
+            add_admitted(record, admission, *self._admission_models)
+            order.version = record.version
+            return
         try:
             record.save()
         except PutError as error:

@@ -16,6 +16,11 @@ A redelivered report (the same Idempotency-Key, the same inbound SMS) finds the 
 made and counts nothing: the count goes in the same all-or-nothing write as the report.
 Reports typed into the console by an operator are not limited.
 
+A resident's service order (点单, services.orders) by SMS or from the order page is limited
+the same way, by `OrderLimits`, on counters of its own (`…#orders#<window>`), so that a
+flood of orders cannot fill a committee's phone: fewer a day than reports, since each asks
+a member to visit. Orders a household head or the committee enters are not limited.
+
 Looking a report up by its code on the residents' status page (`GET /r/{code}`) is limited
 the same way, per source address (`LookupLimits`, `lookup_quota`): a counter of its own in
 the same table, so that codes cannot be enumerated. Every look-up counts, found or not.
@@ -32,6 +37,13 @@ class ReportLimits:
     per_phone: int = 5         # new reports from one phone per window; 0: no limit
     per_ip: int = 60           # ... from one source address (many phones share one behind CGNAT)
     window: float = 3600.0     # seconds
+
+
+@dataclass(frozen=True)
+class OrderLimits:
+    per_phone: int = 5         # new service orders from one phone per window; 0: no limit
+    per_ip: int = 60           # ... from one source address (the order page)
+    window: float = 86400.0    # seconds: a day
 
 
 @dataclass(frozen=True)
@@ -67,13 +79,15 @@ class Admission:
         return bool(self.blocks or self.quotas)
 
 
-def admission_for(limits: ReportLimits, now: float, phone: str | None = None,
+def admission_for(limits: ReportLimits | OrderLimits, now: float, phone: str | None = None,
                   ip: str | None = None) -> Admission:
+    """What a new report (or, with OrderLimits, a new order) from `phone` and `ip` must pass."""
+    what = "orders" if isinstance(limits, OrderLimits) else "reports"
     senders = [(sender_key(phone=phone), limits.per_phone)] if phone else []
     if ip:
         senders.append((sender_key(ip=ip), limits.per_ip))
     number = int(now // limits.window)
-    quotas = tuple(Quota(sender, f"{sender}#reports#{number}", limit, limits.window,
+    quotas = tuple(Quota(sender, f"{sender}#{what}#{number}", limit, limits.window,
                          (number + 1) * limits.window)
                    for sender, limit in senders if limit > 0)
     return Admission(tuple(sender for sender, _ in senders), quotas, now)
@@ -88,7 +102,7 @@ def lookup_quota(limits: LookupLimits, now: float, ip: str | None) -> Quota | No
 
 
 class NotAdmitted(Exception):
-    """The report was not made; nothing was written."""
+    """The report (or order) was not made; nothing was written."""
 
     def __init__(self, sender: str, message: str):
         super().__init__(message)
@@ -106,7 +120,8 @@ class Blocked(NotAdmitted):
 
 class RateLimited(NotAdmitted):
     def __init__(self, quota: Quota, now: float):
-        what = "look-ups" if "#lookups#" in quota.counter else "new reports"
+        what = ("look-ups" if "#lookups#" in quota.counter
+                else "new orders" if "#orders#" in quota.counter else "new reports")
         super().__init__(quota.sender, f"{quota.sender} has had {quota.limit} {what} within {quota.window:g} s")
         self.limit, self.window = quota.limit, quota.window
         self.retry_after = max(1, int(quota.ends_at - now + 0.999))

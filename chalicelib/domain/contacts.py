@@ -33,3 +33,4 @@ ERROR_REPLIES = RateLimit("errors", 3, 3600.0)
 # (this counter's), then hears nothing; the messages go to the sms-inbound dead-letter
 # queue, kept, not lost.
 REPORTS_REFUSED = "reports_refused"
+ORDERS_REFUSED = "orders_refused"       # the same for new service orders (domain.admission.OrderLimits)

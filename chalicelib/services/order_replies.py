@@ -9,7 +9,8 @@ which asks here first and goes on with the case loop when this answers None:
 
 As in the case loop, a reply that worked gets no answer (the claimant who won hears nothing;
 the one who lost is told "已被认领"), and an answer that says something went wrong is limited
-per phone (SmsReplies._error).
+per phone (SmsReplies._error). A resident's new orders are limited per phone
+(domain.admission.OrderLimits): over it, they are told once a window, as for reports.
 """
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ from collections.abc import Callable
 from typing import Any
 
 from chalicelib.domain import places, sms
-from chalicelib.domain.contacts import phone_key
+from chalicelib.domain.admission import Blocked, RateLimited
+from chalicelib.domain.contacts import ORDERS_REFUSED, phone_key
 from chalicelib.domain.directory import Community, Directory, Member
 from chalicelib.domain.orders import ORDERER, Order, OrderRefused, OrderStatus
 from chalicelib.domain.orders import commands as order_sms
@@ -34,10 +36,12 @@ A = order_sms.OrderAction
 
 class OrderReplies:
     def __init__(self, service: OrderService, directory: Callable[[], Directory], send: Callable[[str, str], Any],
-                 error: Callable[..., bool], clock: Callable[[], float], points: Any = None):
+                 error: Callable[..., bool], clock: Callable[[], float], points: Any = None,
+                 over_limit: Callable[..., Any] | None = None):
         self._service, self._directory = service, directory
         self._send, self._error, self._clock = send, error, clock   # error: SmsReplies._error (limited)
         self._points = points
+        self._over_limit = over_limit     # SmsReplies._over_limit: one answer a window, then the DLQ
 
     # -- members ---------------------------------------------------------------------
     def from_member(self, member: Member, phone: str, text: str) -> str | None:
@@ -214,6 +218,14 @@ class OrderReplies:
         except OrderRefused as refused:
             self._error(phone, render_order("order_refused_reply", lang, code=""))
             return f"order:refused:{refused.reason}"
+        except Blocked as blocked:
+            log.warning("SMS order ignored: %s", blocked)     # the sender's pseudonym, not the phone
+            return "order:blocked"
+        except RateLimited as limited:
+            if self._over_limit is None:
+                raise
+            self._over_limit(phone, render_order("orders_limited", lang, community=_name(community, lang)),
+                             ORDERS_REFUSED, limited, "order")
         return f"order:placed:{order.code}"
 
     def _points_summary(self, member: Member, phone: str) -> str:

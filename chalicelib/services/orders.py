@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from chalicelib.domain.admission import OrderLimits, admission_for
 from chalicelib.domain.codes import code_for, random_seed, report_id_for
 from chalicelib.domain.directory import Community, Directory
 from chalicelib.domain.orders import CLAIM, ORDERER, Order, OrderRefused, OrderStatus
@@ -91,10 +92,12 @@ def checklist_text(item: CatalogueItem, lang: str) -> str:
 class OrderService:
     def __init__(self, orders: OrderRepository, notices: OrderNotices, escalations: MessageQueue,
                  directory: Callable[[], Directory], catalogues: Mapping[str, ServiceCatalogue],
-                 policies: Any, clock: Callable[[], float], points: Any = None):
+                 policies: Any, clock: Callable[[], float], points: Any = None,
+                 limits: OrderLimits | None = None):
         self._orders, self._notices, self._escalations = orders, notices, escalations
         self._directory, self._catalogues, self._policies = directory, catalogues, policies
         self._clock, self._points = clock, points
+        self._limits = limits     # a resident's orders per phone and address (domain.admission)
 
     @property
     def orders(self) -> OrderRepository:
@@ -108,9 +111,14 @@ class OrderService:
               ordered_by: str, placed_by: str | None = None, orderer_phone: str | None = None,
               lang: str = "zh", source: str = "sms", wish: str | None = None,
               value_yuan: int | None = None, visit: str | None = None,
-              dispatcher: bool = True, door: str | None = None) -> tuple[Order, bool]:
+              dispatcher: bool = True, door: str | None = None,
+              sender_ip: str | None = None) -> tuple[Order, bool]:
         """Store a new order (or find the one this seed made: a redelivered SMS, a retried form)
-        and tell the resident their code and the committee member who dispatches it."""
+        and tell the resident their code and the committee member who dispatches it.
+
+        A resident's own order by SMS or from the page counts against their phone's and
+        `sender_ip`'s limits and is refused if either is blocked, in the order's one write
+        (Blocked, RateLimited: nothing made); a found one counts nothing."""
         community = self._community(community_id)
         if location not in community.locations:
             raise OrderRefused("unknown_place")
@@ -131,8 +139,14 @@ class OrderService:
                 placed_by=placed_by, orderer_phone=orderer_phone, orderer_lang=lang, source=source,
                 wish=wish, value_yuan=value_yuan, catalogue_version=catalogue.version,
                 dedupe_key=seed, bring=checklist_text(item, lang), visit=visit, door=door)
+            limited = (self._limits is not None and ordered_by == "resident" and placed_by is None
+                       and source in ("sms", "web"))
+            admission = admission_for(self._limits, now, phone=orderer_phone, ip=sender_ip) if limited else None
             try:
-                self._orders.add(order)
+                if admission:
+                    self._orders.add(order, admission)
+                else:
+                    self._orders.add(order)
             except CodeTaken:
                 existing = self._orders.get(order.code)
                 if existing is not None and existing.dedupe_key == seed:

@@ -309,8 +309,9 @@ class OrderRepository(Protocol):
     """The party members' service orders (services.orders), saved as cases are: each write
     conditional on the version read (ConcurrentUpdate), so the first of two claims wins."""
 
-    def add(self, order: Any) -> None:
-        """Store a new order; CodeTaken when its code is in use."""
+    def add(self, order: Any, admission: Admission | None = None) -> None:
+        """Store a new order; CodeTaken when its code is in use. With an admission, in the
+        same all-or-nothing write, as CaseRepository.add: Blocked, RateLimited."""
 
     def get(self, code: str) -> Any | None: ...
 

@@ -24,7 +24,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any, NoReturn, Protocol
 
 from chalicelib.domain import places, resident_sms, sms, sms_intake
 from chalicelib.domain.admission import Blocked, RateLimited
@@ -91,7 +91,8 @@ class SmsReplies:
         self._follows = follows                            # the cases a phone follows ("me too")
         self._points = points                              # the points bank: what a rated case earns
         # The service loop's words (services.order_replies), asked first; None: no orders here.
-        self._orders = (OrderReplies(orders, directory, sms_sender.send, self._error, clock, points=points)
+        self._orders = (OrderReplies(orders, directory, sms_sender.send, self._error, clock, points=points,
+                                     over_limit=self._over_limit)
                         if orders is not None else None)
 
     # -- inbound SMS -------------------------------------------------------------
@@ -344,12 +345,7 @@ class SmsReplies:
             log.warning("SMS report ignored: %s", blocked)     # the sender's pseudonym, not the phone
             return "blocked"
         except RateLimited as limited:
-            # One polite answer per window, then silence; the message is kept, not made a report.
-            if (not self._contacts.opted_out(phone)
-                    and self._contacts.allow(phone, REPORTS_REFUSED, 1, limited.window, now)):
-                self._sms.send(phone, render("reports_limited", lang))
-            raise PermanentFailure(f"more than {limited.limit} new reports from one phone within "
-                                   f"{limited.window / 3600:g} h: kept here, not made a report") from None
+            self._over_limit(phone, render("reports_limited", lang), REPORTS_REFUSED, limited, "report")
         community = directory.communities[case.community_id]
         if not sms_intake.awaits_place(case, community):
             self._workflow.route(case)
@@ -467,6 +463,16 @@ class SmsReplies:
                 return case
             fallback = fallback or case
         return fallback
+
+    def _over_limit(self, phone: str, text: str, counter: str, limited: RateLimited, what: str) -> NoReturn:
+        """A phone over its limit of new reports (or orders): one polite answer per window
+        (`counter`'s), then silence; the message is kept in the dead-letter queue, not made
+        a `what`."""
+        if (not self._contacts.opted_out(phone)
+                and self._contacts.allow(phone, counter, 1, limited.window, self._clock())):
+            self._sms.send(phone, text)
+        raise PermanentFailure(f"more than {limited.limit} new {what}s from one phone within "
+                               f"{limited.window / 3600:g} h: kept here, not made a {what}") from None
 
     def _error(self, phone: str, text: str, resident: bool = False) -> bool:
         """Send a reply that says something went wrong, unless the phone opted out (a

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.domain.admission import LookupLimits, Quota, RateLimited, ReportLimits, admission_for, lookup_quota
+from chalicelib.domain.admission import (
+    LookupLimits,
+    OrderLimits,
+    Quota,
+    RateLimited,
+    ReportLimits,
+    admission_for,
+    lookup_quota,
+)
 from chalicelib.domain.privacy import masked, redact, sender_key
 
 PHONE, IP = "+8613800138000", "203.0.113.7"
@@ -31,6 +39,18 @@ def test_a_count_is_kept_per_sender_and_fixed_window_and_expires_after_it():
     assert (quota.ends_at, quota.expires_at) == (497223 * 3600.0, 497223 * 3600 + 3600)
     later = admission_for(ReportLimits(5, 60, 3600), quota.ends_at, phone=PHONE).quotas[0]
     assert later.counter.endswith("#reports#497223")       # the next window counts from zero
+
+
+def test_an_order_counts_in_a_day_window_of_its_own_not_against_the_reports():
+    # GIVEN the default order limits, WHEN a resident orders from a phone and an address
+    orders = admission_for(OrderLimits(), NOW, phone=PHONE, ip=IP)
+    reports = admission_for(ReportLimits(), NOW, phone=PHONE, ip=IP)
+    # THEN the counts are the orders' own, by the day, and the senders are blockable as ever
+    assert [q.counter for q in orders.quotas] == [f"{sender_key(phone=PHONE)}#orders#{int(NOW // 86400)}",
+                                                  f"{sender_key(ip=IP)}#orders#{int(NOW // 86400)}"]
+    assert not {q.counter for q in orders.quotas} & {q.counter for q in reports.quotas}
+    assert [q.limit for q in orders.quotas] == [5, 60] and orders.blocks == reports.blocks
+    assert "5 new orders within 86400 s" in str(RateLimited(orders.quotas[0], NOW))
 
 
 @pytest.mark.parametrize("now, retry_after", [(NOW, 2800), (497223 * 3600.0 - 0.2, 1), (497223 * 3600.0 - 59.5, 60)])

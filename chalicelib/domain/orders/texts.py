@@ -92,6 +92,10 @@ ORDER_TEMPLATES: dict[str, dict[str, str]] = {
         "zh": "【{community}】请注明住址，如“点单 医保 3-2-501”",
         "en": "[{community}] Please say where you live, e.g. ORDER 医保 3-2-501.",
     },
+    "orders_limited": {     # once per window, to a phone over its limit of new orders
+        "zh": "【{community}】此号码点单过于频繁，本条暂未受理，请明天再点。急事请联系网格员",
+        "en": "[{community}] Too many orders from this number: this one was not taken. Please try tomorrow.",
+    },
     "order_refused_reply": {
         "zh": "点单{code}：无法办理此操作。",
         "en": "Order {code}: that cannot be done now.",
