@@ -178,6 +178,25 @@ def grid_key(community_id: str, grid_id: str) -> str:
     return f"{community_id}#{grid_id}"
 
 
+def add_new_record(record: Model, admission: Admission | None = None,
+                   admission_models: tuple[type[Model], type[Model]] | None = None) -> None:
+    """Store a new case or order record (keyed by `code`): CodeTaken when the code is in use.
+    With an admission, in one write with its checks (adapters.admission.add_admitted), which
+    needs the (contacts, block list) models."""
+    if admission:
+        if admission_models is None:
+            raise ValueError("this repository was built without the contacts and block list models")
+        from chalicelib.adapters.admission import add_admitted
+        add_admitted(record, admission, *admission_models)
+        return
+    try:
+        record.save()   # VersionAttribute: on a new item, "version does not exist yet"
+    except PutError as error:
+        if is_condition_failure(error):
+            raise CodeTaken(record.code) from None
+        raise
+
+
 class DynamoCaseRepository:
     def __init__(self, model: type[Model], due_shards: int = 4, page_size: int | None = None,
                  window_model: type[Model] | None = None,
@@ -193,19 +212,7 @@ class DynamoCaseRepository:
 
     def add(self, case: Case, admission: Admission | None = None) -> None:
         record = self._to_record(case, version=None)
-        if admission:
-            if self._admission_models is None:
-                raise ValueError("this repository was built without the contacts and block list models")
-            from chalicelib.adapters.admission import add_admitted
-            add_admitted(record, admission, *self._admission_models)
-            case.version = record.version
-            return
-        try:
-            record.save()   # VersionAttribute: on a new item, "version does not exist yet"
-        except PutError as error:
-            if is_condition_failure(error):
-                raise CodeTaken(case.code) from None
-            raise
+        add_new_record(record, admission, self._admission_models)
         case.version = record.version
 
     def save(self, case: Case, windows: SendWindows | None = None) -> None:

@@ -16,11 +16,11 @@ from pynamodb.exceptions import DoesNotExist, PutError
 from pynamodb.indexes import GlobalSecondaryIndex, IncludeProjection, KeysOnlyProjection
 from pynamodb.models import Model
 
-from chalicelib.adapters.dynamo import is_condition_failure, table_meta
+from chalicelib.adapters.dynamo import add_new_record, is_condition_failure, table_meta
 from chalicelib.domain.admission import Admission
 from chalicelib.domain.contacts import phone_key
 from chalicelib.domain.orders import ORDERER, Order, OrderStatus
-from chalicelib.services.ports import CodeTaken, ConcurrentUpdate, SendWindows
+from chalicelib.services.ports import ConcurrentUpdate, SendWindows
 
 DUE_INDEX = "open-due"
 CONFIRMER_INDEX = "by-confirmer"
@@ -104,19 +104,7 @@ class DynamoOrderRepository:
         """Store a new order; CodeTaken when its code is in use. With an admission (a
         resident's order: domain.admission), in the same one write as a report's."""
         record = self._to_record(order, version=None)
-        if admission:
-            if self._admission_models is None:
-                raise ValueError("this repository was built without the contacts and block list models")
-            from chalicelib.adapters.admission import add_admitted
-            add_admitted(record, admission, *self._admission_models)
-            order.version = record.version
-            return
-        try:
-            record.save()
-        except PutError as error:
-            if is_condition_failure(error):
-                raise CodeTaken(order.code) from None
-            raise
+        add_new_record(record, admission, self._admission_models)
         order.version = record.version
 
     def save(self, order: Order, windows: SendWindows | None = None) -> None:

@@ -139,14 +139,10 @@ class OrderService:
                 placed_by=placed_by, orderer_phone=orderer_phone, orderer_lang=lang, source=source,
                 wish=wish, value_yuan=value_yuan, catalogue_version=catalogue.version,
                 dedupe_key=seed, bring=checklist_text(item, lang), visit=visit, door=door)
-            limited = (self._limits is not None and ordered_by == "resident" and placed_by is None
-                       and source in ("sms", "web"))
+            limited = self._limits is not None and ordered_by == "resident" and source in ("sms", "web")
             admission = admission_for(self._limits, now, phone=orderer_phone, ip=sender_ip) if limited else None
             try:
-                if admission:
-                    self._orders.add(order, admission)
-                else:
-                    self._orders.add(order)
+                self._orders.add(order, admission)
             except CodeTaken:
                 existing = self._orders.get(order.code)
                 if existing is not None and existing.dedupe_key == seed:
